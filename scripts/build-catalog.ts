@@ -1,0 +1,32 @@
+// Compiles models.yaml into src/catalog/catalog.generated.ts (and the schema's types into
+// src/catalog/schema.generated.ts). Prints every error as models.yaml:LINE:COL and exits 1.
+import { readFileSync, writeFileSync } from 'node:fs'
+import { emitModule } from './compiler/emit.ts'
+import { compileCatalog, formatAnnotation, formatError } from './compiler/compile.ts'
+import { catalogSchema } from './compiler/schema.ts'
+import { schemaTypes } from './compiler/schema-types.ts'
+
+const root = new URL('../', import.meta.url)
+const file = process.argv[2] ?? 'models.yaml'
+
+_write('src/catalog/schema.generated.ts', schemaTypes(catalogSchema))
+const result = compileCatalog(readFileSync(new URL(file, root), 'utf8'), file)
+if (!result.ok) {
+  for (const e of result.errors) console.error(formatError(e))
+  if (process.env.GITHUB_ACTIONS === 'true') for (const e of result.errors) console.log(formatAnnotation(e))
+  console.error(`${file}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}; nothing written`)
+  process.exit(1)
+}
+_write('src/catalog/catalog.generated.ts', emitModule(result.catalog))
+const { models, providers, patterns, version } = result.catalog
+console.log(`${file}: ${Object.keys(models).length} models, ${Object.keys(providers).length} providers, ${patterns.length} patterns; version ${version}`)
+
+// Unchanged output keeps its mtime, so watchers do not restart for nothing.
+function _write(path: string, text: string): void {
+  const url = new URL(path, root)
+  let old: string | undefined
+  try {
+    old = readFileSync(url, 'utf8')
+  } catch {}
+  if (old !== text) writeFileSync(url, text)
+}

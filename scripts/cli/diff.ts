@@ -1,0 +1,85 @@
+type Entries = Readonly<Record<string, Readonly<Record<string, unknown>>>>
+
+/** The parts of a catalog a diff compares, as written in models.yaml (no defaults applied). */
+export interface RawCatalog {
+  readonly providers?: Entries
+  readonly models?: Entries
+  readonly patterns?: readonly unknown[]
+}
+
+/**
+ * A Markdown summary of what `after` changes against `before`, for a pull request: models
+ * added, removed, promoted, deactivated or deprecated, then every other field change, old -> new.
+ */
+export function catalogDiff(before: RawCatalog, after: RawCatalog): string {
+  const sections: string[] = []
+  const list = (title: string, lines: string[]) => lines.length && sections.push(`**${title}** (${lines.length})\n${lines.map((l) => `- ${l}`).join('\n')}`)
+  const rows: string[] = []
+  const oldModels = before.models ?? {}
+  const newModels = after.models ?? {}
+
+  list('Added', _added(oldModels, newModels).map((id) => `\`${id}\` (${newModels[id]!.provider}, ${newModels[id]!.kind})${newModels[id]!.experimental === true ? ', experimental' : ''}`))
+  list('Removed', _added(newModels, oldModels).map((id) => `\`${id}\``))
+  const promoted: string[] = []
+  const experimental: string[] = []
+  const deactivated: string[] = []
+  const reactivated: string[] = []
+  const deprecated: string[] = []
+  for (const id of Object.keys(newModels).filter((id) => id in oldModels)) {
+    const [a, b] = [_flatten(oldModels[id]!), _flatten(newModels[id]!)]
+    if (a.experimental === true && b.experimental !== true) promoted.push(`\`${id}\`: experimental -> production`)
+    if (a.experimental !== true && b.experimental === true) experimental.push(`\`${id}\``)
+    if (a.active !== false && b.active === false) deactivated.push(`\`${id}\``)
+    if (a.active === false && b.active !== false) reactivated.push(`\`${id}\``)
+    if (b['deprecation.sunset'] !== undefined && a['deprecation.sunset'] !== b['deprecation.sunset']) {
+      const replacement = b['deprecation.replacement']
+      deprecated.push(`\`${id}\`: sunset ${b['deprecation.sunset']}${replacement ? `, replacement \`${replacement}\`` : ''}`)
+    }
+    for (const field of _fields(a, b)) {
+      if (field === 'experimental' || field === 'active' || field.startsWith('deprecation.')) continue
+      rows.push(`| \`${id}\` | ${field} | ${_show(a[field])} | ${_show(b[field])} |`)
+    }
+  }
+  list('Promoted', promoted)
+  list('Made experimental', experimental)
+  list('Deactivated', deactivated)
+  list('Reactivated', reactivated)
+  list('Deprecated', deprecated)
+  const oldProviders = before.providers ?? {}
+  const newProviders = after.providers ?? {}
+  list('Providers added', _added(oldProviders, newProviders).map((id) => `\`${id}\``))
+  list('Providers removed', _added(newProviders, oldProviders).map((id) => `\`${id}\``))
+  for (const id of Object.keys(newProviders).filter((id) => id in oldProviders)) {
+    const [a, b] = [_flatten(oldProviders[id]!), _flatten(newProviders[id]!)]
+    for (const field of _fields(a, b)) rows.push(`| provider \`${id}\` | ${field} | ${_show(a[field])} | ${_show(b[field])} |`)
+  }
+  if (rows.length) sections.push(`**Changed fields** (${rows.length})\n\n| Entry | Field | Before | After |\n| --- | --- | --- | --- |\n${rows.join('\n')}`)
+  if (JSON.stringify(before.patterns ?? []) !== JSON.stringify(after.patterns ?? [])) {
+    sections.push(`**Patterns changed** (${(before.patterns ?? []).length} rules -> ${(after.patterns ?? []).length} rules)`)
+  }
+  return `### Catalog changes\n\n${sections.length ? sections.join('\n\n') : 'No changes to providers, models or patterns.'}\n`
+}
+
+function _added(before: Entries, after: Entries): string[] {
+  return Object.keys(after).filter((id) => !(id in before))
+}
+
+function _flatten(entry: Readonly<Record<string, unknown>>, prefix = ''): Record<string, unknown> {
+  const out: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(entry)) {
+    if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, _flatten(value as Record<string, unknown>, `${prefix}${key}.`))
+    else out[`${prefix}${key}`] = value
+  }
+  return out
+}
+
+function _fields(a: Record<string, unknown>, b: Record<string, unknown>): string[] {
+  const all = [...new Set([...Object.keys(a), ...Object.keys(b)])]
+  return all.filter((f) => JSON.stringify(a[f]) !== JSON.stringify(b[f]))
+}
+
+function _show(value: unknown): string {
+  if (value === undefined) return '(unset)'
+  if (Array.isArray(value)) return value.length ? value.join(', ') : '(empty)'
+  return String(value).replaceAll('|', '\\|')
+}

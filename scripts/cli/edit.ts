@@ -1,0 +1,60 @@
+import { readFileSync, writeFileSync } from 'node:fs'
+import { isMap, isSeq, parseDocument } from 'yaml'
+import type { Document, YAMLMap } from 'yaml'
+import { compileCatalog, formatError } from '../compiler/compile.ts'
+
+/** A failed CLI step: `code` 1 for a catalog problem, 2 for a usage mistake. */
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly code: 1 | 2,
+  ) {
+    super(message)
+  }
+}
+
+// Printing options that reproduce models.yaml's own layout byte for byte (flow lists and maps
+// without inner padding, no line folding), so that an edit changes only what it touches.
+const PRINT = { lineWidth: 0, flowCollectionPadding: false } as const
+
+/**
+ * Edits the catalog file through `change`, which returns a summary line, and writes the result
+ * only if it compiles. Comments, key order and formatting of untouched entries survive.
+ */
+export function editCatalog(path: string, file: string, change: (doc: Document, models: YAMLMap) => string): string {
+  const text = readFileSync(path, 'utf8')
+  const doc = parseDocument(text, { version: '1.2', schema: 'core', merge: false, uniqueKeys: true })
+  const models = doc.get('models', true)
+  if (doc.errors.length || !isMap(models)) throw new CliError(`${file} does not parse as a catalog: run npm run catalog -- validate`, 1)
+  const summary = change(doc, models)
+  const next = doc.toString(PRINT)
+  const result = compileCatalog(next, file)
+  if (!result.ok) {
+    throw new CliError([...result.errors.map(formatError), `${file}: not written (the edit would leave ${result.errors.length} error${result.errors.length === 1 ? '' : 's'})`].join('\n'), 1)
+  }
+  writeFileSync(path, next)
+  return summary
+}
+
+/** The model entry `id`, or a CliError naming the file. */
+export function modelNode(models: YAMLMap, id: string, file: string): YAMLMap {
+  const node = models.get(id, true)
+  if (!isMap(node)) throw new CliError(`${id}: no such model in ${file}`, 1)
+  return node
+}
+
+/** Adds model `id` with `fields` (in schema order) at the end of `models`, lists and maps inline. */
+export function addModel(doc: Document, models: YAMLMap, id: string, fields: Record<string, unknown>): void {
+  const value = doc.createNode(fields) as YAMLMap
+  for (const pair of value.items) if (isSeq(pair.value) || isMap(pair.value)) pair.value.flow = true
+  const key = doc.createNode(id)
+  key.spaceBefore = true
+  models.add(doc.createPair(key, value))
+}
+
+/** Sets `field` of a model entry to an inline value, keeping its place if it exists. */
+export function setField(doc: Document, model: YAMLMap, field: string, value: unknown): void {
+  const node = doc.createNode(value)
+  if (isMap(node) || isSeq(node)) node.flow = true
+  model.set(field, node)
+}

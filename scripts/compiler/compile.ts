@@ -1,0 +1,83 @@
+import { createHash } from 'node:crypto'
+import { resolveModel } from '../../src/catalog/model.ts'
+import type { Catalog, CatalogFile, Model, Provider } from '../../src/catalog/types.ts'
+import { ruleIssues } from './rules.ts'
+import { schemaIssues } from './schema.ts'
+import { parseSource, position } from './source.ts'
+import type { DataPath } from './source.ts'
+
+/** One build error, pointing at the line and column of models.yaml it is about. */
+export interface CatalogError {
+  readonly file: string
+  readonly line: number
+  readonly col: number
+  /** The model id, provider id or `patterns[N]` the error is about (`yaml` for syntax). */
+  readonly subject: string
+  readonly message: string
+}
+
+export type CompileResult =
+  | { readonly ok: true; readonly catalog: Catalog; readonly errors: readonly [] }
+  | { readonly ok: false; readonly catalog?: undefined; readonly errors: readonly CatalogError[] }
+
+// Provider timeout defaults, as documented in the schema: the official SDKs wait 10 minutes
+// (reasoning models may think that long); a stream silent for 2 minutes is hung.
+const DEFAULT_TIMEOUT_MS = 600_000
+const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 120_000
+
+/**
+ * Compiles catalog YAML: parse (YAML 1.2 core, hazards), validate (schema, then cross-field
+ * rules), resolve defaults and hash. Returns every error at once, sorted by position.
+ */
+export function compileCatalog(text: string, file = 'models.yaml'): CompileResult {
+  const source = parseSource(text)
+  let issues = source.issues
+  if (issues.length === 0) issues = schemaIssues(source.data)
+  if (issues.length === 0) issues = ruleIssues(source.data as CatalogFile)
+  if (issues.length > 0) {
+    const errors = issues
+      .map((issue) => ({ file, ...position(source, issue), subject: _subject(issue.path), message: issue.message }))
+      .sort((a, b) => a.line - b.line || a.col - b.col)
+    return { ok: false, errors }
+  }
+  return { ok: true, catalog: _resolve(source.data as CatalogFile), errors: [] }
+}
+
+/** `models.yaml:88:5: gpt-4.1-nano: max_output (40000) exceeds context_window (32000)` */
+export function formatError(e: CatalogError): string {
+  return `${e.file}:${e.line}:${e.col}: ${e.subject}: ${e.message}`
+}
+
+/** The same error as a GitHub Actions annotation, shown on the PR's diff. */
+export function formatAnnotation(e: CatalogError): string {
+  const escape = (s: string) => s.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A')
+  const property = (s: string) => escape(s).replaceAll(':', '%3A').replaceAll(',', '%2C')
+  return `::error file=${property(e.file)},line=${e.line},col=${e.col}::${escape(`${e.subject}: ${e.message}`)}`
+}
+
+function _subject(path: DataPath): string {
+  if (path[0] === 'patterns' && path.length > 1) return `patterns[${path[1]}]`
+  if ((path[0] === 'models' || path[0] === 'providers') && path.length > 1) return String(path[1])
+  return path.length ? String(path[0]) : 'yaml'
+}
+
+function _resolve(file: CatalogFile): Catalog {
+  const providers: Record<string, Provider> = {}
+  for (const [id, p] of Object.entries(file.providers)) {
+    providers[id] = {
+      id,
+      ...p,
+      timeout_ms: p.timeout_ms ?? DEFAULT_TIMEOUT_MS,
+      stream_idle_timeout_ms: p.stream_idle_timeout_ms ?? DEFAULT_STREAM_IDLE_TIMEOUT_MS,
+    }
+  }
+  const models: Record<string, Model> = {}
+  const aliases: Record<string, string> = {}
+  for (const [id, m] of Object.entries(file.models)) {
+    models[id] = resolveModel(id, m)
+    for (const alias of m.aliases ?? []) aliases[alias] = id
+  }
+  const body = { providers, models, aliases, patterns: file.patterns ?? [] }
+  const version = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16)
+  return { version, ...body }
+}

@@ -1,0 +1,161 @@
+import type { Api, CatalogFile, Kind, ModelEntry, PatternEntry } from '../../src/catalog/types.ts'
+import type { Issue } from './source.ts'
+
+// What each kind serves. Only generative kinds have output limits, temperatures and efforts.
+const KINDS: Readonly<Record<Kind, { apis: readonly Api[]; generative: boolean }>> = {
+  chat: { apis: ['chat', 'completions', 'responses'], generative: true },
+  reasoning: { apis: ['chat', 'completions', 'responses'], generative: true },
+  completion: { apis: ['completions'], generative: true },
+  embedding: { apis: ['embeddings'], generative: false },
+  rerank: { apis: ['rerank'], generative: false },
+  moderation: { apis: ['moderations'], generative: false },
+}
+
+// Cloud metadata endpoints and link-local hosts: a catalog must never point a key at them.
+const FORBIDDEN_HOSTS = /^(169\.254\.\d+\.\d+|\[fe80:.*\]|metadata\.google\.internal|metadata)$/i
+
+/** The cross-field rules the schema cannot say, each as a sentence. Runs on schema-valid data. */
+export function ruleIssues(file: CatalogFile): Issue[] {
+  const issues: Issue[] = []
+  const add = (path: (string | number)[], message: string) => issues.push({ path, message })
+  const providers = Object.keys(file.providers)
+  const models = file.models
+  const owners = new Map<string, string>()
+
+  for (const [id, p] of Object.entries(file.providers)) {
+    const problem = _baseUrlProblem(p.base_url)
+    if (problem) add(['providers', id, 'base_url'], `base_url ${problem}`)
+    if (p.protocol === 'anthropic' && p.endpoint_type === 'openAI') add(['providers', id, 'endpoint_type'], 'endpoint_type openAI does not fit the anthropic protocol (use anthropic)')
+  }
+
+  for (const [id, m] of Object.entries(models)) {
+    const at = (...rest: (string | number)[]) => ['models', id, ...rest]
+    if (!providers.includes(m.provider)) add(at('provider'), `provider ${m.provider} is not defined under providers (defined: ${providers.join(', ')})`)
+    _kindIssues(m, (field, message) => add(at(field), message))
+    if (m.max_output !== undefined && m.context_window !== undefined && m.max_output > m.context_window) {
+      add(at('max_output'), `max_output (${m.max_output}) exceeds context_window (${m.context_window})`)
+    }
+    if (m.knowledge_cutoff && m.released && m.knowledge_cutoff > m.released) {
+      add(at('knowledge_cutoff'), `knowledge_cutoff (${m.knowledge_cutoff}) is after released (${m.released})`)
+    }
+    if (m.pricing?.cached_input !== undefined && m.pricing.cached_input > m.pricing.input) {
+      add(at('pricing', 'cached_input'), `pricing.cached_input (${m.pricing.cached_input}) exceeds pricing.input (${m.pricing.input})`)
+    }
+    m.aliases?.forEach((alias, i) => {
+      if (alias in models) add(at('aliases', i), `alias ${alias} shadows the model id ${alias}`)
+      else if (owners.has(alias)) add(at('aliases', i), `alias ${alias} is already an alias of ${owners.get(alias)}`)
+      else owners.set(alias, id)
+    })
+    const d = m.deprecation
+    if (d) {
+      if (d.announced !== undefined && d.sunset <= d.announced) add(at('deprecation', 'sunset'), `deprecation.sunset (${d.sunset}) must be after deprecation.announced (${d.announced})`)
+      const r = d.replacement
+      if (r === id) add(at('deprecation', 'replacement'), 'deprecation.replacement names the model itself')
+      else if (r !== undefined && !(r in models)) add(at('deprecation', 'replacement'), `deprecation.replacement ${r} is not a model id in this catalog${owners.has(r) ? ` (it is an alias of ${owners.get(r)})` : ''}`)
+      else if (r !== undefined && models[r]!.active === false) add(at('deprecation', 'replacement'), `deprecation.replacement ${r} is inactive`)
+    }
+  }
+
+  file.patterns?.forEach((p, i) => {
+    const at = (...rest: (string | number)[]) => ['patterns', i, ...rest]
+    const problem = regexProblem(p.match)
+    if (problem) add(at('match'), `match ${JSON.stringify(p.match)} ${problem}`)
+    if (p.provider !== undefined && !providers.includes(p.provider)) add(at('provider'), `provider ${p.provider} is not defined under providers (defined: ${providers.join(', ')})`)
+    if (p.like === undefined) {
+      const missing = (['provider', 'kind', 'apis'] as const).filter((k) => p[k] === undefined)
+      if (missing.length) add(at(), `a pattern without like must set ${missing.join(', ')}`)
+    } else if (!problem) {
+      const groups = new RegExp(`${p.match}|`).exec('')!.length - 1
+      const refs = [...p.like.matchAll(/\$(\d)/g)].map((r) => Number(r[1]))
+      const bad = refs.find((n) => n === 0 || n > groups)
+      if (bad !== undefined) add(at('like'), `like uses $${bad}, but match has ${groups} group${groups === 1 ? '' : 's'}`)
+      if (refs.length === 0 && !(p.like in models) && !owners.has(p.like)) add(at('like'), `like ${p.like} is not a model id or alias in this catalog`)
+    }
+    if (p.kind !== undefined) _kindIssues(p, (field, message) => add(at(field), message))
+  })
+  return issues
+}
+
+/** Why a pattern regex is unusable (does not compile, unanchored, may backtrack badly), if it is. */
+export function regexProblem(source: string): string | undefined {
+  try {
+    new RegExp(source)
+  } catch (error) {
+    return `does not compile: ${(error as Error).message}`
+  }
+  if (!source.startsWith('^') || !source.endsWith('$')) return 'must be anchored with ^ and $'
+  if (/\\[1-9]|\\k</.test(source)) return 'uses a back-reference, which can take exponential time'
+  if (_nestedQuantifier(source)) return 'repeats a group that itself repeats (like (a+)+), which can take exponential time'
+  return undefined
+}
+
+type Fields = Pick<ModelEntry, 'apis' | 'capabilities' | 'efforts' | 'temperatures' | 'token_limit_param'> &
+  Partial<Pick<ModelEntry, 'max_output' | 'kind'>>
+
+function _kindIssues(m: Fields | PatternEntry, add: (field: string, message: string) => void): void {
+  const kind = m.kind!
+  const rule = KINDS[kind]
+  const wrong = (m.apis ?? []).filter((api) => !rule.apis.includes(api))
+  if (wrong.length) add('apis', `apis include ${wrong.join(', ')}, which ${_a(kind)} ${kind} model does not serve (it may serve ${rule.apis.join(', ')})`)
+  if (m.efforts?.length && !m.capabilities?.includes('reasoning')) add('efforts', 'efforts are set, but capabilities lack reasoning')
+  if (!rule.generative) {
+    for (const field of ['max_output', 'temperatures', 'token_limit_param', 'efforts'] as const) {
+      if (field in m && (m as Record<string, unknown>)[field] !== undefined) add(field, `${field} is set, but ${_a(kind)} ${kind} model generates no text`)
+    }
+    return
+  }
+  if (kind === 'reasoning') {
+    if (!m.capabilities?.includes('reasoning')) add('capabilities', 'a reasoning model must have the reasoning capability')
+    if (m.token_limit_param === 'max_tokens') add('token_limit_param', 'token_limit_param max_tokens does not fit a reasoning model (reasoning models take max_completion_tokens)')
+    if (m.temperatures === undefined) add('kind', 'a reasoning model must list the temperatures it accepts (e.g. [1], or [] for none)')
+  }
+  if (kind === 'completion' && m.token_limit_param === 'max_completion_tokens') {
+    add('token_limit_param', 'token_limit_param max_completion_tokens does not fit a completion model (the completions API takes max_tokens)')
+  }
+}
+
+function _a(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a'
+}
+
+function _baseUrlProblem(raw: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return `${JSON.stringify(raw)} is not a URL`
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be http(s), not ${url.protocol}`
+  if (url.username || url.password) return 'must not contain credentials (name the key variable in api_key_env)'
+  if (url.search || url.hash) return 'must not have a query or fragment'
+  if (FORBIDDEN_HOSTS.test(url.hostname)) return `must not point at a link-local or cloud metadata address (${url.hostname})`
+  return undefined
+}
+
+// Star height > 1: a group with a repeating quantifier inside that is itself repeated.
+function _nestedQuantifier(source: string): boolean {
+  const stack: boolean[] = [false] // per open group: whether something inside it repeats
+  for (let i = 0; i < source.length; i++) {
+    const c = source[i]
+    if (c === '\\') i++
+    else if (c === '[') {
+      for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++
+    } else if (c === '(') stack.push(false)
+    else if (c === ')') {
+      const inner = stack.pop() ?? false
+      const repeated = _repeats(source.slice(i + 1))
+      if (inner && repeated) return true
+      stack[stack.length - 1] ||= inner || repeated
+    } else if (_repeats(source.slice(i))) stack[stack.length - 1] = true
+  }
+  return false
+}
+
+// `*`, `+`, `{2}`, `{1,}`, `{0,5}` repeat; `?`, `{1}` and `{0,1}` do not.
+function _repeats(rest: string): boolean {
+  const m = /^(?:([*+])|\{(\d+)(,(\d*))?\})/.exec(rest)
+  if (!m) return false
+  if (m[1]) return true
+  if (m[3] === undefined) return Number(m[2]) > 1
+  return m[4] === '' || Number(m[4]) > 1
+}

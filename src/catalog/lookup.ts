@@ -1,0 +1,56 @@
+import { resolveModel } from './model.ts'
+import type { Catalog, Model, PatternEntry } from './types.ts'
+
+/** How a requested name was found: as a model id, an alias, or through a pattern. */
+export interface Resolution {
+  readonly model: Model
+  readonly via: 'id' | 'alias' | 'pattern'
+}
+
+// Ids are at most 256 characters (see the schema); longer names cannot match and are not tried.
+const MAX_ID_LENGTH = 256
+
+const compiled = new WeakMap<Catalog, readonly RegExp[]>()
+
+/**
+ * Finds the model a client means by `name`: the exact id first, then an alias, then the first
+ * pattern that matches. `undefined` when nothing does (a 404 `model_not_found`). Inactive and
+ * retired models are found too: whether they may be called is the caller's rule.
+ */
+export function findModel(catalog: Catalog, name: string): Resolution | undefined {
+  if (name.length > MAX_ID_LENGTH) return undefined
+  const listed = _listed(catalog, name)
+  if (listed) return listed
+  const regexes = compiled.get(catalog) ?? _compile(catalog)
+  for (const [i, re] of regexes.entries()) {
+    const match = re.exec(name)
+    if (!match) continue
+    const model = _fromPattern(catalog, catalog.patterns[i]!, name, match)
+    if (model) return { model, via: 'pattern' }
+  }
+  return undefined
+}
+
+function _listed(catalog: Catalog, name: string): Resolution | undefined {
+  // Own properties only: `constructor` or `__proto__` must not find Object.prototype's.
+  if (Object.hasOwn(catalog.models, name)) return { model: catalog.models[name]!, via: 'id' }
+  if (Object.hasOwn(catalog.aliases, name)) return { model: catalog.models[catalog.aliases[name]!]!, via: 'alias' }
+  return undefined
+}
+
+function _compile(catalog: Catalog): readonly RegExp[] {
+  const regexes = catalog.patterns.map((p) => new RegExp(p.match))
+  compiled.set(catalog, regexes)
+  return regexes
+}
+
+function _fromPattern(catalog: Catalog, p: PatternEntry, name: string, match: RegExpExecArray): Model | undefined {
+  if (p.like !== undefined) {
+    const template = _listed(catalog, p.like.replaceAll(/\$(\d)/g, (_, n: string) => match[Number(n)] ?? ''))?.model
+    if (!template) return undefined
+    const { deprecation: _, ...fields } = template
+    return { ...fields, id: name, name, upstream_id: name, aliases: [] }
+  }
+  const { match: _m, description, like: _l, ...fields } = p
+  return resolveModel(name, { ...fields, name, description, provider: p.provider!, kind: p.kind!, apis: p.apis! })
+}

@@ -1,0 +1,59 @@
+import { stringify } from 'yaml'
+import { compileCatalog } from '../scripts/compiler/compile.ts'
+import type { Catalog } from '../src/catalog/types.ts'
+
+/** A valid provider; tests override one field at a time. */
+export const baseProvider = {
+  name: 'Test',
+  protocol: 'openai',
+  base_url: 'http://127.0.0.1:9/v1',
+  api_key_env: 'TEST_API_KEY',
+  endpoint_type: 'openAI',
+}
+
+/** A valid chat model; tests override one field at a time. */
+export const baseModel = {
+  name: 'Chat',
+  provider: 'test',
+  kind: 'chat',
+  apis: ['chat'],
+  context_window: 32000,
+  max_output: 8000,
+  released: '2025-01-01',
+  pricing: { input: 1, output: 2 },
+}
+
+interface Overrides {
+  readonly provider?: Record<string, unknown>
+  readonly model?: Record<string, unknown>
+  readonly models?: Record<string, unknown>
+  readonly patterns?: readonly unknown[]
+}
+
+/**
+ * Catalog YAML with one provider `test` and one model `m1` (overridden by `model`), then any
+ * extra `models` and `patterns`. Layout is fixed, so errors have stable positions:
+ * line 2 is provider `test` (its fields from line 3), line 9 model `m1` (its fields from line 10).
+ */
+export function catalogYaml(o: Overrides = {}): string {
+  const data: Record<string, unknown> = {
+    providers: { test: { ...baseProvider, ...o.provider } },
+    models: { m1: { ...baseModel, ...o.model }, ...o.models },
+  }
+  if (o.patterns) data.patterns = o.patterns
+  return stringify(data, { flowCollectionPadding: false, collectionStyle: 'block' })
+}
+
+/** Compiles YAML that must be valid; throws with the errors otherwise. */
+export function compileOk(text: string): Catalog {
+  const result = compileCatalog(text)
+  if (!result.ok) throw new Error(result.errors.map((e) => `${e.line}:${e.col}: ${e.subject}: ${e.message}`).join('\n'))
+  return result.catalog
+}
+
+/** The formatted errors of YAML that must be invalid. */
+export function compileErrors(text: string): string[] {
+  const result = compileCatalog(text)
+  if (result.ok) throw new Error('expected errors, but the catalog compiled')
+  return result.errors.map((e) => `${e.file}:${e.line}:${e.col}: ${e.subject}: ${e.message}`)
+}

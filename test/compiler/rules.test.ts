@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest'
+import { regexProblem } from '../../scripts/compiler/rules.ts'
+import { baseModel, catalogYaml, compileErrors, compileOk } from '../_setup.ts'
+
+const reasoning = { ...baseModel, kind: 'reasoning', capabilities: ['reasoning'], temperatures: [1] }
+const m2 = { m2: baseModel }
+
+describe('cross-field rules', () => {
+  // One override per case: [rule, overrides, the one error expected].
+  const cases: [string, Parameters<typeof catalogYaml>[0], string][] = [
+    ['the provider must exist', { model: { provider: 'opneai' } }, 'models.yaml:11:5: m1: provider opneai is not defined under providers (defined: test)'],
+    ['max_output fits the context window', { model: { max_output: 40000 } }, 'models.yaml:16:5: m1: max_output (40000) exceeds context_window (32000)'],
+    ['efforts need the reasoning capability', { model: { efforts: ['low'] } }, 'models.yaml:21:5: m1: efforts are set, but capabilities lack reasoning'],
+    ['apis agree with the kind', { model: { kind: 'embedding', apis: ['chat'], max_output: undefined } }, 'models.yaml:13:5: m1: apis include chat, which an embedding model does not serve (it may serve embeddings)'],
+    ['non-text kinds have no output limit', { model: { kind: 'embedding', apis: ['embeddings'] } }, 'models.yaml:16:5: m1: max_output is set, but an embedding model generates no text'],
+    ['non-text kinds have no temperatures', { model: { kind: 'rerank', apis: ['rerank'], max_output: undefined, temperatures: [1] } }, 'models.yaml:20:5: m1: temperatures is set, but a rerank model generates no text'],
+    ['reasoning models list their temperatures', { model: { ...reasoning, temperatures: undefined } }, 'models.yaml:12:5: m1: a reasoning model must list the temperatures it accepts (e.g. [1], or [] for none)'],
+    ['reasoning models take max_completion_tokens', { model: { ...reasoning, token_limit_param: 'max_tokens' } }, 'models.yaml:25:5: m1: token_limit_param max_tokens does not fit a reasoning model (reasoning models take max_completion_tokens)'],
+    ['reasoning models can reason', { model: { ...reasoning, capabilities: ['vision'] } }, 'models.yaml:21:5: m1: a reasoning model must have the reasoning capability'],
+    ['completion models take max_tokens', { model: { kind: 'completion', apis: ['completions'], token_limit_param: 'max_completion_tokens' } }, 'models.yaml:21:5: m1: token_limit_param max_completion_tokens does not fit a completion model (the completions API takes max_tokens)'],
+    ['an alias never shadows an id', { model: { aliases: ['m2'] }, models: m2 }, 'models.yaml:22:9: m1: alias m2 shadows the model id m2'],
+    ['aliases are unique', { model: { aliases: ['x'] }, models: { m2: { ...baseModel, aliases: ['x'] } } }, 'models.yaml:33:9: m2: alias x is already an alias of m1'],
+    ['knowledge cutoff precedes release', { model: { knowledge_cutoff: '2025-06-01' } }, 'models.yaml:21:5: m1: knowledge_cutoff (2025-06-01) is after released (2025-01-01)'],
+    ['cached input costs no more than input', { model: { pricing: { input: 1, cached_input: 2, output: 2 } } }, 'models.yaml:20:7: m1: pricing.cached_input (2) exceeds pricing.input (1)'],
+    ['sunset follows the announcement', { model: { deprecation: { announced: '2025-06-01', sunset: '2025-05-01', replacement: 'm2' } }, models: m2 }, 'models.yaml:23:7: m1: deprecation.sunset (2025-05-01) must be after deprecation.announced (2025-06-01)'],
+    ['a model does not replace itself', { model: { deprecation: { sunset: '2025-05-01', replacement: 'm1' } } }, 'models.yaml:23:7: m1: deprecation.replacement names the model itself'],
+    ['the replacement exists', { model: { deprecation: { sunset: '2025-05-01', replacement: 'gone' } } }, 'models.yaml:23:7: m1: deprecation.replacement gone is not a model id in this catalog'],
+    ['the replacement is active', { model: { deprecation: { sunset: '2025-05-01', replacement: 'm2' } }, models: { m2: { ...baseModel, active: false } } }, 'models.yaml:23:7: m1: deprecation.replacement m2 is inactive'],
+    ['base URLs are http(s)', { provider: { base_url: 'ftp://example.com/v1' } }, 'models.yaml:5:5: test: base_url must be http(s), not ftp:'],
+    ['base URLs carry no credentials', { provider: { base_url: 'https://user:secret@example.com/v1' } }, 'models.yaml:5:5: test: base_url must not contain credentials (name the key variable in api_key_env)'],
+    ['base URLs avoid metadata addresses', { provider: { base_url: 'http://169.254.169.254/latest' } }, 'models.yaml:5:5: test: base_url must not point at a link-local or cloud metadata address (169.254.169.254)'],
+    ['base URLs are URLs', { provider: { base_url: 'not a url' } }, 'models.yaml:5:5: test: base_url "not a url" is not a URL'],
+    ['endpoint types fit the protocol', { provider: { protocol: 'anthropic' } }, 'models.yaml:7:5: test: endpoint_type openAI does not fit the anthropic protocol (use anthropic)'],
+    ['pattern regexes are safe', { patterns: [{ match: '^(a+)+$', description: 'd', like: 'm1' }] }, 'models.yaml:22:5: patterns[0]: match "^(a+)+$" repeats a group that itself repeats (like (a+)+), which can take exponential time'],
+    ['pattern regexes are anchored', { patterns: [{ match: 'gpt-.*', description: 'd', like: 'm1' }] }, 'models.yaml:22:5: patterns[0]: match "gpt-.*" must be anchored with ^ and $'],
+    ['pattern regexes compile', { patterns: [{ match: '^(x$', description: 'd', like: 'm1' }] }, 'models.yaml:22:5: patterns[0]: match "^(x$" does not compile: Invalid regular expression: /^(x$/: Unterminated group'],
+    ['like refers to groups that exist', { patterns: [{ match: '^x-(.*)$', description: 'd', like: '$2' }] }, 'models.yaml:24:5: patterns[0]: like uses $2, but match has 1 group'],
+    ['a literal like names a model', { patterns: [{ match: '^x-.*$', description: 'd', like: 'nope' }] }, 'models.yaml:24:5: patterns[0]: like nope is not a model id or alias in this catalog'],
+    ['a pattern without like says what the id is', { patterns: [{ match: '^x-.*$', description: 'd', kind: 'chat' }] }, 'models.yaml:22:5: patterns[0]: a pattern without like must set provider, apis'],
+    ['a pattern provider must exist', { patterns: [{ match: '^x-.*$', description: 'd', provider: 'nope', kind: 'chat', apis: ['chat'] }] }, 'models.yaml:24:5: patterns[0]: provider nope is not defined under providers (defined: test)'],
+  ]
+
+  it.each(cases)('%s', (_, overrides, expected) => {
+    expect(compileErrors(catalogYaml(overrides))).toEqual([expected])
+  })
+
+  it('accepts what the rules allow', () => {
+    const catalog = compileOk(
+      catalogYaml({
+        model: { ...reasoning, efforts: ['low', 'high'], deprecation: { announced: '2025-01-01', sunset: '2025-06-01', replacement: 'm2' } },
+        models: { m2: { ...baseModel, aliases: ['two'] }, e: { ...baseModel, kind: 'embedding', apis: ['embeddings'], max_output: undefined } },
+        patterns: [{ match: '^m-(\\d)$', description: 'numbered', like: 'm$1' }],
+      }),
+    )
+    expect(catalog.models.m1!.token_limit_param).toBe('max_completion_tokens')
+    expect(catalog.models.e).not.toHaveProperty('token_limit_param')
+    expect(catalog.aliases).toEqual({ two: 'm2' })
+  })
+})
+
+describe('regexProblem', () => {
+  it.each([
+    ['^(a|b)*$', undefined],
+    ['^(ab){2}$', undefined],
+    ['^(a+)?$', undefined],
+    ['^[(]+x$', undefined],
+    ['^(a*)*$', 'repeats a group that itself repeats (like (a+)+), which can take exponential time'],
+    ['^((ab)+c)+$', 'repeats a group that itself repeats (like (a+)+), which can take exponential time'],
+    ['^(a{1,3}){2,}$', 'repeats a group that itself repeats (like (a+)+), which can take exponential time'],
+    ['^(?<x>a)\\k<x>$', 'uses a back-reference, which can take exponential time'],
+  ])('%s -> %s', (source, problem) => {
+    expect(regexProblem(source)).toBe(problem)
+  })
+})
