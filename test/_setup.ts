@@ -41,7 +41,7 @@ export function catalogYaml(o: Overrides = {}): string {
     models: { m1: { ...baseModel, ...o.model }, ...o.models },
   }
   if (o.patterns) data.patterns = o.patterns
-  return stringify(data, { flowCollectionPadding: false, collectionStyle: 'block' })
+  return stringify(data, { collectionStyle: 'block', aliasDuplicateObjects: false })
 }
 
 /** Compiles YAML that must be valid; throws with the errors otherwise. */

@@ -73,7 +73,8 @@ function _parse(args: readonly string[], names: readonly string[], positionals: 
     const options = Object.fromEntries(['file', ...names].map((n) => [n, { type: 'string' as const }]))
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true }) as Parsed
   } catch (error) {
-    throw new CliError((error as Error).message, 2)
+    const message = (error as Error).message
+    throw new CliError(/^Unknown option '([^']+)'/.exec(message)?.[0].replace(/^Unknown option '([^']+)'/, 'unknown option $1') ?? message, 2)
   }
   if (parsed.positionals.length !== positionals) {
     throw new CliError(`expected ${positionals} argument${positionals === 1 ? '' : 's'}, got ${parsed.positionals.length}`, 2)

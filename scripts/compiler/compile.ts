@@ -32,8 +32,13 @@ const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 120_000
 export function compileCatalog(text: string, file = 'models.yaml'): CompileResult {
   const source = parseSource(text)
   let issues = source.issues
-  if (issues.length === 0) issues = schemaIssues(source.data)
-  if (issues.length === 0) issues = ruleIssues(source.data as CatalogFile)
+  if (issues.length === 0) {
+    issues = schemaIssues(source.data)
+    // Rules run on the entries the schema passed, so that one run reports everything it can.
+    if (issues.every((i) => i.path.length >= 2)) {
+      issues = [...issues, ...ruleIssues(source.data as CatalogFile, new Set(issues.map((i) => `${i.path[0]}/${i.path[1]}`)))]
+    }
+  }
   if (issues.length > 0) {
     const errors = issues
       .map((issue) => ({ file, ...position(source, issue), subject: _subject(issue.path), message: issue.message }))

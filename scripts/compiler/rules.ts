@@ -14,8 +14,11 @@ const KINDS: Readonly<Record<Kind, { apis: readonly Api[]; generative: boolean }
 // Cloud metadata endpoints and link-local hosts: a catalog must never point a key at them.
 const FORBIDDEN_HOSTS = /^(169\.254\.\d+\.\d+|\[fe80:.*\]|metadata\.google\.internal|metadata)$/i
 
-/** The cross-field rules the schema cannot say, each as a sentence. Runs on schema-valid data. */
-export function ruleIssues(file: CatalogFile): Issue[] {
+/**
+ * The cross-field rules the schema cannot say, each as a sentence. Entries named in `skip`
+ * (`models/ID`, `providers/ID`, `patterns/N`: they failed the schema) are not checked.
+ */
+export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Set()): Issue[] {
   const issues: Issue[] = []
   const add = (path: (string | number)[], message: string) => issues.push({ path, message })
   const providers = Object.keys(file.providers)
@@ -23,12 +26,14 @@ export function ruleIssues(file: CatalogFile): Issue[] {
   const owners = new Map<string, string>()
 
   for (const [id, p] of Object.entries(file.providers)) {
+    if (skip.has(`providers/${id}`)) continue
     const problem = _baseUrlProblem(p.base_url)
     if (problem) add(['providers', id, 'base_url'], `base_url ${problem}`)
     if (p.protocol === 'anthropic' && p.endpoint_type === 'openAI') add(['providers', id, 'endpoint_type'], 'endpoint_type openAI does not fit the anthropic protocol (use anthropic)')
   }
 
   for (const [id, m] of Object.entries(models)) {
+    if (skip.has(`models/${id}`)) continue
     const at = (...rest: (string | number)[]) => ['models', id, ...rest]
     if (!providers.includes(m.provider)) add(at('provider'), `provider ${m.provider} is not defined under providers (defined: ${providers.join(', ')})`)
     _kindIssues(m, (field, message) => add(at(field), message))
@@ -52,11 +57,12 @@ export function ruleIssues(file: CatalogFile): Issue[] {
       const r = d.replacement
       if (r === id) add(at('deprecation', 'replacement'), 'deprecation.replacement names the model itself')
       else if (r !== undefined && !(r in models)) add(at('deprecation', 'replacement'), `deprecation.replacement ${r} is not a model id in this catalog${owners.has(r) ? ` (it is an alias of ${owners.get(r)})` : ''}`)
-      else if (r !== undefined && models[r]!.active === false) add(at('deprecation', 'replacement'), `deprecation.replacement ${r} is inactive`)
+      else if (r !== undefined && models[r]?.active === false) add(at('deprecation', 'replacement'), `deprecation.replacement ${r} is inactive`)
     }
   }
 
   file.patterns?.forEach((p, i) => {
+    if (skip.has(`patterns/${i}`)) return
     const at = (...rest: (string | number)[]) => ['patterns', i, ...rest]
     const problem = regexProblem(p.match)
     if (problem) add(at('match'), `match ${JSON.stringify(p.match)} ${problem}`)

@@ -115,7 +115,7 @@ function _findHazards(node: unknown, path: (string | number)[], issues: Issue[])
         issues.push({ path, offset: pair.key.range?.[0], message: 'merge keys (<<) are not supported: write the fields out' })
         continue
       }
-      _checkScalar(pair.key, path, issues)
+      _checkScalar(pair.key, [...path, key], issues)
       _findHazards(pair.value, [...path, key], issues)
     }
   } else if (isSeq(node)) {

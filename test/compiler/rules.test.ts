@@ -19,7 +19,7 @@ describe('cross-field rules', () => {
     ['reasoning models can reason', { model: { ...reasoning, capabilities: ['vision'] } }, 'models.yaml:21:5: m1: a reasoning model must have the reasoning capability'],
     ['completion models take max_tokens', { model: { kind: 'completion', apis: ['completions'], token_limit_param: 'max_completion_tokens' } }, 'models.yaml:21:5: m1: token_limit_param max_completion_tokens does not fit a completion model (the completions API takes max_tokens)'],
     ['an alias never shadows an id', { model: { aliases: ['m2'] }, models: m2 }, 'models.yaml:22:9: m1: alias m2 shadows the model id m2'],
-    ['aliases are unique', { model: { aliases: ['x'] }, models: { m2: { ...baseModel, aliases: ['x'] } } }, 'models.yaml:33:9: m2: alias x is already an alias of m1'],
+    ['aliases are unique', { model: { aliases: ['x'] }, models: { m2: { ...baseModel, aliases: ['x'] } } }, 'models.yaml:36:9: m2: alias x is already an alias of m1'],
     ['knowledge cutoff precedes release', { model: { knowledge_cutoff: '2025-06-01' } }, 'models.yaml:21:5: m1: knowledge_cutoff (2025-06-01) is after released (2025-01-01)'],
     ['cached input costs no more than input', { model: { pricing: { input: 1, cached_input: 2, output: 2 } } }, 'models.yaml:20:7: m1: pricing.cached_input (2) exceeds pricing.input (1)'],
     ['sunset follows the announcement', { model: { deprecation: { announced: '2025-06-01', sunset: '2025-05-01', replacement: 'm2' } }, models: m2 }, 'models.yaml:23:7: m1: deprecation.sunset (2025-05-01) must be after deprecation.announced (2025-06-01)'],

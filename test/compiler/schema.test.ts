@@ -40,9 +40,17 @@ describe('the schema', () => {
     expect(compileErrors(catalogYaml(overrides))).toEqual([expected])
   })
 
-  it('reports every error at once, in file order', () => {
-    const errors = compileErrors(catalogYaml({ provider: { protocol: 'grpc' }, model: { kind: 'chta', context_window: 'big' } }))
-    expect(errors.map((e) => e.split(': ')[0])).toEqual(['models.yaml:4:5', 'models.yaml:12:5', 'models.yaml:15:5'])
+  it('reports every error at once, in file order, cross-field rules included', () => {
+    const errors = compileErrors(
+      catalogYaml({ provider: { protocol: 'grpc' }, model: { kind: 'chta', context_window: 'big' }, models: { m2: { ...baseModel, max_output: 64000 }, m3: null } }),
+    )
+    expect(errors).toEqual([
+      'models.yaml:4:5: test: protocol must be one of openai, anthropic (got "grpc")',
+      'models.yaml:12:5: m1: kind must be one of chat, reasoning, completion, embedding, rerank, moderation (got "chta")',
+      'models.yaml:15:5: m1: context_window must be an integer (got string "big")',
+      'models.yaml:28:5: m2: max_output (64000) exceeds context_window (32000)',
+      'models.yaml:33:3: m3: the model must be a map (got null)',
+    ])
   })
 
   it('does not coerce types or inject defaults', () => {

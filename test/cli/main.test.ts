@@ -1,0 +1,170 @@
+import { execFileSync } from 'node:child_process'
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { beforeEach, describe, expect, it } from 'vitest'
+import { main } from '../../scripts/cli/main.ts'
+
+const fixture = new URL('../fixtures/commented.yaml', import.meta.url)
+const original = readFileSync(fixture, 'utf8')
+let dir: string
+let file: string
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'catalog-cli-'))
+  file = join(dir, 'models.yaml')
+  copyFileSync(fixture, file)
+})
+
+async function run(args: string[], env: Record<string, string> = {}) {
+  const out: string[] = []
+  const err: string[] = []
+  const code = await main(args, { cwd: dir, env, now: new Date('2026-11-21T10:00:00Z'), out: (l) => out.push(l), err: (l) => err.push(l) })
+  return { code, out: out.join('\n'), err: err.join('\n') }
+}
+
+const current = () => readFileSync(file, 'utf8')
+
+describe('validate', () => {
+  it('passes a valid catalog and says what it holds', async () => {
+    expect(await run(['validate'])).toEqual({ code: 0, out: expect.stringMatching(/^models\.yaml: valid: 2 models, 1 providers, 0 patterns; version [0-9a-f]{16}$/), err: '' })
+  })
+
+  it('fails with every error as FILE:LINE:COL, and annotations on GitHub Actions', async () => {
+    writeFileSync(join(dir, 'bad.yaml'), original.replace('context_window: 200000', 'contxt_window: 200000').replace('max_output: 16384', 'max_output: 999999'))
+    const result = await run(['validate', 'bad.yaml'], { GITHUB_ACTIONS: 'true' })
+    expect(result.code).toBe(1)
+    expect(result.err).toBe(
+      'bad.yaml:19:5: acme-chat: max_output (999999) exceeds context_window (128000)\n' +
+        'bad.yaml:31:5: acme-next: unknown field contxt_window (did you mean context_window?)\n' +
+        'bad.yaml: 2 errors',
+    )
+    expect(result.out).toBe(
+      '::error file=bad.yaml,line=19,col=5::acme-chat: max_output (999999) exceeds context_window (128000)\n' +
+        '::error file=bad.yaml,line=31,col=5::acme-next: unknown field contxt_window (did you mean context_window?)',
+    )
+  })
+
+  it('fails clearly on a missing file', async () => {
+    expect(await run(['validate', 'nope.yaml'])).toEqual({ code: 1, out: '', err: 'cannot read nope.yaml: ENOENT' })
+  })
+})
+
+describe('add', () => {
+  it('appends the model as experimental, inline and in schema order, touching nothing else', async () => {
+    const result = await run(['add', 'acme/mini:1b', '--kind', 'chat', '--name', 'Acme Mini', '--provider', 'acme', '--apis', 'chat', '--context-window', '32000', '--pricing', '{"input":0.1,"output":0.4}', '--temperatures', '0,1'])
+    expect(result).toEqual({ code: 0, out: 'added acme/mini:1b as experimental; when it is ready: npm run catalog -- promote acme/mini:1b', err: '' })
+    expect(current()).toBe(
+      `${original}\n  acme/mini:1b:\n    name: Acme Mini\n    provider: acme\n    kind: chat\n    apis: [chat]\n    context_window: 32000\n    pricing: {input: 0.1, output: 0.4}\n    temperatures: [0, 1]\n    experimental: true\n`,
+    )
+  })
+
+  it('adds a model from a JSON file', async () => {
+    writeFileSync(join(dir, 'm.json'), JSON.stringify({ name: 'From JSON', provider: 'acme', kind: 'embedding', apis: ['embeddings'], experimental: false }))
+    expect((await run(['add', 'acme-embed', '--from', 'm.json'])).out).toBe('added acme-embed')
+    expect(current()).toBe(`${original}\n  acme-embed:\n    name: From JSON\n    provider: acme\n    kind: embedding\n    apis: [embeddings]\n    experimental: false\n`)
+  })
+
+  it.each([
+    [['add', 'x', '--name', 'X', '--provider', 'acme', '--apis', 'chat'], 1, 'models.yaml:34:3: x: missing required field kind\nmodels.yaml: not written (the edit would leave 1 error)'],
+    [['add', 'x', '--name', 'X', '--provider', 'nobody', '--kind', 'embedding', '--apis', 'chat'], 1, 'models.yaml:36:5: x: provider nobody is not defined under providers (defined: acme)\nmodels.yaml:38:5: x: apis include chat, which an embedding model does not serve (it may serve embeddings)\nmodels.yaml: not written (the edit would leave 2 errors)'],
+    [['add', 'acme-chat', '--name', 'X', '--provider', 'acme', '--kind', 'chat', '--apis', 'chat'], 1, 'acme-chat: already in models.yaml; edit it there'],
+    [['add', 'x', '--context-window', 'big'], 2, '--context-window takes a number, got "big"'],
+    [['add', 'x', '--experimental', 'yes'], 2, '--experimental takes true or false, got "yes"'],
+    [['add', 'x', '--pricing', '[1]'], 2, '--pricing must be a JSON object'],
+  ])('rejects %j with exit %i, leaving the file untouched', async (args, code, message) => {
+    const result = await run(args as string[])
+    expect(result.code).toBe(code)
+    expect(result.err.split('\n\nUsage:')[0]).toBe(message)
+    expect(current()).toBe(original)
+  })
+})
+
+describe('promote, deactivate, deprecate', () => {
+  it('promote removes the experimental flag and only that line', async () => {
+    expect((await run(['promote', 'acme-next'])).out).toBe('promoted acme-next to production (removed experimental: true)')
+    expect(current()).toBe(original.replace('    experimental: true # remove when promoted\n', ''))
+  })
+
+  it('deactivate sets active: false at the end of the entry', async () => {
+    expect((await run(['deactivate', 'acme-chat'])).out).toBe('deactivated acme-chat: it is neither listed nor callable')
+    expect(current()).toBe(original.replace('output: 10}\n', 'output: 10}\n    active: false\n'))
+  })
+
+  it('deprecate records the schedule, announced today by default', async () => {
+    expect((await run(['deprecate', 'acme-chat', '--sunset', '2027-03-01', '--replacement', 'acme-next'])).out).toBe('deprecated acme-chat: sunset 2027-03-01, replacement acme-next')
+    expect(current()).toBe(original.replace('output: 10}\n', 'output: 10}\n    deprecation: {announced: 2026-11-21, sunset: 2027-03-01, replacement: acme-next}\n'))
+  })
+
+  it.each([
+    [['promote', 'acme-chat'], 1, 'acme-chat: not experimental, nothing to promote'],
+    [['promote', 'nobody'], 1, 'nobody: no such model in models.yaml'],
+    [['deprecate', 'acme-chat', '--sunset', '2027-03-01', '--replacement', 'nobody'], 1, 'models.yaml:21:62: acme-chat: deprecation.replacement nobody is not a model id in this catalog\nmodels.yaml: not written (the edit would leave 1 error)'],
+    [['deprecate', 'acme-chat', '--sunset', '2026-01-01'], 1, 'models.yaml:21:42: acme-chat: deprecation.sunset (2026-01-01) must be after deprecation.announced (2026-11-21)\nmodels.yaml: not written (the edit would leave 1 error)'],
+    [['deprecate', 'acme-chat'], 2, 'deprecate needs --sunset YYYY-MM-DD'],
+    [['promote'], 2, 'expected 1 argument, got 0'],
+    [['promote', 'acme-next', '--force'], 2, 'unknown option --force'],
+    [['frobnicate'], 2, 'unknown command frobnicate'],
+    [[], 2, 'no command given'],
+  ])('rejects %j with exit %i, leaving the file untouched', async (args, code, message) => {
+    const result = await run(args as string[])
+    expect(result.code).toBe(code)
+    expect(result.err.split('\n\nUsage:')[0]).toBe(message)
+    if (code === 2) expect(result.err).toContain('Usage: npm run catalog -- <command>')
+    expect(current()).toBe(original)
+  })
+
+  it('deactivating a model that another replaces is refused', async () => {
+    await run(['deprecate', 'acme-chat', '--sunset', '2027-03-01', '--replacement', 'acme-next'])
+    const before = current()
+    const result = await run(['deactivate', 'acme-next'])
+    expect(result).toMatchObject({ code: 1, err: 'models.yaml:21:62: acme-chat: deprecation.replacement acme-next is inactive\nmodels.yaml: not written (the edit would leave 1 error)' })
+    expect(current()).toBe(before)
+  })
+})
+
+describe('diff', () => {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8' })
+
+  beforeEach(() => {
+    git('init', '-q', '-b', 'main')
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '--allow-empty', '-m', 'empty')
+    git('add', 'models.yaml')
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-q', '-m', 'catalog')
+  })
+
+  it('summarises a promotion and a price change, old -> new', async () => {
+    await run(['promote', 'acme-next'])
+    writeFileSync(file, current().replace('pricing: {input: 2.5, output: 10}', 'pricing: {input: 2, output: 8}'))
+    expect(await run(['diff', 'HEAD'])).toEqual({
+      code: 0,
+      err: '',
+      out:
+        '### Catalog changes\n\n' +
+        '**Promoted** (1)\n- `acme-next`: experimental -> production\n\n' +
+        '**Changed fields** (2)\n\n| Entry | Field | Before | After |\n| --- | --- | --- | --- |\n' +
+        '| `acme-chat` | pricing.input | 2.5 | 2 |\n| `acme-chat` | pricing.output | 10 | 8 |\n',
+    })
+  })
+
+  it('lists added, deactivated and deprecated models', async () => {
+    await run(['add', 'acme-new', '--name', 'New', '--provider', 'acme', '--kind', 'chat', '--apis', 'chat'])
+    await run(['deprecate', 'acme-chat', '--sunset', '2027-03-01', '--replacement', 'acme-new'])
+    await run(['deactivate', 'acme-next'])
+    expect((await run(['diff', 'HEAD'])).out).toBe(
+      '### Catalog changes\n\n**Added** (1)\n- `acme-new` (acme, chat), experimental\n\n' +
+        '**Deactivated** (1)\n- `acme-next`\n\n**Deprecated** (1)\n- `acme-chat`: sunset 2027-03-01, replacement `acme-new`\n',
+    )
+  })
+
+  it('says so when nothing changed, and treats a new file as all added', async () => {
+    expect((await run(['diff', 'HEAD'])).out).toBe('### Catalog changes\n\nNo changes to providers, models or patterns.\n')
+    expect((await run(['diff', 'HEAD~1'])).out).toMatch(/^### Catalog changes\n\n\*\*Added\*\* \(2\)\n- `acme-chat` \(acme, chat\)\n- `acme-next` \(acme, reasoning\), experimental\n\n\*\*Providers added\*\* \(1\)\n- `acme`\n$/)
+  })
+
+  it('fails with exit 2 on a ref git does not know', async () => {
+    const result = await run(['diff', 'no-such-ref'])
+    expect(result.code).toBe(2)
+    expect(result.err).toMatch(/^git cannot show models\.yaml at no-such-ref: fatal: invalid object name 'no-such-ref'\./)
+  })
+})
