@@ -2,19 +2,19 @@
 // src/catalog/schema.generated.ts). Prints every error as models.yaml:LINE:COL and exits 1.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { emitModule } from './compiler/emit.ts'
-import { compileCatalog, formatAnnotation, formatError } from './compiler/compile.ts'
+import { compileCatalog, errorReport } from './compiler/compile.ts'
 import { catalogSchema } from './compiler/schema.ts'
 import { schemaTypes } from './compiler/schema-types.ts'
 
 const root = new URL('../', import.meta.url)
-const file = process.argv[2] ?? 'models.yaml'
+const file = 'models.yaml'
 
 _write('src/catalog/schema.generated.ts', schemaTypes(catalogSchema))
 const result = compileCatalog(readFileSync(new URL(file, root), 'utf8'), file)
 if (!result.ok) {
-  for (const e of result.errors) console.error(formatError(e))
-  if (process.env.GITHUB_ACTIONS === 'true') for (const e of result.errors) console.log(formatAnnotation(e))
-  console.error(`${file}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}; nothing written`)
+  const report = errorReport(file, result.errors, process.env.GITHUB_ACTIONS === 'true')
+  for (const line of report.stdout) console.log(line)
+  for (const line of report.stderr) console.error(line)
   process.exit(1)
 }
 _write('src/catalog/catalog.generated.ts', emitModule(result.catalog))

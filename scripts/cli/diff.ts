@@ -15,23 +15,30 @@ export function catalogDiff(before: RawCatalog, after: RawCatalog): string {
   const sections: string[] = []
   const list = (title: string, lines: string[]) => lines.length && sections.push(`**${title}** (${lines.length})\n${lines.map((l) => `- ${l}`).join('\n')}`)
   const rows: string[] = []
-  const oldModels = before.models ?? {}
-  const newModels = after.models ?? {}
+  const oldModels = _entries(before.models)
+  const newModels = _entries(after.models)
 
-  list('Added', _added(oldModels, newModels).map((id) => `\`${id}\` (${newModels[id]!.provider}, ${newModels[id]!.kind})${newModels[id]!.experimental === true ? ', experimental' : ''}`))
+  list('Added', _added(oldModels, newModels).map((id) => {
+    const m = newModels[id]!
+    const what = [m.provider, m.kind].filter((v) => typeof v === 'string').join(', ')
+    return `\`${id}\`${what ? ` (${what})` : ''}${m.experimental === true ? ', experimental' : ''}`
+  }))
   list('Removed', _added(newModels, oldModels).map((id) => `\`${id}\``))
   const promoted: string[] = []
   const experimental: string[] = []
   const deactivated: string[] = []
   const reactivated: string[] = []
   const deprecated: string[] = []
-  for (const id of Object.keys(newModels).filter((id) => id in oldModels)) {
+  const undeprecated: string[] = []
+  for (const id of Object.keys(newModels).filter((id) => Object.hasOwn(oldModels, id))) {
     const [a, b] = [_flatten(oldModels[id]!), _flatten(newModels[id]!)]
     if (a.experimental === true && b.experimental !== true) promoted.push(`\`${id}\`: experimental -> production`)
     if (a.experimental !== true && b.experimental === true) experimental.push(`\`${id}\``)
     if (a.active !== false && b.active === false) deactivated.push(`\`${id}\``)
     if (a.active === false && b.active !== false) reactivated.push(`\`${id}\``)
-    if (b['deprecation.sunset'] !== undefined && a['deprecation.sunset'] !== b['deprecation.sunset']) {
+    const schedule = (f: Record<string, unknown>) => JSON.stringify([f['deprecation.announced'], f['deprecation.sunset'], f['deprecation.replacement']])
+    if (b['deprecation.sunset'] === undefined && a['deprecation.sunset'] !== undefined) undeprecated.push(`\`${id}\``)
+    else if (b['deprecation.sunset'] !== undefined && schedule(a) !== schedule(b)) {
       const replacement = b['deprecation.replacement']
       deprecated.push(`\`${id}\`: sunset ${b['deprecation.sunset']}${replacement ? `, replacement \`${replacement}\`` : ''}`)
     }
@@ -45,11 +52,12 @@ export function catalogDiff(before: RawCatalog, after: RawCatalog): string {
   list('Deactivated', deactivated)
   list('Reactivated', reactivated)
   list('Deprecated', deprecated)
-  const oldProviders = before.providers ?? {}
-  const newProviders = after.providers ?? {}
+  list('No longer deprecated', undeprecated)
+  const oldProviders = _entries(before.providers)
+  const newProviders = _entries(after.providers)
   list('Providers added', _added(oldProviders, newProviders).map((id) => `\`${id}\``))
   list('Providers removed', _added(newProviders, oldProviders).map((id) => `\`${id}\``))
-  for (const id of Object.keys(newProviders).filter((id) => id in oldProviders)) {
+  for (const id of Object.keys(newProviders).filter((id) => Object.hasOwn(oldProviders, id))) {
     const [a, b] = [_flatten(oldProviders[id]!), _flatten(newProviders[id]!)]
     for (const field of _fields(a, b)) rows.push(`| provider \`${id}\` | ${field} | ${_show(a[field])} | ${_show(b[field])} |`)
   }
@@ -61,13 +69,23 @@ export function catalogDiff(before: RawCatalog, after: RawCatalog): string {
 }
 
 function _added(before: Entries, after: Entries): string[] {
-  return Object.keys(after).filter((id) => !(id in before))
+  return Object.keys(after).filter((id) => !Object.hasOwn(before, id))
+}
+
+// Entries as maps; anything else (a section or entry that is not a map) counts as empty.
+function _entries(section: unknown): Entries {
+  if (!_isMap(section)) return {}
+  return Object.fromEntries(Object.entries(section).map(([id, e]) => [id, _isMap(e) ? e : {}]))
+}
+
+function _isMap(v: unknown): v is Readonly<Record<string, unknown>> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v)
 }
 
 function _flatten(entry: Readonly<Record<string, unknown>>, prefix = ''): Record<string, unknown> {
   const out: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(entry)) {
-    if (value && typeof value === 'object' && !Array.isArray(value)) Object.assign(out, _flatten(value as Record<string, unknown>, `${prefix}${key}.`))
+    if (_isMap(value)) Object.assign(out, _flatten(value as Record<string, unknown>, `${prefix}${key}.`))
     else out[`${prefix}${key}`] = value
   }
   return out

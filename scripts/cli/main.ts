@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { compileCatalog, formatAnnotation, formatError } from '../compiler/compile.ts'
+import { compileCatalog, errorReport } from '../compiler/compile.ts'
 import { catalogSchema } from '../compiler/schema.ts'
 import { parseSource } from '../compiler/source.ts'
 import { catalogDiff } from './diff.ts'
@@ -67,29 +67,29 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
 
 type Parsed = { values: Record<string, string | undefined>; positionals: string[] }
 
-function _parse(args: readonly string[], names: readonly string[], positionals: number): Parsed {
+function _parse(args: readonly string[], names: readonly string[], positionals: number, optional = 0): Parsed {
   let parsed: Parsed
   try {
     const options = Object.fromEntries(['file', ...names].map((n) => [n, { type: 'string' as const }]))
     parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true }) as Parsed
   } catch (error) {
-    const message = (error as Error).message
-    throw new CliError(/^Unknown option '([^']+)'/.exec(message)?.[0].replace(/^Unknown option '([^']+)'/, 'unknown option $1') ?? message, 2)
+    throw new CliError((error as Error).message.replace(/^Unknown option '([^']+)'.*/s, 'unknown option $1'), 2)
   }
-  if (parsed.positionals.length !== positionals) {
-    throw new CliError(`expected ${positionals} argument${positionals === 1 ? '' : 's'}, got ${parsed.positionals.length}`, 2)
+  if (parsed.positionals.length < positionals || parsed.positionals.length > positionals + optional) {
+    const wanted = optional ? `${positionals} to ${positionals + optional} arguments` : `${positionals} argument${positionals === 1 ? '' : 's'}`
+    throw new CliError(`expected ${wanted}, got ${parsed.positionals.length}`, 2)
   }
   return parsed
 }
 
 function _validate(args: readonly string[], io: Io): number {
-  const { positionals } = _parse(args, [], args.length ? 1 : 0)
-  const file = positionals[0] ?? 'models.yaml'
+  const { values, positionals } = _parse(args, [], 0, 1)
+  const file = positionals[0] ?? values.file ?? 'models.yaml'
   const result = compileCatalog(_read(io, file), file)
   if (!result.ok) {
-    for (const e of result.errors) io.err(formatError(e))
-    if (io.env.GITHUB_ACTIONS === 'true') for (const e of result.errors) io.out(formatAnnotation(e))
-    io.err(`${file}: ${result.errors.length} error${result.errors.length === 1 ? '' : 's'}`)
+    const report = errorReport(file, result.errors, io.env.GITHUB_ACTIONS === 'true')
+    report.stdout.forEach(io.out)
+    report.stderr.forEach(io.err)
     return 1
   }
   const c = result.catalog

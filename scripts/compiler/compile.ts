@@ -25,6 +25,8 @@ export type CompileResult =
 const DEFAULT_TIMEOUT_MS = 600_000
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 120_000
 
+const SECTIONS: ReadonlySet<string> = new Set(['providers', 'models', 'patterns'])
+
 /**
  * Compiles catalog YAML: parse (YAML 1.2 core, hazards), validate (schema, then cross-field
  * rules), resolve defaults and hash. Returns every error at once, sorted by position.
@@ -34,8 +36,9 @@ export function compileCatalog(text: string, file = 'models.yaml'): CompileResul
   let issues = source.issues
   if (issues.length === 0) {
     issues = schemaIssues(source.data)
-    // Rules run on the entries the schema passed, so that one run reports everything it can.
-    if (issues.every((i) => i.path.length >= 2)) {
+    // Rules run on the entries the schema passed, so that one run reports everything it can;
+    // only a malformed providers, models or patterns section stops them.
+    if (!issues.some((i) => i.path.length === 0 || (i.path.length === 1 && SECTIONS.has(String(i.path[0]))))) {
       issues = [...issues, ...ruleIssues(source.data as CatalogFile, new Set(issues.map((i) => `${i.path[0]}/${i.path[1]}`)))]
     }
   }
@@ -53,11 +56,17 @@ export function formatError(e: CatalogError): string {
   return `${e.file}:${e.line}:${e.col}: ${e.subject}: ${e.message}`
 }
 
-/** The same error as a GitHub Actions annotation, shown on the PR's diff. */
-export function formatAnnotation(e: CatalogError): string {
+/**
+ * The lines to print for failed build: each error and a count on stderr, and with
+ * `annotate` (under GitHub Actions) `::error` annotations on stdout, shown on the PR's diff.
+ */
+export function errorReport(file: string, errors: readonly CatalogError[], annotate: boolean): { stderr: string[]; stdout: string[] } {
   const escape = (s: string) => s.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A')
   const property = (s: string) => escape(s).replaceAll(':', '%3A').replaceAll(',', '%2C')
-  return `::error file=${property(e.file)},line=${e.line},col=${e.col}::${escape(`${e.subject}: ${e.message}`)}`
+  return {
+    stderr: [...errors.map(formatError), `${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}`],
+    stdout: annotate ? errors.map((e) => `::error file=${property(e.file)},line=${e.line},col=${e.col}::${escape(`${e.subject}: ${e.message}`)}`) : [],
+  }
 }
 
 function _subject(path: DataPath): string {

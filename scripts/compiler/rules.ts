@@ -1,18 +1,25 @@
+import { TEXT_KINDS } from '../../src/catalog/model.ts'
+import { patternRegExp } from '../../src/catalog/lookup.ts'
 import type { Api, CatalogFile, Kind, ModelEntry, PatternEntry } from '../../src/catalog/types.ts'
 import type { Issue } from './source.ts'
 
-// What each kind serves. Only generative kinds have output limits, temperatures and efforts.
-const KINDS: Readonly<Record<Kind, { apis: readonly Api[]; generative: boolean }>> = {
-  chat: { apis: ['chat', 'completions', 'responses'], generative: true },
-  reasoning: { apis: ['chat', 'completions', 'responses'], generative: true },
-  completion: { apis: ['completions'], generative: true },
-  embedding: { apis: ['embeddings'], generative: false },
-  rerank: { apis: ['rerank'], generative: false },
-  moderation: { apis: ['moderations'], generative: false },
+// The APIs each kind may serve.
+const KIND_APIS: Readonly<Record<Kind, readonly Api[]>> = {
+  chat: ['chat', 'completions', 'responses'],
+  reasoning: ['chat', 'completions', 'responses'],
+  completion: ['completions'],
+  embedding: ['embeddings'],
+  rerank: ['rerank'],
+  moderation: ['moderations'],
 }
 
-// Cloud metadata endpoints and link-local hosts: a catalog must never point a key at them.
-const FORBIDDEN_HOSTS = /^(169\.254\.\d+\.\d+|\[fe80:.*\]|metadata\.google\.internal|metadata)$/i
+// Cloud metadata endpoints and link-local hosts (IPv4, IPv6 and IPv4-mapped IPv6): a catalog
+// must never send a provider key there.
+const FORBIDDEN_HOSTS = /^(169\.254\.\d+\.\d+|\[fe80:.*\]|\[::ffff:a9fe:.*\]|metadata\.google\.internal|metadata)$/i
+
+// Patterns run on every unlisted id a client sends (at most 256 characters). Past two
+// unbounded quantifiers, backtracking grows as n^3 and beyond.
+const MAX_UNBOUNDED_QUANTIFIERS = 2
 
 /**
  * The cross-field rules the schema cannot say, each as a sentence. Entries named in `skip`
@@ -23,6 +30,7 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
   const add = (path: (string | number)[], message: string) => issues.push({ path, message })
   const providers = Object.keys(file.providers)
   const models = file.models
+  const isModel = (id: string) => Object.hasOwn(models, id)
   const owners = new Map<string, string>()
 
   for (const [id, p] of Object.entries(file.providers)) {
@@ -47,7 +55,7 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
       add(at('pricing', 'cached_input'), `pricing.cached_input (${m.pricing.cached_input}) exceeds pricing.input (${m.pricing.input})`)
     }
     m.aliases?.forEach((alias, i) => {
-      if (alias in models) add(at('aliases', i), `alias ${alias} shadows the model id ${alias}`)
+      if (isModel(alias)) add(at('aliases', i), `alias ${alias} shadows the model id ${alias}`)
       else if (owners.has(alias)) add(at('aliases', i), `alias ${alias} is already an alias of ${owners.get(alias)}`)
       else owners.set(alias, id)
     })
@@ -56,8 +64,11 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
       if (d.announced !== undefined && d.sunset <= d.announced) add(at('deprecation', 'sunset'), `deprecation.sunset (${d.sunset}) must be after deprecation.announced (${d.announced})`)
       const r = d.replacement
       if (r === id) add(at('deprecation', 'replacement'), 'deprecation.replacement names the model itself')
-      else if (r !== undefined && !(r in models)) add(at('deprecation', 'replacement'), `deprecation.replacement ${r} is not a model id in this catalog${owners.has(r) ? ` (it is an alias of ${owners.get(r)})` : ''}`)
+      else if (r !== undefined && !isModel(r)) add(at('deprecation', 'replacement'), `deprecation.replacement ${r} is not a model id in this catalog${owners.has(r) ? ` (it is an alias of ${owners.get(r)})` : ''}`)
       else if (r !== undefined && models[r]?.active === false) add(at('deprecation', 'replacement'), `deprecation.replacement ${r} is inactive`)
+      else if (r !== undefined && (models[r]?.deprecation?.sunset ?? '9999') < d.sunset) {
+        add(at('deprecation', 'replacement'), `deprecation.replacement ${r} is itself sunset on ${models[r]!.deprecation!.sunset}, before ${d.sunset}`)
+      }
     }
   }
 
@@ -67,31 +78,36 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
     const problem = regexProblem(p.match)
     if (problem) add(at('match'), `match ${JSON.stringify(p.match)} ${problem}`)
     if (p.provider !== undefined && !providers.includes(p.provider)) add(at('provider'), `provider ${p.provider} is not defined under providers (defined: ${providers.join(', ')})`)
+    const own = (['provider', 'kind', 'apis', 'capabilities', 'efforts', 'temperatures', 'token_limit_param'] as const).filter((k) => p[k] !== undefined)
     if (p.like === undefined) {
       const missing = (['provider', 'kind', 'apis'] as const).filter((k) => p[k] === undefined)
       if (missing.length) add(at(), `a pattern without like must set ${missing.join(', ')}`)
+    } else if (own.length) {
+      add(at(own[0]!), `a pattern with like takes every field from the model it names: remove ${own.join(', ')}`)
     } else if (!problem) {
       const groups = new RegExp(`${p.match}|`).exec('')!.length - 1
       const refs = [...p.like.matchAll(/\$(\d)/g)].map((r) => Number(r[1]))
       const bad = refs.find((n) => n === 0 || n > groups)
       if (bad !== undefined) add(at('like'), `like uses $${bad}, but match has ${groups} group${groups === 1 ? '' : 's'}`)
-      if (refs.length === 0 && !(p.like in models) && !owners.has(p.like)) add(at('like'), `like ${p.like} is not a model id or alias in this catalog`)
+      if (refs.length === 0 && !isModel(p.like) && !owners.has(p.like)) add(at('like'), `like ${p.like} is not a model id or alias in this catalog`)
     }
     if (p.kind !== undefined) _kindIssues(p, (field, message) => add(at(field), message))
   })
   return issues
 }
 
-/** Why a pattern regex is unusable (does not compile, unanchored, may backtrack badly), if it is. */
+/** Why a pattern regex is unusable (does not compile, or may backtrack badly), if it is. */
 export function regexProblem(source: string): string | undefined {
   try {
     new RegExp(source)
+    patternRegExp(source)
   } catch (error) {
     return `does not compile: ${(error as Error).message}`
   }
-  if (!source.startsWith('^') || !source.endsWith('$')) return 'must be anchored with ^ and $'
   if (/\\[1-9]|\\k</.test(source)) return 'uses a back-reference, which can take exponential time'
-  if (_nestedQuantifier(source)) return 'repeats a group that itself repeats (like (a+)+), which can take exponential time'
+  const shape = _quantifiers(source)
+  if (shape.nested) return 'repeats a group that itself repeats or alternates (like (a+)+ or (a|b)*), which can take exponential time'
+  if (shape.unbounded > MAX_UNBOUNDED_QUANTIFIERS) return `has ${shape.unbounded} unbounded quantifiers (* + {n,}); at most ${MAX_UNBOUNDED_QUANTIFIERS} keep matching fast`
   return undefined
 }
 
@@ -100,16 +116,15 @@ type Fields = Pick<ModelEntry, 'apis' | 'capabilities' | 'efforts' | 'temperatur
 
 function _kindIssues(m: Fields | PatternEntry, add: (field: string, message: string) => void): void {
   const kind = m.kind!
-  const rule = KINDS[kind]
-  const wrong = (m.apis ?? []).filter((api) => !rule.apis.includes(api))
-  if (wrong.length) add('apis', `apis include ${wrong.join(', ')}, which ${_a(kind)} ${kind} model does not serve (it may serve ${rule.apis.join(', ')})`)
-  if (m.efforts?.length && !m.capabilities?.includes('reasoning')) add('efforts', 'efforts are set, but capabilities lack reasoning')
-  if (!rule.generative) {
+  const wrong = (m.apis ?? []).filter((api) => !KIND_APIS[kind].includes(api))
+  if (wrong.length) add('apis', `apis include ${wrong.join(', ')}, which ${_a(kind)} ${kind} model does not serve (it may serve ${KIND_APIS[kind].join(', ')})`)
+  if (!TEXT_KINDS.has(kind)) {
     for (const field of ['max_output', 'temperatures', 'token_limit_param', 'efforts'] as const) {
       if (field in m && (m as Record<string, unknown>)[field] !== undefined) add(field, `${field} is set, but ${_a(kind)} ${kind} model generates no text`)
     }
     return
   }
+  if (m.efforts?.length && !m.capabilities?.includes('reasoning')) add('efforts', 'efforts are set, but capabilities lack reasoning')
   if (kind === 'reasoning') {
     if (!m.capabilities?.includes('reasoning')) add('capabilities', 'a reasoning model must have the reasoning capability')
     if (m.token_limit_param === 'max_tokens') add('token_limit_param', 'token_limit_param max_tokens does not fit a reasoning model (reasoning models take max_completion_tokens)')
@@ -134,27 +149,34 @@ function _baseUrlProblem(raw: string): string | undefined {
   if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be http(s), not ${url.protocol}`
   if (url.username || url.password) return 'must not contain credentials (name the key variable in api_key_env)'
   if (url.search || url.hash) return 'must not have a query or fragment'
-  if (FORBIDDEN_HOSTS.test(url.hostname)) return `must not point at a link-local or cloud metadata address (${url.hostname})`
+  if (FORBIDDEN_HOSTS.test(url.hostname.replace(/\.$/, ''))) return `must not point at a link-local or cloud metadata address (${url.hostname})`
   return undefined
 }
 
-// Star height > 1: a group with a repeating quantifier inside that is itself repeated.
-function _nestedQuantifier(source: string): boolean {
-  const stack: boolean[] = [false] // per open group: whether something inside it repeats
+// Nested: a repeated group with a repeating quantifier or an alternation inside (star height
+// above 1, or overlapping alternatives under repetition). Unbounded: how many * + {n,} appear.
+function _quantifiers(source: string): { nested: boolean; unbounded: number } {
+  const stack: boolean[] = [false] // per open group: whether something inside repeats or alternates
+  let nested = false
+  let unbounded = 0
   for (let i = 0; i < source.length; i++) {
     const c = source[i]
     if (c === '\\') i++
     else if (c === '[') {
       for (i++; i < source.length && source[i] !== ']'; i++) if (source[i] === '\\') i++
     } else if (c === '(') stack.push(false)
+    else if (c === '|') stack[stack.length - 1] = true
     else if (c === ')') {
       const inner = stack.pop() ?? false
       const repeated = _repeats(source.slice(i + 1))
-      if (inner && repeated) return true
+      if (inner && repeated) nested = true
       stack[stack.length - 1] ||= inner || repeated
-    } else if (_repeats(source.slice(i))) stack[stack.length - 1] = true
+    } else if (_repeats(source.slice(i))) {
+      stack[stack.length - 1] = true
+      if (/^([*+]|\{\d+,\})/.test(source.slice(i))) unbounded++
+    }
   }
-  return false
+  return { nested, unbounded }
 }
 
 // `*`, `+`, `{2}`, `{1,}`, `{0,5}` repeat; `?`, `{1}` and `{0,1}` do not.

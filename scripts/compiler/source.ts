@@ -41,7 +41,12 @@ export function parseSource(text: string): Source {
   })
   const issues: Issue[] = []
   for (const e of [...doc.errors, ...doc.warnings]) {
-    issues.push({ path: [], offset: e.pos[0], message: _yamlMessage(e.code, e.message, text, e.pos[0]) })
+    const duplicate = e.code === 'DUPLICATE_KEY' ? _keyAt(doc.contents, e.pos[0], []) : undefined
+    issues.push(
+      duplicate
+        ? { path: duplicate, offset: e.pos[0], message: `duplicate key ${duplicate.at(-1)} (a key may appear only once in a map)` }
+        : { path: [], offset: e.pos[0], message: `YAML: ${e.message.split('\n')[0]}` },
+    )
   }
   let data: unknown = null
   if (doc.errors.length === 0) {
@@ -81,12 +86,18 @@ function _offsetOf(root: unknown, path: DataPath): number {
   return offset
 }
 
-function _yamlMessage(code: string, message: string, text: string, offset: number): string {
-  if (code === 'DUPLICATE_KEY') {
-    const key = /^[^:\n]*/.exec(text.slice(offset))![0].trim()
-    return `duplicate key ${key} (a key may appear only once in a map)`
+// The path to the map key that starts at `offset` (where yaml reports a duplicate key).
+function _keyAt(node: unknown, offset: number, path: (string | number)[]): (string | number)[] | undefined {
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key)
+      if ((pair.key as Node | null)?.range?.[0] === offset) return [...path, key]
+      const found = _keyAt(pair.value, offset, [...path, key])
+      if (found) return found
+    }
   }
-  return `YAML: ${message.split('\n')[0]}`
+  if (isSeq(node)) for (const [i, item] of node.items.entries()) { const found = _keyAt(item, offset, [...path, i]); if (found) return found }
+  return undefined
 }
 
 function _firstAlias(node: unknown): Node | undefined {
@@ -109,8 +120,14 @@ const HAZARDS: readonly [RegExp, string][] = [
 function _findHazards(node: unknown, path: (string | number)[], issues: Issue[]): void {
   if (isMap(node)) {
     for (const pair of node.items) {
-      if (!isPair(pair) || !isScalar(pair.key)) continue
-      const key = String(pair.key.value)
+      if (!isPair(pair)) continue
+      if (!isScalar(pair.key) || typeof pair.key.value !== 'string') {
+        // `0x10:` would silently become the id "16", `~:` an empty one: keys are written as strings.
+        const source = (isScalar(pair.key) && pair.key.source) || String(pair.key ?? '~')
+        issues.push({ path, offset: (pair.key as Node | null)?.range?.[0] ?? (pair.value as Node | null)?.range?.[0], message: `key ${source} is not a string: quote it ("${source}")` })
+        continue
+      }
+      const key = pair.key.value
       if (key === '<<' && pair.key.type === 'PLAIN') {
         issues.push({ path, offset: pair.key.range?.[0], message: 'merge keys (<<) are not supported: write the fields out' })
         continue

@@ -6,8 +6,9 @@ export type DeprecationState =
   | { readonly state: 'deprecated' | 'retired'; readonly announced?: string; readonly sunset: string; readonly replacement?: string }
 
 /**
- * `deprecated` from the announcement day on (or, with no announcement date, any time before sunset) (responses carry `Deprecation` and `Sunset`),
- * `retired` from the sunset day on (UTC; the model answers 410), `none` otherwise.
+ * `retired` from the sunset day on (UTC days; the model answers 410); before that `deprecated`
+ * (responses carry `Deprecation` and `Sunset`) from the announcement day on, or all along
+ * when no announcement date is known; otherwise `none`.
  */
 export function deprecationState(model: Model, now: Date): DeprecationState {
   const d = model.deprecation

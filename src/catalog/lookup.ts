@@ -12,9 +12,14 @@ const MAX_ID_LENGTH = 256
 
 const compiled = new WeakMap<Catalog, readonly RegExp[]>()
 
+/** A pattern's `match` as it runs: against the whole id, whatever anchors it has or lacks. */
+export function patternRegExp(source: string): RegExp {
+  return new RegExp(`^(?:${source})$`)
+}
+
 /**
  * Finds the model a client means by `name`: the exact id first, then an alias, then the first
- * pattern that matches. `undefined` when nothing does (a 404 `model_not_found`). Inactive and
+ * pattern whose regex matches the whole name. `undefined` when nothing does (a 404 `model_not_found`). Inactive and
  * retired models are found too: whether they may be called is the caller's rule.
  */
 export function findModel(catalog: Catalog, name: string): Resolution | undefined {
@@ -39,7 +44,7 @@ function _listed(catalog: Catalog, name: string): Resolution | undefined {
 }
 
 function _compile(catalog: Catalog): readonly RegExp[] {
-  const regexes = catalog.patterns.map((p) => new RegExp(p.match))
+  const regexes = catalog.patterns.map((p) => patternRegExp(p.match))
   compiled.set(catalog, regexes)
   return regexes
 }
@@ -48,8 +53,8 @@ function _fromPattern(catalog: Catalog, p: PatternEntry, name: string, match: Re
   if (p.like !== undefined) {
     const template = _listed(catalog, p.like.replaceAll(/\$(\d)/g, (_, n: string) => match[Number(n)] ?? ''))?.model
     if (!template) return undefined
-    const { deprecation: _, ...fields } = template
-    return { ...fields, id: name, name, upstream_id: name, aliases: [] }
+    // Everything but identity, deprecation included: a snapshot of a retired model is retired.
+    return { ...template, id: name, name, upstream_id: name, aliases: [] }
   }
   const { match: _m, description, like: _l, ...fields } = p
   return resolveModel(name, { ...fields, name, description, provider: p.provider!, kind: p.kind!, apis: p.apis! })

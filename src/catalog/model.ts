@@ -1,7 +1,7 @@
 import type { Model, ModelEntry } from './types.ts'
 
-// Kinds that generate text, and so cap output tokens with a token-limit parameter.
-const TEXT_KINDS: ReadonlySet<string> = new Set(['chat', 'reasoning', 'completion'])
+/** Kinds that generate text: they have output limits, temperatures, efforts and a token-limit parameter. */
+export const TEXT_KINDS: ReadonlySet<string> = new Set(['chat', 'reasoning', 'completion'])
 
 /**
  * A model entry with its defaults resolved: `upstream_id` = id, `owned_by` = provider, empty

@@ -15,7 +15,8 @@ const catalog = compileOk(
       reasoner: { ...baseModel, kind: 'reasoning', capabilities: ['reasoning'], temperatures: [1], efforts: ['low'] },
     },
     patterns: [
-      { match: '^(m1|reasoner)-\\d{4}-\\d{2}-\\d{2}$', description: 'dated snapshots', like: '$1' },
+      { match: '^(m1|reasoner|old)-\\d{4}-\\d{2}-\\d{2}$', description: 'dated snapshots', like: '$1' },
+      { match: 'x|y', description: 'unanchored alternatives still match whole ids only', provider: 'test', kind: 'chat', apis: ['chat'] },
       { match: '^(gone)-v\\d$', description: 'like a model that is not listed', like: '$1' },
       { match: '^o[1-9][a-z0-9-]*$', description: 'o-series', provider: 'test', kind: 'reasoning', apis: ['chat'], capabilities: ['reasoning'], temperatures: [1] },
       { match: '^[a-z-]+$', description: 'anything else lowercase', provider: 'test', kind: 'chat', apis: ['chat'] },
@@ -38,7 +39,8 @@ describe('findModel', () => {
 
   it('answers undefined when nothing matches', () => {
     // gone-v1 matches a `like` rule whose model is not listed, so that rule does not apply.
-    for (const name of ['M1', 'gone-v1', 'toString', '__proto__', 'x'.repeat(300)]) expect(findModel(catalog, name), name).toBeUndefined()
+    for (const name of ['M1', 'gone-v1', 'toString', '__proto__', 'x'.repeat(300), 'X1', 'xY']) expect(findModel(catalog, name), name).toBeUndefined()
+    expect(findModel(catalog, 'x')?.model.description).toBe('unanchored alternatives still match whole ids only')
   })
 
   it('never finds Object.prototype members as models', () => {
@@ -49,6 +51,12 @@ describe('findModel', () => {
   it('gives a dated snapshot its base model fields under its own id', () => {
     const { model } = findModel(catalog, 'reasoner-2030-01-02')!
     expect(model).toMatchObject({ id: 'reasoner-2030-01-02', upstream_id: 'reasoner-2030-01-02', kind: 'reasoning', efforts: ['low'], token_limit_param: 'max_completion_tokens', aliases: [] })
+  })
+
+  it('keeps a snapshot of a retired model retired', () => {
+    const { model } = findModel(catalog, 'old-2025-01-02')!
+    expect(model.deprecation).toEqual({ announced: '2025-03-01', sunset: '2025-06-01', replacement: 'm1' })
+    expect(isCallable(model, new Date('2025-07-01'))).toBe(false)
   })
 
   it('builds a model from a pattern rule with its defaults resolved', () => {

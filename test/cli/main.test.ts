@@ -45,6 +45,12 @@ describe('validate', () => {
     )
   })
 
+  it('takes the file as --file too', async () => {
+    copyFileSync(fixture, join(dir, 'other.yaml'))
+    expect((await run(['validate', '--file', 'other.yaml'])).out).toMatch(/^other\.yaml: valid: 2 models/)
+    expect(await run(['validate', 'a.yaml', 'b.yaml'])).toMatchObject({ code: 2, err: expect.stringMatching(/^expected 0 to 1 arguments, got 2\n/) })
+  })
+
   it('fails clearly on a missing file', async () => {
     expect(await run(['validate', 'nope.yaml'])).toEqual({ code: 1, out: '', err: 'cannot read nope.yaml: ENOENT' })
   })
@@ -160,6 +166,20 @@ describe('diff', () => {
   it('says so when nothing changed, and treats a new file as all added', async () => {
     expect((await run(['diff', 'HEAD'])).out).toBe('### Catalog changes\n\nNo changes to providers, models or patterns.\n')
     expect((await run(['diff', 'HEAD~1'])).out).toMatch(/^### Catalog changes\n\n\*\*Added\*\* \(2\)\n- `acme-chat` \(acme, chat\)\n- `acme-next` \(acme, reasoning\), experimental\n\n\*\*Providers added\*\* \(1\)\n- `acme`\n$/)
+  })
+
+  it('reports a changed replacement and a withdrawn deprecation', async () => {
+    await run(['deprecate', 'acme-chat', '--sunset', '2027-03-01', '--replacement', 'acme-next'])
+    git('-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '-qam', 'deprecate')
+    writeFileSync(file, current().replace(', replacement: acme-next}', '}'))
+    expect((await run(['diff', 'HEAD'])).out).toBe('### Catalog changes\n\n**Deprecated** (1)\n- `acme-chat`: sunset 2027-03-01\n')
+    writeFileSync(file, current().replace(/\n {4}deprecation: .*/, ''))
+    expect((await run(['diff', 'HEAD'])).out).toBe('### Catalog changes\n\n**No longer deprecated** (1)\n- `acme-chat`\n')
+  })
+
+  it('copes with entries that are not maps and ids named like Object members', async () => {
+    writeFileSync(file, `${original}\n  broken: null\n  constructor:\n    name: C\n    provider: acme\n    kind: chat\n    apis: [chat]\n`)
+    expect((await run(['diff', 'HEAD'])).out).toBe('### Catalog changes\n\n**Added** (2)\n- `broken`\n- `constructor` (acme, chat)\n')
   })
 
   it('fails with exit 2 on a ref git does not know', async () => {

@@ -10,7 +10,7 @@ function withLine(line: string, header = ''): string {
 describe('YAML hazards', () => {
   it('rejects a duplicate model id at the second definition', () => {
     const text = catalogYaml() + '  m1:\n    name: Again\n'
-    expect(compileErrors(text)).toEqual(['models.yaml:21:3: yaml: duplicate key m1 (a key may appear only once in a map)'])
+    expect(compileErrors(text)).toEqual(['models.yaml:21:3: m1: duplicate key m1 (a key may appear only once in a map)'])
   })
 
   it('stops an alias bomb (10^9 nodes if expanded) at its first alias', () => {
@@ -53,6 +53,20 @@ describe('YAML hazards', () => {
   it('rejects __proto__ as a model id', () => {
     const text = catalogYaml().replace('models:\n', 'models:\n  __proto__: {name: x}\n')
     expect(compileErrors(text)[0]).toBe('models.yaml:9:3: __proto__: "__proto__" is not a valid model id (letters, digits and `.` `_` `-` `:` `/`, starting with a letter or digit, at most 256 characters.)')
+  })
+
+  it('names the entry of a duplicate field, and keeps ids with colons whole', () => {
+    const text = catalogYaml({ models: { 'org/model:8b': { name: 'x' } } }) + '  org/model:8b:\n    name: y\n'
+    expect(compileErrors(text)).toEqual(['models.yaml:23:3: org/model:8b: duplicate key org/model:8b (a key may appear only once in a map)'])
+    expect(compileErrors(catalogYaml().replace('    kind: chat\n', '    kind: chat\n    kind: chat\n'))).toEqual(['models.yaml:13:5: m1: duplicate key kind (a key may appear only once in a map)'])
+  })
+
+  it.each([
+    ['0x10', 'models.yaml:21:3: models: key 0x10 is not a string: quote it ("0x10")'],
+    ['1.50', 'models.yaml:21:3: models: key 1.50 is not a string: quote it ("1.50")'],
+    ['true', 'models.yaml:21:3: models: key true is not a string: quote it ("true")'],
+  ])('rejects the unquoted id %s instead of converting it', (key, message) => {
+    expect(compileErrors(`${catalogYaml()}  ${key}:\n    name: x\n`)).toEqual([message])
   })
 
   it('reports a syntax error with its position', () => {

@@ -31,17 +31,35 @@ describe('cross-field rules', () => {
     ['base URLs avoid metadata addresses', { provider: { base_url: 'http://169.254.169.254/latest' } }, 'models.yaml:5:5: test: base_url must not point at a link-local or cloud metadata address (169.254.169.254)'],
     ['base URLs are URLs', { provider: { base_url: 'not a url' } }, 'models.yaml:5:5: test: base_url "not a url" is not a URL'],
     ['endpoint types fit the protocol', { provider: { protocol: 'anthropic' } }, 'models.yaml:7:5: test: endpoint_type openAI does not fit the anthropic protocol (use anthropic)'],
-    ['pattern regexes are safe', { patterns: [{ match: '^(a+)+$', description: 'd', like: 'm1' }] }, 'models.yaml:22:5: patterns[0]: match "^(a+)+$" repeats a group that itself repeats (like (a+)+), which can take exponential time'],
-    ['pattern regexes are anchored', { patterns: [{ match: 'gpt-.*', description: 'd', like: 'm1' }] }, 'models.yaml:22:5: patterns[0]: match "gpt-.*" must be anchored with ^ and $'],
+    ['pattern regexes are safe', { patterns: [{ match: '^(a+)+$', description: 'd', like: 'm1' }] }, 'models.yaml:22:5: patterns[0]: match "^(a+)+$" repeats a group that itself repeats or alternates (like (a+)+ or (a|b)*), which can take exponential time'],
+    ['pattern regexes stay polynomial', { patterns: [{ match: '^.*.*.*z$', description: 'd', like: 'm1' }] }, 'models.yaml:22:5: patterns[0]: match "^.*.*.*z$" has 3 unbounded quantifiers (* + {n,}); at most 2 keep matching fast'],
     ['pattern regexes compile', { patterns: [{ match: '^(x$', description: 'd', like: 'm1' }] }, 'models.yaml:22:5: patterns[0]: match "^(x$" does not compile: Invalid regular expression: /^(x$/: Unterminated group'],
     ['like refers to groups that exist', { patterns: [{ match: '^x-(.*)$', description: 'd', like: '$2' }] }, 'models.yaml:24:5: patterns[0]: like uses $2, but match has 1 group'],
     ['a literal like names a model', { patterns: [{ match: '^x-.*$', description: 'd', like: 'nope' }] }, 'models.yaml:24:5: patterns[0]: like nope is not a model id or alias in this catalog'],
     ['a pattern without like says what the id is', { patterns: [{ match: '^x-.*$', description: 'd', kind: 'chat' }] }, 'models.yaml:22:5: patterns[0]: a pattern without like must set provider, apis'],
+    ['a pattern with like sets nothing else', { patterns: [{ match: '^x-.*$', description: 'd', like: 'm1', kind: 'chat' }] }, 'models.yaml:25:5: patterns[0]: a pattern with like takes every field from the model it names: remove kind'],
+    ['a replacement outlives the model', { model: { deprecation: { sunset: '2025-05-01', replacement: 'm2' } }, models: { m2: { ...baseModel, deprecation: { sunset: '2025-04-01' } } } }, 'models.yaml:23:7: m1: deprecation.replacement m2 is itself sunset on 2025-04-01, before 2025-05-01'],
+    ['a replacement is a model, not an Object member', { model: { deprecation: { sunset: '2025-05-01', replacement: 'constructor' } } }, 'models.yaml:23:7: m1: deprecation.replacement constructor is not a model id in this catalog'],
+    ['a literal like is a model, not an Object member', { patterns: [{ match: '^x-.*$', description: 'd', like: 'toString' }] }, 'models.yaml:24:5: patterns[0]: like toString is not a model id or alias in this catalog'],
+    ['efforts on a non-text model are reported once', { model: { kind: 'embedding', apis: ['embeddings'], max_output: undefined, efforts: ['low'] } }, 'models.yaml:20:5: m1: efforts is set, but an embedding model generates no text'],
+    ['base URLs avoid IPv4-mapped metadata addresses', { provider: { base_url: 'http://[::ffff:169.254.169.254]/v1' } }, 'models.yaml:5:5: test: base_url must not point at a link-local or cloud metadata address ([::ffff:a9fe:a9fe])'],
+    ['base URLs avoid metadata hosts with a trailing dot', { provider: { base_url: 'http://metadata.google.internal./v1' } }, 'models.yaml:5:5: test: base_url must not point at a link-local or cloud metadata address (metadata.google.internal.)'],
     ['a pattern provider must exist', { patterns: [{ match: '^x-.*$', description: 'd', provider: 'nope', kind: 'chat', apis: ['chat'] }] }, 'models.yaml:24:5: patterns[0]: provider nope is not defined under providers (defined: test)'],
   ]
 
   it.each(cases)('%s', (_, overrides, expected) => {
     expect(compileErrors(catalogYaml(overrides))).toEqual([expected])
+  })
+
+  it('accepts an alias named like an Object member', () => {
+    expect(compileOk(catalogYaml({ model: { aliases: ['valueOf'] } })).aliases).toEqual({ valueOf: 'm1' })
+  })
+
+  it('still checks the rules when the schema rejects something at the top level', () => {
+    expect(compileErrors(`${catalogYaml({ model: { max_output: 40000 } })}modles: {}\n`)).toEqual([
+      'models.yaml:16:5: m1: max_output (40000) exceeds context_window (32000)',
+      'models.yaml:21:1: modles: unknown field modles (did you mean models?)',
+    ])
   })
 
   it('accepts what the rules allow', () => {
@@ -59,14 +77,19 @@ describe('cross-field rules', () => {
 })
 
 describe('regexProblem', () => {
+  const nested = 'repeats a group that itself repeats or alternates (like (a+)+ or (a|b)*), which can take exponential time'
   it.each([
-    ['^(a|b)*$', undefined],
+    ['^(gpt-[a-z0-9.-]+?|o[1-9][a-z0-9-]*?)-\\d{4}-\\d{2}-\\d{2}$', undefined],
     ['^(ab){2}$', undefined],
     ['^(a+)?$', undefined],
-    ['^[(]+x$', undefined],
-    ['^(a*)*$', 'repeats a group that itself repeats (like (a+)+), which can take exponential time'],
-    ['^((ab)+c)+$', 'repeats a group that itself repeats (like (a+)+), which can take exponential time'],
-    ['^(a{1,3}){2,}$', 'repeats a group that itself repeats (like (a+)+), which can take exponential time'],
+    ['^[(|]+x$', undefined],
+    ['^a|b$', undefined], // matched as ^(?:^a|b$)$: whole ids only
+    ['^(a*)*$', nested],
+    ['^((ab)+c)+$', nested],
+    ['^(a{1,3}){2,}$', nested],
+    ['^(a|a)*$', nested],
+    ['^(\\w|\\d)+$', nested],
+    ['^a+b+c+$', 'has 3 unbounded quantifiers (* + {n,}); at most 2 keep matching fast'],
     ['^(?<x>a)\\k<x>$', 'uses a back-reference, which can take exponential time'],
   ])('%s -> %s', (source, problem) => {
     expect(regexProblem(source)).toBe(problem)
