@@ -1,0 +1,62 @@
+import type { Env } from './catalog/visibility.ts'
+
+/** The gateway's settings, read once from the environment at startup. */
+export interface Config {
+  /** `PORT`. Default: `8000`. */
+  readonly port: number
+  /** `HOST`. Default: `127.0.0.1`. */
+  readonly host: string
+  /** `EXPOSE_EXPERIMENTAL_MODELS` (`true`/`1`/`yes`). Default: `false`. */
+  readonly exposeExperimental: boolean
+  /** `ADMIN_TOKEN`. Unset: the admin surface answers 403. */
+  readonly adminToken?: string
+  /** `GATEWAY_API_KEYS`, comma-separated. Empty: clients need no key. */
+  readonly apiKeys: readonly string[]
+  /** `CORS_ORIGINS`, comma-separated origins. Default: none. */
+  readonly corsOrigins: readonly string[]
+}
+
+/** A setting the gateway cannot start with; the message names the variable. */
+export class ConfigError extends Error {}
+
+// Tokens and keys shorter than this are guessable; refuse them rather than run with them.
+const MIN_SECRET_LENGTH = 16
+
+/** Reads the configuration from `env`; throws ConfigError naming the first malformed variable. */
+export function loadConfig(env: Env): Config {
+  const adminToken = env.ADMIN_TOKEN || undefined
+  const apiKeys = _list(env, 'GATEWAY_API_KEYS')
+  for (const [name, secret] of [['ADMIN_TOKEN', adminToken], ...apiKeys.map((k) => ['GATEWAY_API_KEYS', k])] as const) {
+    if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`${name}: a secret must have at least ${MIN_SECRET_LENGTH} characters`)
+  }
+  const corsOrigins = _list(env, 'CORS_ORIGINS')
+  for (const origin of corsOrigins) {
+    if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new ConfigError(`CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://chat.example.com`)
+  }
+  return {
+    port: _port(env.PORT),
+    host: env.HOST || '127.0.0.1',
+    exposeExperimental: _boolean(env, 'EXPOSE_EXPERIMENTAL_MODELS'),
+    adminToken,
+    apiKeys,
+    corsOrigins,
+  }
+}
+
+function _port(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 8000
+  const port = Number(raw)
+  if (!/^\d+$/.test(raw) || port > 65535) throw new ConfigError(`PORT: ${JSON.stringify(raw)} is not a port number (0-65535)`)
+  return port
+}
+
+function _boolean(env: Env, name: string): boolean {
+  const raw = (env[name] ?? '').trim().toLowerCase()
+  if (['true', '1', 'yes'].includes(raw)) return true
+  if (['false', '0', 'no', ''].includes(raw)) return false
+  throw new ConfigError(`${name}: ${JSON.stringify(env[name])} is not a boolean (true, 1, yes, false, 0, no)`)
+}
+
+function _list(env: Env, name: string): string[] {
+  return (env[name] ?? '').split(',').map((s) => s.trim()).filter(Boolean)
+}

@@ -1,0 +1,52 @@
+import { HTTPError } from 'h3'
+import type { H3Event } from 'h3'
+
+/** What an error says beyond its status and message, in OpenAI's terms. */
+export interface ErrorDetails {
+  /** OpenAI's machine-readable `code`, e.g. `model_not_found`. */
+  readonly code?: string
+  /** The request field at fault, e.g. `model`. */
+  readonly param?: string
+  /** Response headers the error carries, e.g. `Allow` or `Retry-After`. */
+  readonly headers?: Record<string, string>
+  readonly cause?: unknown
+}
+
+/** An HTTP error for a client: thrown by handlers, rendered by `renderError` in the client's dialect. */
+export function httpError(status: number, message: string, details: ErrorDetails = {}): HTTPError {
+  return new HTTPError({ status, message, headers: details.headers, cause: details.cause, data: { code: details.code, param: details.param } })
+}
+
+// OpenAI's error `type` for each status the gateway answers with.
+const OPENAI_TYPES: Readonly<Record<number, string>> = {
+  400: 'invalid_request_error',
+  401: 'invalid_request_error',
+  403: 'permission_error',
+  404: 'invalid_request_error',
+  405: 'invalid_request_error',
+  410: 'invalid_request_error',
+  413: 'invalid_request_error',
+  415: 'invalid_request_error',
+  429: 'rate_limit_error',
+  503: 'service_unavailable',
+}
+
+/**
+ * Renders any error in exactly one place, in the dialect of the route it happened on:
+ * Ollama's `{"error": "..."}` under /api, else OpenAI's envelope (`message`, `type`, `param`,
+ * `code`) with a FastAPI-style `detail` mirror. Unexpected errors say no more than that.
+ */
+export function renderError(error: HTTPError, event: H3Event): Response {
+  const status = error.status
+  const message = error.unhandled ? 'internal error' : error.message
+  const data = (error.data ?? {}) as { code?: string; param?: string }
+  const headers = new Headers(error.headers)
+  headers.set('content-type', 'application/json')
+  const body = event.url.pathname.startsWith('/api/')
+    ? { error: message }
+    : {
+        error: { message, type: OPENAI_TYPES[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), param: data.param ?? null, code: data.code ?? null },
+        detail: message,
+      }
+  return new Response(JSON.stringify(body), { status, headers })
+}

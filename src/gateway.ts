@@ -1,0 +1,92 @@
+import { createHash } from 'node:crypto'
+import type { H3Event } from 'h3'
+import { deprecationState } from './catalog/deprecation.ts'
+import { findModel } from './catalog/lookup.ts'
+import type { Catalog, Model } from './catalog/types.ts'
+import type { Env } from './catalog/visibility.ts'
+import { listedModels } from './catalog/visibility.ts'
+import type { Config } from './config.ts'
+import { httpError } from './errors.ts'
+import { Stats } from './stats.ts'
+
+/** What the routes read: the catalog, the environment and clock, runtime settings and stats. */
+export interface Gateway {
+  readonly catalog: Catalog
+  readonly env: Env
+  readonly config: Config
+  readonly now: () => Date
+  /** Settings an admin may change at run time, for this process only. */
+  readonly runtime: { exposeExperimental: boolean }
+  readonly stats: Stats
+  /**
+   * A listing response built from the listed models, serialised once per catalog state (or
+   * its error thrown, cached alike); `If-None-Match` with its ETag gets 304.
+   */
+  listing(event: H3Event, name: string, build: (models: readonly Model[]) => unknown): Response
+  /** The model a client names, or 404 (unknown or inactive) / 410 (past its sunset). */
+  resolve(name: string, param?: string): Model
+}
+
+/** Builds the gateway state for one process. */
+export function createGateway(catalog: Catalog, env: Env, config: Config, now: () => Date): Gateway {
+  const runtime = { exposeExperimental: config.exposeExperimental }
+  let state = ''
+  let cache = new Map<string, { body: string; etag: string } | { error: unknown }>()
+  return {
+    catalog,
+    env,
+    config,
+    now,
+    runtime,
+    stats: new Stats(),
+    listing(event, name, build) {
+      const date = now()
+      // What a listing depends on: the catalog (fixed), the environment (fixed), the
+      // experimental switch and the day (models are retired on their sunset day).
+      const key = `${runtime.exposeExperimental}|${date.toISOString().slice(0, 10)}`
+      if (key !== state) [state, cache] = [key, new Map()]
+      let entry = cache.get(name)
+      if (!entry) {
+        try {
+          const body = JSON.stringify(build(listedModels(catalog, { env, exposeExperimental: runtime.exposeExperimental, now: date })))
+          entry = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` }
+        } catch (error) {
+          entry = { error } // a listing that cannot be built (503) stays so until the state changes
+        }
+        cache.set(name, entry)
+      }
+      if ('error' in entry) throw entry.error
+      const headers = { 'content-type': 'application/json', etag: entry.etag, 'cache-control': 'no-cache' }
+      if (_matches(event.req.headers.get('if-none-match'), entry.etag)) return new Response(null, { status: 304, headers: { etag: entry.etag, 'cache-control': 'no-cache' } })
+      return new Response(entry.body, { headers })
+    },
+    resolve(name, param = 'model') {
+      const found = findModel(catalog, name)
+      if (!found || !found.model.active) {
+        throw httpError(404, `The model '${name}' does not exist or you do not have access to it.`, { code: 'model_not_found', param })
+      }
+      const state = deprecationState(found.model, now())
+      if (state.state === 'retired') {
+        const instead = state.replacement ? ` Use ${state.replacement} instead.` : ''
+        throw httpError(410, `The model '${name}' was retired on ${state.sunset}.${instead}`, { code: 'model_retired', param })
+      }
+      return found.model
+    },
+  }
+}
+
+/** `Deprecation` (RFC 9745) and `Sunset` (RFC 8594) headers for a deprecated model, else none. */
+export function deprecationHeaders(model: Model, now: Date): Record<string, string> {
+  const s = deprecationState(model, now)
+  if (s.state !== 'deprecated') return {}
+  return {
+    // The date it was announced, or `true` (the draft's form) when the provider gave none.
+    deprecation: s.announced ? `@${Date.parse(`${s.announced}T00:00:00Z`) / 1000}` : 'true',
+    sunset: new Date(`${s.sunset}T00:00:00Z`).toUTCString(),
+  }
+}
+
+function _matches(ifNoneMatch: string | null, etag: string): boolean {
+  if (!ifNoneMatch) return false
+  return ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)
+}

@@ -1,0 +1,17 @@
+import type { H3 } from 'h3'
+import type { Gateway } from '../gateway.ts'
+import { route } from './internal/methods.ts'
+
+/** GET /healthz (the process answers), /readyz (it has a catalog to serve), /metrics (Prometheus). */
+export function opsRoutes(app: H3, gw: Gateway): void {
+  route(app, '/healthz', { GET: () => ({ status: 'ok' }) })
+  route(app, '/readyz', {
+    GET: () => ({ status: 'ready', catalog_version: gw.catalog.version, models: Object.keys(gw.catalog.models).length }),
+  })
+  route(app, '/metrics', {
+    GET: () =>
+      new Response(gw.stats.prometheus({ catalog_version: gw.catalog.version }, gw.now()), {
+        headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
+      }),
+  })
+}

@@ -1,0 +1,63 @@
+import type { H3 } from 'h3'
+import { requireAdmin } from '../auth.ts'
+import { deprecationState } from '../catalog/deprecation.ts'
+import type { Model } from '../catalog/types.ts'
+import { httpError } from '../errors.ts'
+import type { Gateway } from '../gateway.ts'
+import { jsonObject, route } from './internal/methods.ts'
+
+/** A model as the web UI shows it: ChatMock's fields, plus what a model picker needs. */
+export function toWebUIModel(m: Model, now: Date) {
+  const d = deprecationState(m, now)
+  return {
+    id: m.id,
+    name: m.name,
+    description: m.description ?? '',
+    provider: m.provider,
+    kind: m.kind,
+    capabilities: m.capabilities,
+    efforts: m.efforts,
+    experimental: m.experimental,
+    context_window: m.context_window ?? null,
+    max_output: m.max_output ?? null,
+    pricing: m.pricing ?? null,
+    deprecation: d.state === 'none' ? null : d,
+  }
+}
+
+/** GET /api/models, GET /api/models/by-endpoint (LibreChat), GET/POST /api/config, GET /api/stats. */
+export function webuiRoutes(app: H3, gw: Gateway): void {
+  route(app, '/api/models', {
+    GET: (event) => gw.listing(event, 'webui', (models) => ({ models: models.map((m) => toWebUIModel(m, gw.now())) })),
+  })
+  route(app, '/api/models/by-endpoint', {
+    GET: (event) =>
+      gw.listing(event, 'by-endpoint', (models) => {
+        const groups: Record<string, string[]> = {}
+        for (const m of models) (groups[gw.catalog.providers[m.provider]!.endpoint_type] ??= []).push(m.id)
+        if (models.length === 0) {
+          throw httpError(503, 'No models/endpoints available: no endpoint type has both a configured API key and an active model (set a provider key such as OPENAI_API_KEY)', { code: 'no_endpoints' })
+        }
+        return groups
+      }),
+  })
+  route(app, '/api/config', {
+    GET: () => _config(gw),
+    POST: async (event) => {
+      requireAdmin(event, gw.config.adminToken)
+      const body = await jsonObject(event)
+      const unknown = Object.keys(body).filter((k) => k !== 'expose_experimental_models')
+      if (unknown.length) throw httpError(400, `unknown setting ${unknown.join(', ')} (settable: expose_experimental_models)`, { param: unknown[0] })
+      if (typeof body.expose_experimental_models !== 'boolean') {
+        throw httpError(400, `expose_experimental_models must be true or false (got ${JSON.stringify(body.expose_experimental_models) ?? 'nothing'})`, { param: 'expose_experimental_models' })
+      }
+      gw.runtime.exposeExperimental = body.expose_experimental_models
+      return { ..._config(gw), applied_to: 'this process only: other replicas keep their own setting; set EXPOSE_EXPERIMENTAL_MODELS to change them all' }
+    },
+  })
+  route(app, '/api/stats', { GET: () => gw.stats.toJSON(gw.now()) })
+}
+
+function _config(gw: Gateway) {
+  return { expose_experimental_models: gw.runtime.exposeExperimental, catalog_version: gw.catalog.version }
+}

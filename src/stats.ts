@@ -1,0 +1,98 @@
+/** Per-model counters since the process started. */
+export interface ModelStats {
+  requests: number
+  errors: number
+  prompt_tokens: number
+  completion_tokens: number
+  /** USD, from the catalog's prices. */
+  cost: number
+}
+
+/**
+ * Per-process counters: HTTP requests by method, route and status, and requests, errors,
+ * tokens and cost by model. Instances share nothing: aggregate across replicas in Prometheus.
+ */
+export class Stats {
+  readonly started = new Date()
+  readonly #http = new Map<string, number>()
+  readonly #models = new Map<string, ModelStats>()
+
+  /** Counts one answered HTTP request, and for `model` one request (an error when status >= 400). */
+  request(method: string, route: string, status: number, model?: string): void {
+    const key = `${method}\u0000${route}\u0000${status}`
+    this.#http.set(key, (this.#http.get(key) ?? 0) + 1)
+    if (model === undefined) return
+    const m = this.#model(model)
+    m.requests++
+    if (status >= 400) m.errors++
+  }
+
+  /** Adds the tokens a response used and what they cost. */
+  usage(model: string, promptTokens: number, completionTokens: number, cost: number): void {
+    const m = this.#model(model)
+    m.prompt_tokens += promptTokens
+    m.completion_tokens += completionTokens
+    m.cost += cost
+  }
+
+  /** The body of GET /api/stats. */
+  toJSON(now: Date) {
+    const byModel = Object.fromEntries([...this.#models].sort(([a], [b]) => a.localeCompare(b)))
+    const total = (f: keyof ModelStats) => [...this.#models.values()].reduce((sum, m) => sum + m[f], 0)
+    let requests = 0
+    let errors = 0
+    for (const [key, count] of this.#http) {
+      requests += count
+      if (Number(key.split('\u0000')[2]) >= 400) errors += count
+    }
+    return {
+      since: this.started.toISOString(),
+      uptime_seconds: Math.round((now.getTime() - this.started.getTime()) / 1000),
+      requests,
+      errors,
+      requests_by_model: _pick(byModel, 'requests'),
+      errors_by_model: _pick(byModel, 'errors'),
+      tokens_by_model: Object.fromEntries(Object.entries(byModel).map(([id, m]) => [id, { prompt: m.prompt_tokens, completion: m.completion_tokens }])),
+      cost_by_model: _pick(byModel, 'cost'),
+      total_tokens: total('prompt_tokens') + total('completion_tokens'),
+      total_cost: total('cost'),
+    }
+  }
+
+  /** The counters in Prometheus' text format, for GET /metrics. */
+  prometheus(labels: Readonly<Record<string, string>>, now: Date): string {
+    const out: string[] = []
+    const metric = (name: string, type: string, help: string, rows: [Record<string, string>, number][]) => {
+      out.push(`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`)
+      for (const [l, v] of rows) out.push(`${name}${_labels(l)} ${v}`)
+    }
+    metric('gateway_info', 'gauge', 'The catalog this instance serves.', [[labels, 1]])
+    metric('gateway_uptime_seconds', 'gauge', 'Seconds since the process started.', [[{}, (now.getTime() - this.started.getTime()) / 1000]])
+    metric('gateway_http_requests_total', 'counter', 'HTTP requests answered, by method, route and status.', [...this.#http].map(([key, n]) => {
+      const [method, route, status] = key.split('\u0000') as [string, string, string]
+      return [{ method, route, status }, n]
+    }))
+    const models = [...this.#models]
+    metric('gateway_model_requests_total', 'counter', 'Requests naming a model.', models.map(([model, m]) => [{ model }, m.requests]))
+    metric('gateway_model_errors_total', 'counter', 'Requests naming a model that ended in an error.', models.map(([model, m]) => [{ model }, m.errors]))
+    metric('gateway_model_tokens_total', 'counter', 'Tokens used, by model and direction.', models.flatMap(([model, m]) => [[{ model, type: 'prompt' }, m.prompt_tokens], [{ model, type: 'completion' }, m.completion_tokens]] as [Record<string, string>, number][]))
+    metric('gateway_model_cost_usd_total', 'counter', 'Cost in USD at the catalog prices, by model.', models.map(([model, m]) => [{ model }, m.cost]))
+    return `${out.join('\n')}\n`
+  }
+
+  #model(id: string): ModelStats {
+    let m = this.#models.get(id)
+    if (!m) this.#models.set(id, (m = { requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 }))
+    return m
+  }
+}
+
+function _pick(byModel: Record<string, ModelStats>, field: keyof ModelStats): Record<string, number> {
+  return Object.fromEntries(Object.entries(byModel).map(([id, m]) => [id, m[field]]))
+}
+
+// Label values escape backslash, double quote and newline, as the text format requires.
+function _labels(labels: Readonly<Record<string, string>>): string {
+  const pairs = Object.entries(labels).map(([k, v]) => `${k}="${v.replaceAll('\\', '\\\\').replaceAll('"', '\\"').replaceAll('\n', '\\n')}"`)
+  return pairs.length ? `{${pairs.join(',')}}` : ''
+}
