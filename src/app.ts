@@ -57,10 +57,13 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   const now = options.now ?? (() => new Date())
   const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`))
   const gateway = createGateway(options.catalog, options.env, config, now)
-  const clientKeys = config.adminToken ? [...config.apiKeys, config.adminToken] : config.apiKeys
+  // With client keys configured, the admin token opens the client routes too.
+  const clientKeys = config.apiKeys.length && config.adminToken ? [...config.apiKeys, config.adminToken] : config.apiKeys
 
   const app = new H3({
     silent: true,
+    // Path parameters are decoded by the routes, which answer bad encodings with a clear 400.
+    allowMalformedURL: true,
     onRequest(event) {
       const given = event.req.headers.get('x-request-id')
       event.context.requestId = given && REQUEST_ID.test(given) ? given : randomUUID()

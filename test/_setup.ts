@@ -1,4 +1,9 @@
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { toNodeHandler } from 'h3/node'
 import { stringify } from 'yaml'
+import { createApp } from '../src/app.ts'
 import { compileCatalog } from '../scripts/compiler/compile.ts'
 import type { Catalog } from '../src/catalog/types.ts'
 
@@ -56,4 +61,31 @@ export function compileErrors(text: string): string[] {
   const result = compileCatalog(text)
   if (result.ok) throw new Error('expected errors, but the catalog compiled')
   return result.errors.map((e) => `${e.file}:${e.line}:${e.col}: ${e.subject}: ${e.message}`)
+}
+
+/** The tests' clock: 2026-11-21T12:00:00Z. */
+export const NOW = new Date('2026-11-21T12:00:00Z')
+
+/** Secrets long enough for the gateway to accept; canaries, never real keys. */
+export const ADMIN = 'admin-canary-0123456789abcdef'
+export const CLIENT_KEY = 'client-canary-0123456789abcdef'
+
+/** The catalog of test/fixtures/gateway.yaml. */
+export const gatewayCatalog = compileOk(readFileSync(new URL('./fixtures/gateway.yaml', import.meta.url), 'utf8'))
+
+/** An app on the fixture catalog at NOW with `env`; its log lines are collected in `logs`. */
+export function testApp(env: Record<string, string> = {}) {
+  const logs: string[] = []
+  const { app, gateway } = createApp({ catalog: gatewayCatalog, env, now: () => NOW, log: (line) => logs.push(line) })
+  const request = (path: string, init?: RequestInit) => Promise.resolve(app.fetch(new Request(`http://gateway.test${path}`, init)))
+  return { app, gateway, logs, request }
+}
+
+/** The same app behind a real HTTP server on port 0, for the official clients. */
+export async function testServer(env: Record<string, string> = {}) {
+  const t = testApp(env)
+  const server = createServer(toNodeHandler(t.app))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const { port } = server.address() as AddressInfo
+  return { ...t, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
 }
