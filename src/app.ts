@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto'
 import { H3 } from 'h3'
-import type { H3Event, HTTPError } from 'h3'
+import type { H3Event } from 'h3'
 import { bearer, oneOf } from './auth.ts'
 import type { Catalog } from './catalog/types.ts'
 import type { Env } from './catalog/visibility.ts'
 import { loadConfig } from './config.ts'
 import { cors } from './cors.ts'
 import { httpError, renderError } from './errors.ts'
+import { reply } from './reply.ts'
 import { createGateway } from './gateway.ts'
 import type { Gateway } from './gateway.ts'
 import { adminRoutes } from './routes/admin.ts'
@@ -17,16 +18,14 @@ import { webuiRoutes } from './routes/webui.ts'
 
 declare module 'h3' {
   interface H3EventContext {
-    /** The request's id: the client's `x-request-id` when tame, else a fresh UUID. */
-    requestId?: string
-    /** `performance.now()` when the request arrived. */
-    started?: number
     /** The route pattern that answered, for logs and metrics. */
     route?: string
     /** The catalog id of the model the request named, once resolved. */
     model?: string
     /** What an unexpected error said, for the log (never the response). */
     failure?: string
+    /** Headers every answer to this request carries: its id (the client's `x-request-id` when tame, else a fresh UUID) and CORS. */
+    headers?: Record<string, string>
   }
 }
 
@@ -48,6 +47,22 @@ const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz'])
 const REQUEST_ID = /^[\w.:-]{1,128}$/
 
 /**
+ * Writes lines to stdout in one write per event-loop turn rather than one per line: a write to
+ * a pipe is a blocking system call on Linux, and a busy gateway logs thousands of lines a second.
+ */
+export function bufferedStdout(): (line: string) => void {
+  let pending: string[] = []
+  const flush = () => {
+    process.stdout.write(`${pending.join('\n')}\n`)
+    pending = []
+  }
+  process.once('beforeExit', () => pending.length && flush())
+  return (line) => {
+    if (pending.push(line) === 1) setImmediate(flush)
+  }
+}
+
+/**
  * Builds the gateway's h3 app (without listening): every route, client auth, CORS, request
  * ids, one JSON log line per request, and errors rendered in the client's dialect.
  * Throws ConfigError when the environment holds a malformed setting.
@@ -55,55 +70,54 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
 export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   const config = loadConfig(options.env)
   const now = options.now ?? (() => new Date())
-  const log = options.log ?? ((line: string) => process.stdout.write(`${line}\n`))
+  const log = options.log ?? bufferedStdout()
   const gateway = createGateway(options.catalog, options.env, config, now)
   // With client keys configured, the admin token opens the client routes too.
+  // Request ids made here: this instance's random id and a counter (unique across replicas,
+  // and cheaper than a UUID per request).
+  const instance = randomUUID().slice(0, 8)
+  let served = 0
   const clientKeys = config.apiKeys.length && config.adminToken ? [...config.apiKeys, config.adminToken] : config.apiKeys
 
-  const app = new H3({
-    silent: true,
-    // Path parameters are decoded by the routes, which answer bad encodings with a clear 400.
-    allowMalformedURL: true,
-    onRequest(event) {
-      const given = event.req.headers.get('x-request-id')
-      event.context.requestId = given && REQUEST_ID.test(given) ? given : randomUUID()
-      event.context.started = performance.now()
-    },
-    onError: (error: HTTPError, event: H3Event) => {
-      if (error.status === 404 && error.message.startsWith('Cannot find any route')) {
-        error = httpError(404, `no route for ${event.req.method} ${event.url.pathname}`, { code: 'not_found' })
-      }
-      if (error.unhandled) event.context.failure = String((error.cause as Error | undefined)?.message ?? error.message)
-      return renderError(error, event)
-    },
-    onResponse(response, event) {
-      const { requestId = '', started = 0, model, route, failure } = event.context
-      response.headers.set('x-request-id', requestId)
-      for (const [name, value] of Object.entries(cors(event, config.corsOrigins).headers)) response.headers.set(name, value)
-      gateway.stats.request(event.req.method, route ?? 'unmatched', response.status, model)
-      log(JSON.stringify({
-        time: now().toISOString(),
-        request_id: requestId,
-        method: event.req.method,
-        path: event.url.pathname,
-        status: response.status,
-        model,
-        duration_ms: Math.round((performance.now() - started) * 100) / 100,
-        error: failure,
-      }))
-    },
-  })
+  // Errors are caught and rendered by the middleware below; this only guards anything before it.
+  const app = new H3({ silent: true, allowMalformedURL: true, onError: renderError })
 
-  app.use((event, next) => {
-    const { preflight } = cors(event, config.corsOrigins)
-    if (preflight) return preflight
-    if (clientKeys.length && !PUBLIC_PATHS.has(event.url.pathname)) {
-      const token = bearer(event)
-      if (!token || !oneOf(token, clientKeys)) {
-        throw httpError(401, 'a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)', { code: 'invalid_api_key', headers: { 'www-authenticate': 'Bearer' } })
+  // Every request passes here once: an id, CORS, client auth, the handler, then one response
+  // with the id and CORS headers (plain data as JSON, errors in the client's dialect), counted
+  // in the stats and logged as one JSON line. Path parameters are decoded by the routes
+  // (allowMalformedURL), which answer bad encodings with a clear 400.
+  app.use(async (event, next) => {
+    const started = performance.now()
+    const given = event.req.headers.get('x-request-id')
+    const requestId = given && REQUEST_ID.test(given) ? given : `${instance}-${(++served).toString(36)}`
+    const access = config.corsOrigins.length ? cors(event, config.corsOrigins) : undefined
+    event.context.headers = { 'x-request-id': requestId, ...access?.headers }
+    let response: Response
+    try {
+      if (access?.preflight) response = access.preflight
+      else {
+        if (clientKeys.length && !PUBLIC_PATHS.has(event.url.pathname)) _authorize(event, clientKeys)
+        const value = await next()
+        // A symbol is h3 saying that no route matched.
+        if (typeof value === 'symbol' || value === undefined) throw httpError(404, `no route for ${event.req.method} ${event.url.pathname}`, { code: 'not_found' })
+        response = value instanceof Response ? value : reply(event, JSON.stringify(value))
       }
+    } catch (error) {
+      response = renderError(error, event)
     }
-    return next()
+    const { model, route, failure } = event.context
+    gateway.stats.request(event.req.method, route ?? 'unmatched', response.status, model)
+    log(JSON.stringify({
+      time: now().toISOString(),
+      request_id: requestId,
+      method: event.req.method,
+      path: event.url.pathname,
+      status: response.status,
+      model,
+      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      error: failure,
+    }))
+    return response
   })
 
   openaiRoutes(app, gateway)
@@ -112,4 +126,11 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   adminRoutes(app, gateway)
   opsRoutes(app, gateway)
   return { app, gateway }
+}
+
+function _authorize(event: H3Event, keys: readonly string[]): void {
+  const token = bearer(event)
+  if (!token || !oneOf(token, keys)) {
+    throw httpError(401, 'a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)', { code: 'invalid_api_key', headers: { 'www-authenticate': 'Bearer' } })
+  }
 }

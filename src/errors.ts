@@ -34,14 +34,17 @@ const OPENAI_TYPES: Readonly<Record<number, string>> = {
 /**
  * Renders any error in exactly one place, in the dialect of the route it happened on:
  * Ollama's `{"error": "..."}` under /api, else OpenAI's envelope (`message`, `type`, `param`,
- * `code`) with a FastAPI-style `detail` mirror. Unexpected errors say no more than that.
+ * `code`) with a FastAPI-style `detail` mirror. Anything but an HTTPError is a 500 that says
+ * no more than that (its message goes to the log only).
  */
-export function renderError(error: HTTPError, event: H3Event): Response {
+export function renderError(thrown: unknown, event: H3Event): Response {
+  const error = HTTPError.isError(thrown) && !thrown.unhandled ? thrown : new HTTPError({ status: 500, unhandled: true, cause: thrown })
+  if (error.unhandled) event.context.failure = String((thrown as Error | undefined)?.message ?? thrown)
   const status = error.status
   const message = error.unhandled ? 'internal error' : error.message
   const data = (error.data ?? {}) as { code?: string; param?: string }
-  const headers = new Headers(error.headers)
-  headers.set('content-type', 'application/json')
+  // The headers every answer carries (request id, CORS), then the error's own.
+  const headers: Record<string, string> = { ...event.context.headers, ...Object.fromEntries(error.headers ?? []), 'content-type': 'application/json' }
   const body = event.url.pathname.startsWith('/api/')
     ? { error: message }
     : {

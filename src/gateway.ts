@@ -7,7 +7,10 @@ import type { Env } from './catalog/visibility.ts'
 import { listedModels } from './catalog/visibility.ts'
 import type { Config } from './config.ts'
 import { httpError } from './errors.ts'
+import { reply } from './reply.ts'
 import { Stats } from './stats.ts'
+
+const DAY_MS = 86_400_000
 
 /** What the routes read: the catalog, the environment and clock, runtime settings and stats. */
 export interface Gateway {
@@ -42,8 +45,8 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
     listing(event, name, build) {
       const date = now()
       // What a listing depends on: the catalog (fixed), the environment (fixed), the
-      // experimental switch and the day (models are retired on their sunset day).
-      const key = `${runtime.exposeExperimental}|${date.toISOString().slice(0, 10)}`
+      // experimental switch and the day (models are retired on their sunset day, UTC).
+      const key = (runtime.exposeExperimental ? 'x' : '') + Math.floor(date.getTime() / DAY_MS)
       if (key !== state) [state, cache] = [key, new Map()]
       let entry = cache.get(name)
       if (!entry) {
@@ -56,9 +59,9 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
         cache.set(name, entry)
       }
       if ('error' in entry) throw entry.error
-      const headers = { 'content-type': 'application/json', etag: entry.etag, 'cache-control': 'no-cache' }
-      if (_matches(event.req.headers.get('if-none-match'), entry.etag)) return new Response(null, { status: 304, headers: { etag: entry.etag, 'cache-control': 'no-cache' } })
-      return new Response(entry.body, { headers })
+      const headers = { etag: entry.etag, 'cache-control': 'no-cache' }
+      if (_matches(event.req.headers.get('if-none-match'), entry.etag)) return reply(event, null, headers, 304)
+      return reply(event, entry.body, headers)
     },
     resolve(name, param = 'model') {
       const found = findModel(catalog, name)

@@ -3,6 +3,7 @@ import { getRouterParam } from 'h3'
 import type { Model } from '../catalog/types.ts'
 import type { Gateway } from '../gateway.ts'
 import { deprecationHeaders } from '../gateway.ts'
+import { reply } from '../reply.ts'
 import { pathId, route } from './internal/methods.ts'
 
 /** OpenAI's model object: `created` from the catalog's release date, `owned_by` from the model. */
@@ -21,8 +22,7 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
       const model = gw.resolve(name)
       event.context.model = model.id
       // An alias answers under the name asked for, as OpenAI's own aliases do.
-      const body = JSON.stringify({ ...toOpenAIModel(model), id: name })
-      return new Response(body, { headers: { 'content-type': 'application/json', ...deprecationHeaders(model, gw.now()) } })
+      return reply(event, JSON.stringify({ ...toOpenAIModel(model), id: name }), deprecationHeaders(model, gw.now()))
     },
   })
 }

@@ -1,5 +1,6 @@
 import type { H3 } from 'h3'
 import type { Gateway } from '../gateway.ts'
+import { reply } from '../reply.ts'
 import { route } from './internal/methods.ts'
 
 /** GET /healthz (the process answers), /readyz (it has a catalog to serve), /metrics (Prometheus). */
@@ -9,9 +10,6 @@ export function opsRoutes(app: H3, gw: Gateway): void {
     GET: () => ({ status: 'ready', catalog_version: gw.catalog.version, models: Object.keys(gw.catalog.models).length }),
   })
   route(app, '/metrics', {
-    GET: () =>
-      new Response(gw.stats.prometheus({ catalog_version: gw.catalog.version }, gw.now()), {
-        headers: { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' },
-      }),
+    GET: (event) => reply(event, gw.stats.prometheus({ catalog_version: gw.catalog.version }, gw.now()), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
   })
 }

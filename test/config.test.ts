@@ -1,0 +1,24 @@
+import { describe, expect, it } from 'vitest'
+import { ConfigError, loadConfig } from '../src/config.ts'
+
+describe('loadConfig', () => {
+  it('has documented defaults', () => {
+    expect(loadConfig({})).toEqual({ port: 8000, host: '127.0.0.1', exposeExperimental: false, adminToken: undefined, apiKeys: [], corsOrigins: [] })
+  })
+
+  it('reads every setting', () => {
+    const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', EXPOSE_EXPERIMENTAL_MODELS: 'Yes', ADMIN_TOKEN: 'a'.repeat(16), GATEWAY_API_KEYS: ` ${'b'.repeat(16)}, ${'c'.repeat(16)} `, CORS_ORIGINS: 'https://a.example,http://localhost:3000' })
+    expect(config).toEqual({ port: 0, host: '0.0.0.0', exposeExperimental: true, adminToken: 'a'.repeat(16), apiKeys: ['b'.repeat(16), 'c'.repeat(16)], corsOrigins: ['https://a.example', 'http://localhost:3000'] })
+  })
+
+  it.each([
+    [{ PORT: 'eighty' }, 'PORT: "eighty" is not a port number (0-65535)'],
+    [{ PORT: '70000' }, 'PORT: "70000" is not a port number (0-65535)'],
+    [{ EXPOSE_EXPERIMENTAL_MODELS: 'maybe' }, 'EXPOSE_EXPERIMENTAL_MODELS: "maybe" is not a boolean (true, 1, yes, false, 0, no)'],
+    [{ ADMIN_TOKEN: 'short' }, 'ADMIN_TOKEN: a secret must have at least 16 characters'],
+    [{ GATEWAY_API_KEYS: `${'k'.repeat(16)},tiny` }, 'GATEWAY_API_KEYS: a secret must have at least 16 characters'],
+    [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS: "https://a.example/path" is not an origin like https://chat.example.com'],
+  ])('stops on %o, naming the variable', (env, message) => {
+    expect(() => loadConfig(env)).toThrow(new ConfigError(message))
+  })
+})

@@ -1,0 +1,50 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
+import { readFileSync } from 'node:fs'
+import { describe, expect, it } from 'vitest'
+
+const root = new URL('../', import.meta.url).pathname
+// What `npm start` runs once its prestart step has compiled the catalog (as npm test has).
+const [command, ...args] = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')).scripts.start as string).split(' ') as [string, ...string[]]
+
+// Starts the server as `npm start` does, with `env`; resolves with its output and exit code.
+function start(env: Record<string, string>) {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d))
+  child.stderr.on('data', (d: Buffer) => (err += d))
+  const exited = once(child, 'exit').then(([code]) => code as number)
+  const listening = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const line = out.split('\n').find((l) => l.includes('"listening"'))
+      if (line) resolve(JSON.parse(line).url as string)
+    })
+    void exited.then((code) => reject(new Error(`exited with ${code}: ${err}`)))
+  })
+  listening.catch(() => {}) // a test that expects the exit reads `exited` instead
+  return { child, listening, exited, output: () => ({ out, err }) }
+}
+
+describe('the server process (npm start)', () => {
+  it('serves the shipped catalog, logs JSON lines and exits 0 on SIGTERM', async () => {
+    const server = start({ PORT: '0', OPENAI_API_KEY: 'sk-canary-not-a-real-key' })
+    const url = await server.listening
+    const res = await fetch(`${url}v1/models`)
+    expect(res.status).toBe(200)
+    const ids = ((await res.json()) as { data: { id: string }[] }).data.map((m) => m.id)
+    expect(ids).toContain('gpt-5.1')
+    expect(ids).not.toContain('o1-mini') // retired
+    server.child.kill('SIGTERM')
+    expect(await server.exited).toBe(0)
+    const { out } = server.output()
+    expect(out).toContain('"path":"/v1/models","status":200')
+    expect(out).not.toContain('sk-canary-not-a-real-key')
+  }, 30_000)
+
+  it('refuses to start on a malformed setting, naming the variable', async () => {
+    const server = start({ PORT: 'eighty' })
+    expect(await server.exited).toBe(1)
+    expect(server.output().err).toContain('cannot start: PORT: "eighty" is not a port number (0-65535)')
+  }, 30_000)
+})
