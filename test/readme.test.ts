@@ -3,6 +3,8 @@ import { cpSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { createApp } from '../src/app.ts'
+import { catalog } from '../src/catalog/catalog.generated.ts'
 
 const root = new URL('../', import.meta.url).pathname
 const readme = readFileSync(join(root, 'README.md'), 'utf8')
@@ -27,6 +29,17 @@ function project(): { dir: string; sh: (script: string) => string } {
 }
 
 describe('the README', () => {
+  it('quick start: every curl line gets a 2xx from the gateway on the shipped catalog', async () => {
+    const { app } = createApp({ catalog, env: {}, log: () => {} })
+    const curls = shellBlocks('Quick start').join('\n').split('\n').filter((l) => l.startsWith('curl '))
+    expect(curls.length).toBeGreaterThan(3)
+    for (const line of curls) {
+      const url = /http:\/\/127\.0\.0\.1:8000(\S+)/.exec(line)![1]!
+      const res = await app.fetch(new Request(`http://gateway.test${url}`))
+      expect(res.status, line).toBeLessThan(300)
+    }
+  })
+
   it('quick start: its catalog check passes on the shipped catalog', () => {
     const check = shellBlocks('Quick start')[0]!.split('\n').find((l) => l.startsWith('npm run catalog'))!
     expect(project().sh(check)).toMatch(/models\.yaml: valid: \d+ models, 3 providers, \d+ patterns/)
