@@ -5,7 +5,7 @@
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
@@ -54,20 +54,20 @@ async function _load(url: string, path: string, connections: number) {
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 }
 }
 
-// Starts a Node process that prints a JSON `listening` line with its URL.
-function _start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
-  return new Promise((resolve, reject) => {
-    let out = ''
-    child.stdout!.on('data', (d: Buffer) => {
-      out += d
-      const line = out.split('\n').find((l) => l.includes('"listening"'))
-      if (line) {
-        child.stdout!.removeAllListeners('data')
-        child.stdout!.resume()
-        resolve({ child, url: JSON.parse(line).url as string })
-      }
-    })
-    child.once('exit', (code) => reject(new Error(`${args.join(' ')} exited with ${code}`)))
-  })
+// Starts a Node process that prints a JSON `listening` line with its URL. Its stdout goes to a
+// file, not a pipe: the gateway logs a line per request, and a pipe that this busy process
+// drains late would block the gateway's writes and measure the bench instead of the gateway.
+async function _start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+  const log = join(mkdtempSync(join(tmpdir(), 'bench-log-')), 'stdout.log')
+  const out = openSync(log, 'w')
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', out, 'inherit'] })
+  let exited: number | null | undefined
+  child.once('exit', (code) => (exited = code))
+  for (let waited = 0; waited < 30_000; waited += 50) {
+    const line = readFileSync(log, 'utf8').split('\n').find((l) => l.includes('"listening"'))
+    if (line) return { child, url: JSON.parse(line).url as string }
+    if (exited !== undefined) break
+    await new Promise((resolve) => setTimeout(resolve, 50))
+  }
+  throw new Error(`${args.join(' ')} did not start (exit code ${exited})`)
 }

@@ -18,9 +18,7 @@ import { webuiRoutes } from './routes/webui.ts'
 
 declare module 'h3' {
   interface H3EventContext {
-    /** The route pattern that answered, for logs and metrics. */
-    route?: string
-    /** The catalog id of the model the request named, once resolved. */
+    /** The catalog id of the model the request named, once resolved (for the log). */
     model?: string
     /** What an unexpected error said, for the log (never the response). */
     failure?: string
@@ -105,8 +103,8 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
     } catch (error) {
       response = renderError(error, event)
     }
-    const { model, route, failure } = event.context
-    gateway.stats.request(event.req.method, route ?? 'unmatched', response.status, model)
+    const { model, failure } = event.context
+    gateway.stats.request(event.req.method, event.context.matchedRoute?.route ?? 'unmatched', response.status)
     log(JSON.stringify({
       time: now().toISOString(),
       request_id: requestId,

@@ -14,6 +14,8 @@ export interface Config {
   readonly apiKeys: readonly string[]
   /** `CORS_ORIGINS`, comma-separated origins. Default: none. */
   readonly corsOrigins: readonly string[]
+  /** `MAX_BODY_BYTES`: larger request bodies get 413 before anything reads further. Default: 32 MiB. */
+  readonly maxBodyBytes: number
 }
 
 /** A setting the gateway cannot start with; the message names the variable. */
@@ -28,6 +30,8 @@ export function loadConfig(env: Env): Config {
   const apiKeys = _list(env, 'GATEWAY_API_KEYS')
   for (const [name, secret] of [['ADMIN_TOKEN', adminToken], ...apiKeys.map((k) => ['GATEWAY_API_KEYS', k])] as const) {
     if (secret !== undefined && secret.length < MIN_SECRET_LENGTH) throw new ConfigError(`${name}: a secret must have at least ${MIN_SECRET_LENGTH} characters`)
+    // A bearer token is one word: a stray newline from a secret file would make it unusable.
+    if (secret !== undefined && /[\s,]/.test(secret)) throw new ConfigError(`${name}: a secret must not contain spaces, newlines or commas`)
   }
   const corsOrigins = _list(env, 'CORS_ORIGINS')
   for (const origin of corsOrigins) {
@@ -40,7 +44,15 @@ export function loadConfig(env: Env): Config {
     adminToken,
     apiKeys,
     corsOrigins,
+    maxBodyBytes: _integer(env, 'MAX_BODY_BYTES', 32 * 1024 * 1024),
   }
+}
+
+function _integer(env: Env, name: string, fallback: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name}: ${JSON.stringify(raw)} is not a positive whole number`)
+  return Number(raw)
 }
 
 function _port(raw: string | undefined): number {

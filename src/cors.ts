@@ -4,18 +4,23 @@ import type { H3Event } from 'h3'
 const ALLOW_HEADERS = 'authorization, content-type, x-request-id'
 const EXPOSE_HEADERS = 'x-request-id, etag, deprecation, sunset'
 
+// Admin actions: no browser on another origin may call them, whatever CORS_ORIGINS says.
+function _admin(path: string, method: string | null): boolean {
+  return path === '/api/admin' || path.startsWith('/api/admin/') || (path === '/api/config' && method !== 'GET' && method !== 'HEAD')
+}
+
 /**
- * CORS for the origins listed in CORS_ORIGINS, never for the admin surface. Returns the
- * preflight answer for OPTIONS, otherwise the headers to add to the response (possibly none).
+ * CORS for the origins listed in CORS_ORIGINS, never for admin actions. Returns the preflight
+ * answer for OPTIONS, otherwise the headers to add to the response. Every answer varies by
+ * Origin, so that shared caches keep the allowed and refused variants apart.
  */
 export function cors(event: H3Event, origins: readonly string[]): { preflight?: Response; headers: Record<string, string> } {
   const origin = event.req.headers.get('origin')
-  const allowed = origin !== null && origins.includes(origin) && !event.url.pathname.startsWith('/api/admin')
-  const headers: Record<string, string> = allowed ? { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSE_HEADERS, vary: 'origin' } : {}
-  if (event.req.method !== 'OPTIONS' || !event.req.headers.has('access-control-request-method')) return { headers }
-  const preflight = new Response(null, {
-    status: 204,
-    headers: allowed ? { ...headers, 'access-control-allow-methods': 'GET, HEAD, POST', 'access-control-allow-headers': ALLOW_HEADERS, 'access-control-max-age': '600' } : { vary: 'origin' },
-  })
-  return { preflight, headers }
+  const preflight = event.req.method === 'OPTIONS' && event.req.headers.has('access-control-request-method')
+  const method = preflight ? event.req.headers.get('access-control-request-method') : event.req.method
+  const allowed = origin !== null && origins.includes(origin) && !_admin(event.url.pathname, method)
+  const headers: Record<string, string> = allowed ? { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSE_HEADERS, vary: 'origin' } : { vary: 'origin' }
+  if (!preflight) return { headers }
+  const extra: Record<string, string> = allowed ? { 'access-control-allow-methods': 'GET, HEAD, POST', 'access-control-allow-headers': ALLOW_HEADERS, 'access-control-max-age': '600' } : {}
+  return { preflight: new Response(null, { status: 204, headers: { ...headers, ...extra } }), headers }
 }

@@ -45,7 +45,8 @@ export function renderError(thrown: unknown, event: H3Event): Response {
   const data = (error.data ?? {}) as { code?: string; param?: string }
   // The headers every answer carries (request id, CORS), then the error's own.
   const headers: Record<string, string> = { ...event.context.headers, ...Object.fromEntries(error.headers ?? []), 'content-type': 'application/json' }
-  const body = event.url.pathname.startsWith('/api/')
+  const path = event.url.pathname
+  const body = path === '/api' || path.startsWith('/api/')
     ? { error: message }
     : {
         error: { message, type: OPENAI_TYPES[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), param: data.param ?? null, code: data.code ?? null },

@@ -17,14 +17,17 @@ export class Stats {
   readonly #http = new Map<string, number>()
   readonly #models = new Map<string, ModelStats>()
 
-  /** Counts one answered HTTP request, and for `model` one request (an error when status >= 400). */
-  request(method: string, route: string, status: number, model?: string): void {
+  /** Counts one answered HTTP request. */
+  request(method: string, route: string, status: number): void {
     const key = `${method}\u0000${route}\u0000${status}`
     this.#http.set(key, (this.#http.get(key) ?? 0) + 1)
-    if (model === undefined) return
+  }
+
+  /** Counts one call of a model (inference, not a catalog lookup); an error when `failed`. */
+  call(model: string, failed: boolean): void {
     const m = this.#model(model)
     m.requests++
-    if (status >= 400) m.errors++
+    if (failed) m.errors++
   }
 
   /** Adds the tokens a response used and what they cost. */

@@ -2,7 +2,7 @@
 // would add nothing the assertions do not already check.
 declare global {
   interface Response {
-    json(): Promise<any> // eslint-disable-line @typescript-eslint/no-explicit-any
+    json(): Promise<any>
   }
 }
 export {}

@@ -50,7 +50,7 @@ export function ollamaRoutes(app: H3, gw: Gateway): void {
   route(app, '/api/ps', { GET: () => ({ models: [] }) })
   route(app, '/api/show', {
     POST: async (event) => {
-      const body = await jsonObject(event)
+      const body = await jsonObject(event, gw.config.maxBodyBytes, false)
       const name = body.model ?? body.name
       if (typeof name !== 'string' || name === '') throw httpError(400, 'model is required', { param: 'model' })
       let model: Model

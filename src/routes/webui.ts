@@ -6,6 +6,8 @@ import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
 import { jsonObject, route } from './internal/methods.ts'
 
+const CHAT_KINDS: ReadonlySet<string> = new Set(['chat', 'reasoning'])
+
 /** A model as the web UI shows it: ChatMock's fields, plus what a model picker needs. */
 export function toWebUIModel(m: Model, now: Date) {
   const d = deprecationState(m, now)
@@ -33,9 +35,13 @@ export function webuiRoutes(app: H3, gw: Gateway): void {
   route(app, '/api/models/by-endpoint', {
     GET: (event) =>
       gw.listing(event, 'by-endpoint', (models) => {
+        // LibreChat's endpoints take chat models, from providers with a key that is set.
         const groups: Record<string, string[]> = {}
-        for (const m of models) (groups[gw.catalog.providers[m.provider]!.endpoint_type] ??= []).push(m.id)
-        if (models.length === 0) {
+        for (const m of models) {
+          const provider = gw.catalog.providers[m.provider]!
+          if (provider.api_key_env && CHAT_KINDS.has(m.kind)) (groups[provider.endpoint_type] ??= []).push(m.id)
+        }
+        if (Object.keys(groups).length === 0) {
           throw httpError(503, 'No models/endpoints available: no endpoint type has both a configured API key and an active model (set a provider key such as OPENAI_API_KEY)', { code: 'no_endpoints' })
         }
         return groups
@@ -45,7 +51,7 @@ export function webuiRoutes(app: H3, gw: Gateway): void {
     GET: () => _config(gw),
     POST: async (event) => {
       requireAdmin(event, gw.config.adminToken)
-      const body = await jsonObject(event)
+      const body = await jsonObject(event, gw.config.maxBodyBytes)
       const unknown = Object.keys(body).filter((k) => k !== 'expose_experimental_models')
       if (unknown.length) throw httpError(400, `unknown setting ${unknown.join(', ')} (settable: expose_experimental_models)`, { param: unknown[0] })
       if (typeof body.expose_experimental_models !== 'boolean') {

@@ -8,19 +8,21 @@ describe('operations', () => {
     expect(await (await request('/readyz')).json()).toEqual({ status: 'ready', catalog_version: expect.stringMatching(/^[0-9a-f]{16}$/), models: 8 })
   })
 
-  it('counts requests by route, status and model, in /api/stats and /metrics', async () => {
+  it('counts requests by route pattern and status, in /api/stats and /metrics', async () => {
     const { request } = testApp({ ACME_API_KEY: 'sk-acme-canary' })
     await request('/v1/models')
     await request('/v1/models/acme-chat')
     await request('/v1/models/acme-default')
     await request('/v1/models/acme-gone')
+    await request('/nowhere')
     const stats = await (await request('/api/stats')).json()
-    expect(stats).toMatchObject({ requests: 4, errors: 1, requests_by_model: { 'acme-chat': 2 }, errors_by_model: { 'acme-chat': 0 } })
+    // Looking a model up is not calling it: per-model counters are for completions.
+    expect(stats).toMatchObject({ requests: 5, errors: 2, requests_by_model: {}, total_tokens: 0, total_cost: 0 })
     const metrics = await (await request('/metrics')).text()
     expect(metrics).toContain('gateway_http_requests_total{method="GET",route="/v1/models",status="200"} 1\n')
     expect(metrics).toContain('gateway_http_requests_total{method="GET",route="/v1/models/**:id",status="200"} 2\n')
     expect(metrics).toContain('gateway_http_requests_total{method="GET",route="/v1/models/**:id",status="410"} 1\n')
-    expect(metrics).toContain('gateway_model_requests_total{model="acme-chat"} 2\n')
+    expect(metrics).toContain('gateway_http_requests_total{method="GET",route="unmatched",status="404"} 1\n')
     expect(metrics).toMatch(/^# HELP gateway_info The catalog this instance serves\.\n# TYPE gateway_info gauge\ngateway_info\{catalog_version="[0-9a-f]{16}"\} 1\n/)
   })
 })
@@ -53,6 +55,31 @@ describe('request ids and logs', () => {
   })
 })
 
+describe('request bodies', () => {
+  const { request } = testApp({ MAX_BODY_BYTES: '64' })
+  const big = JSON.stringify({ model: 'x'.repeat(100) })
+
+  it('answers 413 past MAX_BODY_BYTES, declared or not', async () => {
+    const declared = await request('/api/show', { method: 'POST', headers: { 'content-type': 'application/json' }, body: big })
+    expect(declared.status).toBe(413)
+    expect(await declared.json()).toEqual({ error: 'the request body is larger than 64 bytes (MAX_BODY_BYTES)' })
+    const bytes = new TextEncoder().encode(big)
+    const chunked = new ReadableStream({ start: (c) => (c.enqueue(bytes.slice(0, 50)), c.enqueue(bytes.slice(50)), c.close()) })
+    const streamed = await request('/api/show', { method: 'POST', body: chunked, duplex: 'half' } as RequestInit)
+    expect(streamed.status).toBe(413)
+  })
+
+  it('reads Ollama bodies whatever their content type, as Ollama does', async () => {
+    expect((await request('/api/show', { method: 'POST', body: '{"model":"local-embed"}' })).status).toBe(200)
+  })
+
+  it('takes only application/json on the other routes', async () => {
+    const res = await testApp({ ADMIN_TOKEN: ADMIN }).request('/api/config', { method: 'POST', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json-seq' }, body: '{}' })
+    expect(res.status).toBe(415)
+    expect(await res.json()).toEqual({ error: 'send the body as JSON with Content-Type: application/json (got "application/json-seq")' })
+  })
+})
+
 describe('client keys (GATEWAY_API_KEYS)', () => {
   const { request } = testApp({ GATEWAY_API_KEYS: `other-canary-0123456789abcdef,${CLIENT_KEY}`, ADMIN_TOKEN: ADMIN })
   it.each([
@@ -78,7 +105,9 @@ describe('CORS', () => {
   const { request } = testApp({ CORS_ORIGINS: 'https://chat.example.com', ADMIN_TOKEN: ADMIN })
   it('allows listed origins, not others, and never the admin surface', async () => {
     expect((await request('/v1/models', { headers: { origin: 'https://chat.example.com' } })).headers.get('access-control-allow-origin')).toBe('https://chat.example.com')
-    expect((await request('/v1/models', { headers: { origin: 'https://evil.example.com' } })).headers.get('access-control-allow-origin')).toBeNull()
+    const refused = await request('/v1/models', { headers: { origin: 'https://evil.example.com' } })
+    expect(refused.headers.get('access-control-allow-origin')).toBeNull()
+    expect(refused.headers.get('vary')).toBe('origin')
     expect((await request('/api/admin/models', { headers: { origin: 'https://chat.example.com', authorization: `Bearer ${ADMIN}` } })).headers.get('access-control-allow-origin')).toBeNull()
   })
 
@@ -90,5 +119,8 @@ describe('CORS', () => {
     const refused = await preflight('https://evil.example.com')
     expect(refused.status).toBe(204)
     expect(refused.headers.get('access-control-allow-origin')).toBeNull()
+    const admin = await request('/api/config', { method: 'OPTIONS', headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'POST' } })
+    expect(admin.headers.get('access-control-allow-origin')).toBeNull()
+    expect(admin.headers.get('access-control-allow-methods')).toBeNull()
   })
 })

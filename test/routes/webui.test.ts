@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
+import { catalog as shipped } from '../../src/catalog/catalog.generated.ts'
 import { ADMIN, gatewayCatalog, testApp } from '../_setup.ts'
 
 describe('GET /api/models', () => {
@@ -14,14 +15,16 @@ describe('GET /api/models', () => {
 })
 
 describe('GET /api/models/by-endpoint', () => {
-  it('groups listed models by LibreChat endpoint type', async () => {
+  it('groups listed chat models of providers with a key by LibreChat endpoint type', async () => {
     const body = await (await testApp({ ACME_API_KEY: 'k', CLAUDE_API_KEY: 'k' }).request('/api/models/by-endpoint')).json()
-    expect(body).toEqual({ openAI: ['acme-chat', 'acme-old'], anthropic: ['claude-x'], custom: ['org/model:8b', 'local-embed'] })
+    expect(body).toEqual({ openAI: ['acme-chat', 'acme-old'], anthropic: ['claude-x'] })
   })
 
-  it('answers 503 with a clear error when no endpoint type has a key and an active model', async () => {
-    const keyed = { ...gatewayCatalog, models: Object.fromEntries(Object.entries(gatewayCatalog.models).filter(([, m]) => m.provider !== 'local')) }
-    const { app } = createApp({ catalog: keyed, env: {}, log: () => {} })
+  it.each([
+    ['the fixture catalog', gatewayCatalog],
+    ['the shipped catalog', shipped],
+  ])('answers 503 with a clear error when no provider key is set (%s: keyless local models do not count)', async (_, catalog) => {
+    const { app } = createApp({ catalog, env: {}, log: () => {} })
     const res = await app.fetch(new Request('http://gateway.test/api/models/by-endpoint'))
     expect(res.status).toBe(503)
     expect(await res.json()).toEqual({ error: 'No models/endpoints available: no endpoint type has both a configured API key and an active model (set a provider key such as OPENAI_API_KEY)' })

@@ -11,7 +11,6 @@ type Handler = (event: H3Event) => unknown
 export function route(app: H3, path: string, handlers: Partial<Record<Method, Handler>>, refusal?: string): void {
   const allow = [...Object.keys(handlers), ...(handlers.GET ? ['HEAD'] : [])].join(', ')
   app.all(path, (event) => {
-    event.context.route = path
     const method = event.req.method === 'HEAD' ? 'GET' : event.req.method
     const handler = handlers[method as Method]
     if (!handler) throw httpError(405, refusal ?? `${event.req.method} is not allowed here; use ${allow}`, { code: 'method_not_allowed', headers: { allow } })
@@ -19,13 +18,26 @@ export function route(app: H3, path: string, handlers: Partial<Record<Method, Ha
   })
 }
 
-/** The request's JSON body as an object, or 415 / 400 saying what is wrong with it. */
-export async function jsonObject(event: H3Event): Promise<Record<string, unknown>> {
+/**
+ * The request's JSON body as an object; 413 past `limit` bytes (declared or counted, before
+ * reading further), 415 for another content type when `strictType` (Ollama's clients send
+ * none), 400 for anything that is not a JSON object.
+ */
+export async function jsonObject(event: H3Event, limit: number, strictType = true): Promise<Record<string, unknown>> {
   const type = event.req.headers.get('content-type') ?? ''
-  if (!/^application\/json\b/i.test(type)) throw httpError(415, `send the body as JSON with Content-Type: application/json (got ${type ? JSON.stringify(type) : 'none'})`, { code: 'unsupported_media_type' })
+  if (strictType && !/^application\/json\s*(;|$)/i.test(type)) throw httpError(415, `send the body as JSON with Content-Type: application/json (got ${type ? JSON.stringify(type) : 'none'})`, { code: 'unsupported_media_type' })
+  const tooLarge = () => httpError(413, `the request body is larger than ${limit} bytes (MAX_BODY_BYTES)`, { code: 'request_too_large' })
+  if (Number(event.req.headers.get('content-length') ?? 0) > limit) throw tooLarge()
+  const chunks: Uint8Array[] = []
+  let size = 0
+  for await (const chunk of event.req.body ?? []) {
+    size += chunk.byteLength
+    if (size > limit) throw tooLarge()
+    chunks.push(chunk)
+  }
   let body: unknown
   try {
-    body = JSON.parse(await event.req.text())
+    body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
   } catch (error) {
     throw httpError(400, `the body is not valid JSON: ${(error as Error).message}`, { code: 'invalid_json' })
   }

@@ -1,0 +1,85 @@
+import { H3 } from 'h3'
+import type { H3Event } from 'h3'
+import { message } from './anthropic.ts'
+import { faultyStream, sleep } from './faults.ts'
+import type { Fault, Seen } from './faults.ts'
+import { chatCompletion, embeddings, moderations, rerank, response, textCompletion } from './openai.ts'
+
+/** What the mock upstream is built with. */
+export interface MockOptions {
+  /** Ids GET /v1/models lists. Default: none. */
+  readonly models?: readonly string[]
+  /** Keys the mock requires: OpenAI's as a bearer token, Anthropic's as x-api-key. Default: none checked. */
+  readonly keys?: { readonly openai?: string; readonly anthropic?: string }
+}
+
+/** The mock upstream: its h3 app, what it has seen, and faults to apply to coming requests. */
+export interface MockUpstream {
+  readonly app: H3
+  /** Every request the mock received, in order. */
+  readonly seen: Seen[]
+  /** Queues a fault for the next completion-style request. */
+  fail(fault: Fault): void
+}
+
+type Body = Record<string, any>
+type Generator = (body: Body) => { json: unknown; chunks?: string[] }
+
+/**
+ * A deterministic upstream for tests and the demo, speaking OpenAI's API (chat, completions,
+ * responses, embeddings, moderations, rerank, models, healthz) and Anthropic's Messages API,
+ * streamed and not. Same request, same bytes; usage is counted from the text; faults on demand.
+ */
+export function createMockUpstream(options: MockOptions = {}): MockUpstream {
+  const seen: Seen[] = []
+  const faults: Fault[] = []
+  const app = new H3({ silent: true })
+
+  const handle = (anthropic: boolean, generate: Generator) => async (event: H3Event) => {
+    const body = (await event.req.json().catch(() => null)) as Body | null
+    const record: Seen = { method: event.req.method, path: event.url.pathname, headers: Object.fromEntries(event.req.headers), body }
+    seen.push(record)
+    const node = event.runtime?.node
+    node?.res?.once('close', () => (record.closed = true))
+    const refusal = _authProblem(event, anthropic, options)
+    if (refusal) return _error(refusal.status, refusal.message, anthropic, refusal.type)
+    if (!body || typeof body !== 'object') return _error(400, 'the body must be a JSON object', anthropic)
+    if (anthropic && typeof body.max_tokens !== 'number') return _error(400, 'max_tokens: Field required', anthropic)
+    const fault = faults.shift()
+    if (fault?.delayMs) await sleep(fault.delayMs, event.req.signal)
+    if (fault?.status) return new Response(JSON.stringify(fault.body ?? _errorBody(fault.status, `mock fault: status ${fault.status}`, anthropic)), { status: fault.status, headers: { 'content-type': 'application/json', ...fault.headers } })
+    const result = generate(body)
+    if (!body.stream || !result.chunks) return new Response(JSON.stringify(result.json), { headers: { 'content-type': 'application/json' } })
+    const reset = () => node?.req.socket.destroy()
+    return new Response(faultyStream(result.chunks, fault, reset), { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })
+  }
+
+  app.get('/healthz', () => ({ status: 'ok' }))
+  app.get('/v1/models', () => ({ object: 'list', data: (options.models ?? []).map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock' })) }))
+  app.post('/v1/chat/completions', handle(false, chatCompletion))
+  app.post('/v1/completions', handle(false, textCompletion))
+  app.post('/v1/responses', handle(false, response))
+  app.post('/v1/embeddings', handle(false, (b) => ({ json: embeddings(b) })))
+  app.post('/v1/moderations', handle(false, (b) => ({ json: moderations(b) })))
+  app.post('/v1/rerank', handle(false, (b) => ({ json: rerank(b) })))
+  app.post('/v1/messages', handle(true, message))
+  return { app, seen, fail: (fault) => faults.push(fault) }
+}
+
+function _authProblem(event: H3Event, anthropic: boolean, options: MockOptions): { status: number; message: string; type: string } | undefined {
+  if (anthropic) {
+    if (options.keys?.anthropic && event.req.headers.get('x-api-key') !== options.keys.anthropic) return { status: 401, message: 'invalid x-api-key', type: 'authentication_error' }
+    if (!event.req.headers.get('anthropic-version')) return { status: 400, message: 'anthropic-version: header is required', type: 'invalid_request_error' }
+  } else if (options.keys?.openai && event.req.headers.get('authorization') !== `Bearer ${options.keys.openai}`) {
+    return { status: 401, message: 'Incorrect API key provided', type: 'invalid_request_error' }
+  }
+  return undefined
+}
+
+function _errorBody(status: number, message: string, anthropic: boolean, type = status >= 500 ? 'api_error' : 'invalid_request_error'): unknown {
+  return anthropic ? { type: 'error', error: { type, message } } : { error: { message, type, param: null, code: null } }
+}
+
+function _error(status: number, message: string, anthropic: boolean, type?: string): Response {
+  return new Response(JSON.stringify(_errorBody(status, message, anthropic, type)), { status, headers: { 'content-type': 'application/json' } })
+}

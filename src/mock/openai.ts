@@ -1,0 +1,100 @@
+import { countTokens, embed, relevance, replyTo, stableId, textOf, toolsCalled } from './replies.ts'
+
+// Fixed, so that the same request gets the same bytes.
+const CREATED = 1_700_000_000
+
+type Body = Record<string, any>
+
+const sse = (data: unknown) => `data: ${JSON.stringify(data)}\n\n`
+
+/** POST /v1/chat/completions: the reply repeats the last user message; named tools are called. */
+export function chatCompletion(body: Body): { json: unknown; chunks: string[] } {
+  const messages: Body[] = Array.isArray(body.messages) ? body.messages : []
+  const prompt = textOf([...messages].reverse().find((m) => m.role === 'user')?.content)
+  const promptTokens = messages.reduce((n, m) => n + countTokens(textOf(m.content)), 0)
+  const tools = toolsCalled(prompt, (body.tools ?? []).map((t: Body) => t.function?.name).filter(Boolean))
+  const { words, truncated } = replyTo(prompt, body.max_completion_tokens ?? body.max_tokens)
+  const calls = tools.map((name, i) => ({ id: `call_${i}_${name}`, type: 'function', function: { name, arguments: JSON.stringify({ query: prompt }) } }))
+  const finish = calls.length ? 'tool_calls' : truncated ? 'length' : 'stop'
+  const completionTokens = calls.length ? calls.length * 3 : words.length
+  const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }
+  const id = stableId('chatcmpl', body)
+  const base = { id, object: 'chat.completion.chunk', created: CREATED, model: body.model }
+  const message = calls.length ? { role: 'assistant', content: null, tool_calls: calls } : { role: 'assistant', content: words.join('') }
+  const json = { id, object: 'chat.completion', created: CREATED, model: body.model, choices: [{ index: 0, message, logprobs: null, finish_reason: finish }], usage }
+  const chunks = [sse({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] })]
+  if (calls.length) {
+    calls.forEach((c, index) => {
+      chunks.push(sse({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, id: c.id, type: 'function', function: { name: c.function.name, arguments: '' } }] }, logprobs: null, finish_reason: null }] }))
+      chunks.push(sse({ ...base, choices: [{ index: 0, delta: { tool_calls: [{ index, function: { arguments: c.function.arguments } }] }, logprobs: null, finish_reason: null }] }))
+    })
+  } else for (const w of words) chunks.push(sse({ ...base, choices: [{ index: 0, delta: { content: w }, logprobs: null, finish_reason: null }] }))
+  chunks.push(sse({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: finish }] }))
+  if (body.stream_options?.include_usage) chunks.push(sse({ ...base, choices: [], usage }))
+  chunks.push('data: [DONE]\n\n')
+  return { json, chunks }
+}
+
+/** POST /v1/completions: the same reply to the prompt, as legacy text completions. */
+export function textCompletion(body: Body): { json: unknown; chunks: string[] } {
+  const prompt = Array.isArray(body.prompt) ? body.prompt.join(' ') : String(body.prompt ?? '')
+  const { words, truncated } = replyTo(prompt, body.max_tokens)
+  const usage = { prompt_tokens: countTokens(prompt), completion_tokens: words.length, total_tokens: countTokens(prompt) + words.length }
+  const id = stableId('cmpl', body)
+  const finish = truncated ? 'length' : 'stop'
+  const base = { id, object: 'text_completion', created: CREATED, model: body.model }
+  const json = { ...base, choices: [{ text: words.join(''), index: 0, logprobs: null, finish_reason: finish }], usage }
+  const chunks = words.map((w, i) => sse({ ...base, choices: [{ text: w, index: 0, logprobs: null, finish_reason: i === words.length - 1 ? finish : null }] }))
+  if (body.stream_options?.include_usage) chunks.push(sse({ ...base, choices: [], usage }))
+  chunks.push('data: [DONE]\n\n')
+  return { json, chunks }
+}
+
+/** POST /v1/responses: the reply as a Responses API object, or its event stream. */
+export function response(body: Body): { json: unknown; chunks: string[] } {
+  const prompt = typeof body.input === 'string' ? body.input : textOf((body.input ?? []).filter((m: Body) => m.role === 'user').at(-1)?.content)
+  const { words, truncated } = replyTo(prompt, body.max_output_tokens)
+  const id = stableId('resp', body)
+  const usage = { input_tokens: countTokens(prompt), output_tokens: words.length, total_tokens: countTokens(prompt) + words.length }
+  const item = { type: 'message', id: `msg_${id.slice(5)}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: words.join(''), annotations: [] }] }
+  const json = { id, object: 'response', created_at: CREATED, status: truncated ? 'incomplete' : 'completed', model: body.model, output: [item], usage }
+  const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
+  const chunks = [event('response.created', { response: { ...json, status: 'in_progress', output: [], usage: null } })]
+  words.forEach((delta) => chunks.push(event('response.output_text.delta', { item_id: item.id, output_index: 0, content_index: 0, delta })))
+  chunks.push(event('response.completed', { response: json }))
+  return { json, chunks }
+}
+
+/** POST /v1/embeddings: a deterministic unit vector per input (`dimensions`, default 8). */
+export function embeddings(body: Body): unknown {
+  const inputs: string[] = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')]
+  const tokens = inputs.reduce((n, t) => n + countTokens(t), 0)
+  return {
+    object: 'list',
+    data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: embed(t, body.dimensions ?? 8) })),
+    model: body.model,
+    usage: { prompt_tokens: tokens, total_tokens: tokens },
+  }
+}
+
+/** POST /v1/moderations: flags violence when the text names it. */
+export function moderations(body: Body): unknown {
+  const inputs: string[] = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')]
+  return {
+    id: stableId('modr', body),
+    model: body.model,
+    results: inputs.map((t) => {
+      const violent = /\b(kill|violence|violent)\b/i.test(t)
+      return { flagged: violent, categories: { violence: violent }, category_scores: { violence: violent ? 0.9 : 0.01 } }
+    }),
+  }
+}
+
+/** POST /v1/rerank: documents scored by the share of query words they contain, best first. */
+export function rerank(body: Body): unknown {
+  const docs: string[] = (body.documents ?? []).map((d: unknown) => (typeof d === 'string' ? d : String((d as Body)?.text ?? '')))
+  const results = docs.map((d, index) => ({ index, relevance_score: relevance(String(body.query ?? ''), d), document: { text: d } }))
+  results.sort((a, b) => b.relevance_score - a.relevance_score || a.index - b.index)
+  const tokens = countTokens(String(body.query ?? '')) + docs.reduce((n, d) => n + countTokens(d), 0)
+  return { id: stableId('rerank', body), model: body.model, results: results.slice(0, body.top_n ?? results.length), usage: { prompt_tokens: tokens, total_tokens: tokens } }
+}

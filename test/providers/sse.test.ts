@@ -1,0 +1,52 @@
+import { describe, expect, it } from 'vitest'
+import { lines, ndjson, sseEvents } from '../../src/providers/sse.ts'
+
+const encoder = new TextEncoder()
+
+async function collect<T>(it: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = []
+  for await (const x of it) out.push(x)
+  return out
+}
+
+// Every split of `bytes` into two chunks, and into single bytes.
+function* splits(bytes: Uint8Array): Generator<Uint8Array[]> {
+  for (let i = 0; i <= bytes.length; i++) yield [bytes.slice(0, i), bytes.slice(i)]
+  yield [...bytes].map((b) => Uint8Array.of(b))
+}
+
+async function* from(chunks: Uint8Array[]) {
+  for (const c of chunks) yield c
+}
+
+// A recorded-style OpenAI stream with CRLF, a comment, an event name, multi-byte characters
+// (é, 🙂) and a multi-line data field.
+const stream = ': keep-alive\r\n\r\nevent: message\r\ndata: {"delta":"h\u00e9llo \ud83d\ude42"}\r\n\r\ndata: line one\ndata: line two\n\ndata: [DONE]\n\n'
+const expected = [{ event: 'message', data: '{"delta":"h\u00e9llo \ud83d\ude42"}' }, { data: 'line one\nline two' }, { data: '[DONE]' }]
+
+describe('sseEvents', () => {
+  it('gives the same events at every chunk boundary', async () => {
+    const bytes = encoder.encode(stream)
+    for (const chunks of splits(bytes)) expect(await collect(sseEvents(from(chunks)))).toEqual(expected)
+  })
+
+  it('dispatches a last event without a trailing blank line', async () => {
+    expect(await collect(sseEvents(from([encoder.encode('data: end')])))).toEqual([{ data: 'end' }])
+  })
+
+  it('ignores fields it does not know, and a field without a colon', async () => {
+    expect(await collect(sseEvents(from([encoder.encode('id: 7\nretry: 10\ndata\ndata:x\n\n')])))).toEqual([{ data: '\nx' }])
+  })
+})
+
+describe('lines and ndjson', () => {
+  it('split CR, LF and CRLF alike, at any boundary', async () => {
+    const bytes = encoder.encode('a\r\nb\rc\nd')
+    for (const chunks of splits(bytes)) expect(await collect(lines(from(chunks)))).toEqual(['a', 'b', 'c', 'd'])
+  })
+
+  it('parse NDJSON at any boundary', async () => {
+    const bytes = encoder.encode('{"a":"\u00e9"}\n\n{"b":2}\n')
+    for (const chunks of splits(bytes)) expect(await collect(ndjson(from(chunks)))).toEqual([{ a: '\u00e9' }, { b: 2 }])
+  })
+})
