@@ -11,6 +11,7 @@ import { reply } from './reply.ts'
 import { createGateway } from './gateway.ts'
 import type { Gateway } from './gateway.ts'
 import { adminRoutes } from './routes/admin.ts'
+import { inferenceRoutes } from './routes/inference.ts'
 import { ollamaRoutes } from './routes/ollama.ts'
 import { openaiRoutes } from './routes/openai.ts'
 import { opsRoutes } from './routes/ops.ts'
@@ -119,6 +120,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   })
 
   openaiRoutes(app, gateway)
+  inferenceRoutes(app, gateway)
   ollamaRoutes(app, gateway)
   webuiRoutes(app, gateway)
   adminRoutes(app, gateway)

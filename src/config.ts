@@ -16,6 +16,12 @@ export interface Config {
   readonly corsOrigins: readonly string[]
   /** `MAX_BODY_BYTES`: larger request bodies get 413 before anything reads further. Default: 32 MiB. */
   readonly maxBodyBytes: number
+  /** `UNSUPPORTED_PARAMS`: `drop` a parameter the model does not take (and say so in a header) or `reject` it with 400. Default: `drop`. */
+  readonly unsupportedParams: 'drop' | 'reject'
+  /** `UPSTREAM_TIMEOUT_MS`: time to an upstream's first byte. Default: the provider's `timeout_ms`. */
+  readonly upstreamTimeoutMs?: number
+  /** `STREAM_IDLE_TIMEOUT_MS`: longest silence inside a stream. Default: the provider's `stream_idle_timeout_ms`. */
+  readonly streamIdleTimeoutMs?: number
 }
 
 /** A setting the gateway cannot start with; the message names the variable. */
@@ -45,10 +51,20 @@ export function loadConfig(env: Env): Config {
     apiKeys,
     corsOrigins,
     maxBodyBytes: _integer(env, 'MAX_BODY_BYTES', 32 * 1024 * 1024),
+    unsupportedParams: _choice(env, 'UNSUPPORTED_PARAMS', ['drop', 'reject'] as const),
+    upstreamTimeoutMs: _integer(env, 'UPSTREAM_TIMEOUT_MS', undefined),
+    streamIdleTimeoutMs: _integer(env, 'STREAM_IDLE_TIMEOUT_MS', undefined),
   }
 }
 
-function _integer(env: Env, name: string, fallback: number): number {
+function _choice<T extends string>(env: Env, name: string, choices: readonly [T, ...T[]]): T {
+  const raw = (env[name] ?? '').trim().toLowerCase()
+  if (raw === '') return choices[0]
+  if (!(choices as readonly string[]).includes(raw)) throw new ConfigError(`${name}: ${JSON.stringify(env[name])} is not one of ${choices.join(', ')}`)
+  return raw as T
+}
+
+function _integer<T extends number | undefined>(env: Env, name: string, fallback: T): number | T {
   const raw = env[name]
   if (raw === undefined || raw === '') return fallback
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name}: ${JSON.stringify(raw)} is not a positive whole number`)

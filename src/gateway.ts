@@ -7,6 +7,8 @@ import type { Env } from './catalog/visibility.ts'
 import { listedModels } from './catalog/visibility.ts'
 import type { Config } from './config.ts'
 import { httpError } from './errors.ts'
+import { resolveUpstreams } from './proxy/upstream.ts'
+import type { Upstream } from './proxy/upstream.ts'
 import { reply } from './reply.ts'
 import { Stats } from './stats.ts'
 
@@ -21,6 +23,8 @@ export interface Gateway {
   /** Settings an admin may change at run time, for this process only. */
   readonly runtime: { exposeExperimental: boolean }
   readonly stats: Stats
+  /** Each provider as this process reaches it (base URL, key, timeouts). */
+  readonly upstreams: Readonly<Record<string, Upstream>>
   /**
    * A listing response built from the listed models, serialised once per catalog state (or
    * its error thrown, cached alike); `If-None-Match` with its ETag gets 304.
@@ -42,6 +46,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
     now,
     runtime,
     stats: new Stats(),
+    upstreams: resolveUpstreams(catalog, env, config),
     listing(event, name, build) {
       const date = now()
       // What a listing depends on: the catalog (fixed), the environment (fixed), the

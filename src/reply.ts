@@ -9,3 +9,30 @@ import type { H3Event } from 'h3'
 export function reply(event: H3Event, body: string | null, headers: Record<string, string> = {}, status = 200): Response {
   return new FastResponse(body, { status, headers: { 'content-type': 'application/json', ...event.context.headers, ...headers } })
 }
+
+// Streams go out as they come: no caching, no proxy buffering (nginx), and never compressed.
+const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
+
+/**
+ * A streamed response of `chunks`, pulled one at a time as the client reads (so a slow reader
+ * slows the upstream rather than filling memory). A client that leaves cancels the stream,
+ * which ends the generator and with it the upstream request.
+ */
+export function streamReply(event: H3Event, chunks: AsyncGenerator<string>, contentType: string, headers: Record<string, string> = {}): Response {
+  const encoder = new TextEncoder()
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      try {
+        const { value, done } = await chunks.next()
+        if (done) controller.close()
+        else controller.enqueue(encoder.encode(value))
+      } catch (error) {
+        controller.error(error)
+      }
+    },
+    async cancel() {
+      await chunks.return(undefined)
+    },
+  })
+  return new FastResponse(body, { headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': contentType, ...headers } })
+}

@@ -2,6 +2,8 @@
 export interface ModelStats {
   requests: number
   errors: number
+  /** Calls whose client went away before the answer was complete. */
+  aborted: number
   prompt_tokens: number
   completion_tokens: number
   /** USD, from the catalog's prices. */
@@ -23,11 +25,12 @@ export class Stats {
     this.#http.set(key, (this.#http.get(key) ?? 0) + 1)
   }
 
-  /** Counts one call of a model (inference, not a catalog lookup); an error when `failed`. */
-  call(model: string, failed: boolean): void {
+  /** Counts one call of a model (inference, not a catalog lookup) and how it ended. */
+  call(model: string, result: 'ok' | 'error' | 'aborted'): void {
     const m = this.#model(model)
     m.requests++
-    if (failed) m.errors++
+    if (result === 'error') m.errors++
+    if (result === 'aborted') m.aborted++
   }
 
   /** Adds the tokens a response used and what they cost. */
@@ -55,6 +58,7 @@ export class Stats {
       errors,
       requests_by_model: _pick(byModel, 'requests'),
       errors_by_model: _pick(byModel, 'errors'),
+      aborted_by_model: _pick(byModel, 'aborted'),
       tokens_by_model: Object.fromEntries(Object.entries(byModel).map(([id, m]) => [id, { prompt: m.prompt_tokens, completion: m.completion_tokens }])),
       cost_by_model: _pick(byModel, 'cost'),
       total_tokens: total('prompt_tokens') + total('completion_tokens'),
@@ -76,8 +80,9 @@ export class Stats {
       return [{ method, route, status }, n]
     }))
     const models = [...this.#models]
-    metric('gateway_model_requests_total', 'counter', 'Requests naming a model.', models.map(([model, m]) => [{ model }, m.requests]))
-    metric('gateway_model_errors_total', 'counter', 'Requests naming a model that ended in an error.', models.map(([model, m]) => [{ model }, m.errors]))
+    metric('gateway_model_requests_total', 'counter', 'Calls of a model.', models.map(([model, m]) => [{ model }, m.requests]))
+    metric('gateway_model_errors_total', 'counter', 'Calls of a model that ended in an error.', models.map(([model, m]) => [{ model }, m.errors]))
+    metric('gateway_model_aborted_total', 'counter', 'Calls of a model whose client went away first.', models.map(([model, m]) => [{ model }, m.aborted]))
     metric('gateway_model_tokens_total', 'counter', 'Tokens used, by model and direction.', models.flatMap(([model, m]) => [[{ model, type: 'prompt' }, m.prompt_tokens], [{ model, type: 'completion' }, m.completion_tokens]] as [Record<string, string>, number][]))
     metric('gateway_model_cost_usd_total', 'counter', 'Cost in USD at the catalog prices, by model.', models.map(([model, m]) => [{ model }, m.cost]))
     return `${out.join('\n')}\n`
@@ -85,7 +90,7 @@ export class Stats {
 
   #model(id: string): ModelStats {
     let m = this.#models.get(id)
-    if (!m) this.#models.set(id, (m = { requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 }))
+    if (!m) this.#models.set(id, (m = { requests: 0, errors: 0, aborted: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 }))
     return m
   }
 }

@@ -1,0 +1,161 @@
+import { httpError } from '../errors.ts'
+import { post, upstreamFailure } from '../proxy/upstream.ts'
+import type { Upstream } from '../proxy/upstream.ts'
+import { parseJson } from './openai.ts'
+import { sseEvents } from './sse.ts'
+import type { SseEvent } from './sse.ts'
+import type { Exchange, Outcome } from './types.ts'
+
+// The Messages API version the mapping below follows.
+const ANTHROPIC_VERSION = '2023-06-01'
+
+// Anthropic's stop reasons in OpenAI's words.
+const FINISH: Readonly<Record<string, string>> = { end_turn: 'stop', stop_sequence: 'stop', tool_use: 'tool_calls', max_tokens: 'length', pause_turn: 'stop', refusal: 'content_filter' }
+
+type Json = Record<string, any>
+
+/**
+ * The `anthropic` protocol: an OpenAI chat request becomes a Messages API request and the
+ * answer (a message, or its event stream) becomes a chat completion (or its chunks).
+ */
+export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date): Promise<Outcome> {
+  if (ex.api !== 'chat') throw httpError(400, `The model '${ex.model.id}' speaks Anthropic's Messages API, which the gateway maps from /v1/chat/completions only.`, { code: 'unsupported_api', param: 'model' })
+  const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...(up.key && { 'x-api-key': up.key }) }
+  if (ex.stream) headers.accept = 'text/event-stream'
+  const res = await post(up, '/v1/messages', headers, toMessagesRequest(ex), ex.signal)
+  const created = Math.floor(now().getTime() / 1000)
+  const model = String(ex.body.model)
+  if (!ex.stream) {
+    let text: string
+    try {
+      text = await res.body.text()
+    } catch (error) {
+      throw upstreamFailure(error, up)
+    }
+    const json = toChatCompletion(parseJson(text, up), model, created)
+    return { kind: 'json', text: JSON.stringify(json), json }
+  }
+  return { kind: 'stream', events: toChunks(res.body, up, model, created, ex.includeUsage) }
+}
+
+/** OpenAI chat request -> Messages API request. */
+export function toMessagesRequest(ex: Exchange): Json {
+  const b = ex.body as Json
+  const system: string[] = []
+  const messages: Json[] = []
+  const push = (role: 'user' | 'assistant', blocks: Json[]) => {
+    const last = messages.at(-1)
+    if (last?.role === role) last.content.push(...blocks) // Anthropic wants roles to alternate
+    else messages.push({ role, content: blocks })
+  }
+  for (const m of (b.messages ?? []) as Json[]) {
+    if (m.role === 'system' || m.role === 'developer') system.push(_text(m.content))
+    else if (m.role === 'tool') push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id, content: _text(m.content) }])
+    else if (m.role === 'assistant') {
+      const blocks = _blocks(m.content)
+      for (const call of (m.tool_calls ?? []) as Json[]) blocks.push({ type: 'tool_use', id: call.id, name: call.function?.name, input: _object(call.function?.arguments) })
+      push('assistant', blocks)
+    } else push('user', _blocks(m.content))
+  }
+  const out: Json = { model: ex.model.upstream_id, messages, max_tokens: b.max_completion_tokens ?? b.max_tokens ?? ex.model.max_output ?? 4096 }
+  if (system.length) out.system = system.join('\n\n')
+  if (b.stop !== undefined && b.stop !== null) out.stop_sequences = Array.isArray(b.stop) ? b.stop : [b.stop]
+  for (const field of ['temperature', 'top_p', 'stream'] as const) if (b[field] !== undefined && b[field] !== null) out[field] = b[field]
+  if (typeof b.user === 'string') out.metadata = { user_id: b.user }
+  if (Array.isArray(b.tools)) {
+    out.tools = (b.tools as Json[]).map((t) => ({ name: t.function?.name, description: t.function?.description, input_schema: t.function?.parameters ?? { type: 'object', properties: {} } }))
+  }
+  const choice = _toolChoice(b.tool_choice, b.parallel_tool_calls)
+  if (choice && out.tools) out.tool_choice = choice
+  return out
+}
+
+/** Messages API response -> chat completion. */
+export function toChatCompletion(msg: Json, model: string, created: number): Json {
+  const text = (msg.content ?? []).filter((c: Json) => c.type === 'text').map((c: Json) => c.text).join('')
+  const calls = (msg.content ?? []).filter((c: Json) => c.type === 'tool_use').map((c: Json) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.input ?? {}) } }))
+  const message: Json = { role: 'assistant', content: calls.length && !text ? null : text }
+  if (calls.length) message.tool_calls = calls
+  return { id: msg.id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[msg.stop_reason] ?? 'stop' }], usage: _usage(msg.usage) }
+}
+
+/** Messages API event stream -> chat.completion.chunk events, usage chunk when asked, then [DONE]. */
+export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream, model: string, created: number, includeUsage: boolean): AsyncGenerator<SseEvent> {
+  let id = ''
+  let usage: Json = {}
+  const tools = new Map<number, number>() // content block index -> tool call index
+  const chunk = (delta: Json, finish: string | null = null): SseEvent => ({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }) })
+  try {
+    for await (const event of sseEvents(body)) {
+      const e = JSON.parse(event.data) as Json
+      if (e.type === 'message_start') {
+        id = e.message?.id ?? ''
+        usage = { ...e.message?.usage }
+        yield chunk({ role: 'assistant', content: '' })
+      } else if (e.type === 'content_block_start' && e.content_block?.type === 'tool_use') {
+        tools.set(e.index, tools.size)
+        yield chunk({ tool_calls: [{ index: tools.get(e.index), id: e.content_block.id, type: 'function', function: { name: e.content_block.name, arguments: '' } }] })
+      } else if (e.type === 'content_block_delta' && e.delta?.type === 'text_delta') {
+        yield chunk({ content: e.delta.text })
+      } else if (e.type === 'content_block_delta' && e.delta?.type === 'input_json_delta') {
+        yield chunk({ tool_calls: [{ index: tools.get(e.index) ?? 0, function: { arguments: e.delta.partial_json } }] })
+      } else if (e.type === 'message_delta') {
+        usage = { ...usage, ...e.usage }
+        yield chunk({}, FINISH[e.delta?.stop_reason] ?? 'stop')
+      } else if (e.type === 'message_stop') {
+        if (includeUsage) yield { data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: _usage(usage) }) }
+        yield { data: '[DONE]' }
+        return
+      } else if (e.type === 'error') {
+        throw httpError(502, `${up.provider.name}: ${e.error?.message ?? 'stream error'}`, { code: 'upstream_error' })
+      }
+    }
+  } catch (error) {
+    throw upstreamFailure(error, up)
+  } finally {
+    body.destroy()
+  }
+}
+
+function _usage(u: Json | undefined): Json {
+  const cached = (u?.cache_read_input_tokens ?? 0) as number
+  const prompt = ((u?.input_tokens ?? 0) as number) + cached + ((u?.cache_creation_input_tokens ?? 0) as number)
+  const completion = (u?.output_tokens ?? 0) as number
+  return { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion, prompt_tokens_details: { cached_tokens: cached } }
+}
+
+function _text(content: unknown): string {
+  if (typeof content === 'string') return content
+  return Array.isArray(content) ? content.filter((p: Json) => p.type === 'text').map((p: Json) => p.text).join('\n') : ''
+}
+
+// OpenAI content parts -> Anthropic blocks: text, and images by URL or as base64 data URLs.
+function _blocks(content: unknown): Json[] {
+  if (typeof content === 'string') return content ? [{ type: 'text', text: content }] : []
+  if (!Array.isArray(content)) return []
+  return content.flatMap((p: Json): Json[] => {
+    if (p.type === 'text') return [{ type: 'text', text: p.text }]
+    if (p.type !== 'image_url') return []
+    const url = String(p.image_url?.url ?? '')
+    const data = /^data:([^;]+);base64,(.*)$/s.exec(url)
+    return [{ type: 'image', source: data ? { type: 'base64', media_type: data[1], data: data[2] } : { type: 'url', url } }]
+  })
+}
+
+function _object(args: unknown): Json {
+  if (typeof args !== 'string') return (args as Json) ?? {}
+  try {
+    return JSON.parse(args) as Json
+  } catch {
+    throw httpError(400, 'tool_calls[].function.arguments must be a JSON object', { param: 'messages' })
+  }
+}
+
+function _toolChoice(choice: unknown, parallel: unknown): Json | undefined {
+  const disable = parallel === false ? { disable_parallel_tool_use: true } : {}
+  if (choice === 'auto' || (choice === undefined && parallel === false)) return { type: 'auto', ...disable }
+  if (choice === 'required') return { type: 'any', ...disable }
+  if (choice === 'none') return { type: 'none' }
+  const name = (choice as Json | undefined)?.function?.name
+  return name ? { type: 'tool', name, ...disable } : undefined
+}

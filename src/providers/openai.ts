@@ -1,0 +1,52 @@
+import { httpError } from '../errors.ts'
+import { ENDPOINTS } from '../proxy/rules.ts'
+import { post, upstreamFailure } from '../proxy/upstream.ts'
+import type { Upstream } from '../proxy/upstream.ts'
+import { sseEvents } from './sse.ts'
+import type { SseEvent } from './sse.ts'
+import type { Exchange, Outcome } from './types.ts'
+
+// APIs whose streams can carry a usage chunk when asked for one.
+const USAGE_STREAMS = new Set(['chat', 'completions'])
+
+/**
+ * The `openai` protocol (OpenAI, llama.cpp, vLLM, Ollama's /v1): the body goes through with
+ * only the catalog's changes (the upstream id; the rules already ran). Streams ask for the usage
+ * chunk so that tokens can be counted; the caller strips it again if the client did not ask.
+ */
+export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
+  const body: Record<string, unknown> = { ...ex.body, model: ex.model.upstream_id }
+  if (ex.stream && USAGE_STREAMS.has(ex.api)) body.stream_options = { ...(body.stream_options as object), include_usage: true }
+  const headers: Record<string, string> = up.key ? { authorization: `Bearer ${up.key}` } : {}
+  if (ex.stream) headers.accept = 'text/event-stream'
+  const res = await post(up, ENDPOINTS[ex.api].replace(/^\/v1/, ''), headers, body, ex.signal)
+  if (!ex.stream) {
+    let text: string
+    try {
+      text = await res.body.text()
+    } catch (error) {
+      throw upstreamFailure(error, up)
+    }
+    return { kind: 'json', text, json: parseJson(text, up) }
+  }
+  return { kind: 'stream', events: _events(res.body, up) }
+}
+
+/** The upstream's JSON answer, or 502 when it is not JSON. */
+export function parseJson(text: string, up: Upstream): Record<string, unknown> {
+  try {
+    const json = JSON.parse(text) as unknown
+    if (json && typeof json === 'object') return json as Record<string, unknown>
+  } catch {}
+  throw httpError(502, `${up.provider.name} answered with a body that is not JSON`, { code: 'upstream_invalid' })
+}
+
+async function* _events(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream): AsyncGenerator<SseEvent> {
+  try {
+    for await (const event of sseEvents(body)) yield event
+  } catch (error) {
+    throw upstreamFailure(error, up)
+  } finally {
+    body.destroy() // the client left, or the stream ended: release the upstream connection
+  }
+}

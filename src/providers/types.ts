@@ -1,0 +1,20 @@
+import type { Api, Model } from '../catalog/types.ts'
+import type { SseEvent } from './sse.ts'
+
+/** One call of a model, in OpenAI's dialect, after the catalog's rules. */
+export interface Exchange {
+  readonly model: Model
+  readonly api: Api
+  /** The request body as the client sent it, rules applied (`model` still the client's name). */
+  readonly body: Record<string, unknown>
+  readonly stream: boolean
+  /** Whether the client asked for the usage chunk (`stream_options.include_usage`). */
+  readonly includeUsage: boolean
+  /** Aborts when the client goes away. */
+  readonly signal: AbortSignal
+}
+
+/** What an adapter answers, in OpenAI's dialect: a JSON body, or a stream of SSE events. */
+export type Outcome =
+  | { readonly kind: 'json'; readonly text: string; readonly json: Record<string, unknown> }
+  | { readonly kind: 'stream'; readonly events: AsyncGenerator<SseEvent> }

@@ -1,0 +1,91 @@
+import type { H3Event } from 'h3'
+import { HTTPError } from 'h3'
+import type { Api, Model } from '../catalog/types.ts'
+import { httpError } from '../errors.ts'
+import type { Gateway } from '../gateway.ts'
+import { callAnthropic } from '../providers/anthropic.ts'
+import { callOpenAI } from '../providers/openai.ts'
+import type { SseEvent } from '../providers/sse.ts'
+import type { Outcome } from '../providers/types.ts'
+import { applyRules } from './rules.ts'
+
+// APIs that stream when asked to.
+const STREAMING: ReadonlySet<Api> = new Set(['chat', 'completions', 'responses'])
+
+/** A call's model, the parameters dropped on the way, and the upstream's answer. */
+export interface Called {
+  readonly model: Model
+  readonly dropped: readonly string[]
+  readonly outcome: Outcome
+}
+
+/**
+ * Calls the model a client named, by the catalog: resolve it (404/410), check its provider is
+ * configured (503 naming the variable), apply the rules, send it through its provider's
+ * adapter, and count the call, its tokens and cost. A stream's usage chunk is stripped again
+ * when the client did not ask for it; an error inside a stream becomes an error event.
+ */
+export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>): Promise<Called> {
+  if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
+  const model = gw.resolve(input.model)
+  event.context.model = model.id
+  const up = gw.upstreams[model.provider]!
+  if (up.provider.api_key_env && !up.key) {
+    throw httpError(503, `The provider '${up.provider.id}' of the model '${model.id}' is not configured: set ${up.provider.api_key_env}.`, { code: 'provider_not_configured', param: 'model' })
+  }
+  const { body, dropped } = applyRules(model, api, input, gw.config)
+  const stream = body.stream === true && STREAMING.has(api)
+  const includeUsage = stream && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
+  const ex = { model, api, body, stream, includeUsage, signal: event.req.signal }
+  let outcome: Outcome
+  try {
+    outcome = up.provider.protocol === 'anthropic' ? await callAnthropic(ex, up, gw.now) : await callOpenAI(ex, up)
+  } catch (error) {
+    gw.stats.call(model.id, event.req.signal.aborted ? 'aborted' : 'error')
+    throw error
+  }
+  if (outcome.kind === 'json') {
+    _account(gw, model, outcome.json)
+    gw.stats.call(model.id, 'ok')
+    return { model, dropped, outcome }
+  }
+  return { model, dropped, outcome: { kind: 'stream', events: _accounted(gw, model, outcome.events, includeUsage, event.req.signal) } }
+}
+
+async function* _accounted(gw: Gateway, model: Model, events: AsyncGenerator<SseEvent>, includeUsage: boolean, signal: AbortSignal): AsyncGenerator<SseEvent> {
+  let result: 'ok' | 'error' | 'aborted' = 'aborted' // until the stream ends one way or the other
+  try {
+    for await (const event of events) {
+      if (event.data.includes('"usage"')) {
+        const json = JSON.parse(event.data) as Record<string, unknown>
+        _account(gw, model, json)
+        // The usage chunk the gateway asked for on the client's behalf: not theirs to see.
+        if (!includeUsage && Array.isArray(json.choices) && json.choices.length === 0) continue
+      }
+      yield event
+    }
+    result = 'ok'
+  } catch (error) {
+    if (signal.aborted) return
+    result = 'error'
+    // Mid-stream, the status is sent: the error goes in an event the OpenAI SDK raises.
+    const e = HTTPError.isError(error) && !error.unhandled ? error : httpError(502, 'the upstream stream failed', { code: 'upstream_error' })
+    const code = (e.data as { code?: string } | undefined)?.code ?? null
+    yield { data: JSON.stringify({ error: { message: e.message, type: e.status === 504 ? 'timeout' : 'server_error', param: null, code } }) }
+  } finally {
+    gw.stats.call(model.id, result)
+  }
+}
+
+// Tokens from an answer's usage (chat, completions, embeddings; the Responses API's input/output
+// tokens, also inside a response.completed event) and their cost at the catalog's prices.
+function _account(gw: Gateway, model: Model, json: Record<string, unknown>): void {
+  const usage = (json.usage ?? (json.response as { usage?: unknown } | undefined)?.usage) as Record<string, any> | undefined
+  if (!usage) return
+  const prompt = Number(usage.prompt_tokens ?? usage.input_tokens ?? 0)
+  const completion = Number(usage.completion_tokens ?? usage.output_tokens ?? 0)
+  const cached = Number(usage.prompt_tokens_details?.cached_tokens ?? usage.input_tokens_details?.cached_tokens ?? 0)
+  const p = model.pricing
+  const cost = p ? ((prompt - cached) * p.input + cached * (p.cached_input ?? p.input) + completion * p.output) / 1e6 : 0
+  gw.stats.usage(model.id, prompt, completion, cost)
+}

@@ -1,0 +1,125 @@
+import { Agent, errors, request } from 'undici'
+import type { Dispatcher } from 'undici'
+import type { Catalog, Provider } from '../catalog/types.ts'
+import type { Env } from '../catalog/visibility.ts'
+import type { Config } from '../config.ts'
+import { ConfigError } from '../config.ts'
+import { httpError } from '../errors.ts'
+
+/** A provider as this process reaches it: base URL (env override applied), key, timeouts. */
+export interface Upstream {
+  readonly provider: Provider
+  readonly baseUrl: string
+  /** The provider's key from its `api_key_env`; undefined for keyless servers or when unset. */
+  readonly key?: string
+  /** Time to the first byte of the answer (headers). */
+  readonly firstByteMs: number
+  /** Longest silence between two chunks of the body. */
+  readonly idleMs: number
+}
+
+// One keep-alive pool per process for every upstream: undici's request is the completion hot
+// path (about 3x the throughput of fetch here). Redirects are never followed (undici's request
+// does not follow them), so a key never travels to another host.
+const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 })
+
+// How much of an upstream error body is read to find its message.
+const MAX_ERROR_BYTES = 64 * 1024
+
+/**
+ * Resolves every provider once, at startup: the base URL from `base_url_env` when set (it must
+ * be http(s) without credentials, or startup stops naming the variable), the key, timeouts.
+ */
+export function resolveUpstreams(catalog: Catalog, env: Env, config: Config): Readonly<Record<string, Upstream>> {
+  const out: Record<string, Upstream> = {}
+  for (const p of Object.values(catalog.providers)) {
+    const override = p.base_url_env ? env[p.base_url_env] : undefined
+    if (override) {
+      let url: URL | undefined
+      try {
+        url = new URL(override)
+      } catch {}
+      if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password) {
+        throw new ConfigError(`${p.base_url_env}: ${url ? 'must be an http(s) URL without credentials' : 'is not a URL'}`)
+      }
+    }
+    out[p.id] = {
+      provider: p,
+      baseUrl: (override || p.base_url).replace(/\/+$/, ''),
+      key: p.api_key_env ? env[p.api_key_env] || undefined : undefined,
+      firstByteMs: config.upstreamTimeoutMs ?? p.timeout_ms,
+      idleMs: config.streamIdleTimeoutMs ?? p.stream_idle_timeout_ms,
+    }
+  }
+  return out
+}
+
+/**
+ * POSTs JSON to the upstream. Answers 2xx with undici's response; an upstream 4xx/5xx becomes
+ * the same status with the upstream's message (and `Retry-After`); no first byte in time is
+ * 504; a network failure is 502. A client that went away aborts it (`signal`).
+ */
+export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  let res: Dispatcher.ResponseData
+  try {
+    res = await request(`${up.baseUrl}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(body),
+      signal,
+      dispatcher: agent,
+      headersTimeout: up.firstByteMs,
+      bodyTimeout: up.idleMs,
+    })
+  } catch (error) {
+    throw upstreamFailure(error, up)
+  }
+  if (res.statusCode < 400) return res
+  const text = await _readSome(res.body)
+  const message = redact(_upstreamMessage(text) ?? `status ${res.statusCode}`, up.key)
+  const retryAfter = res.headers['retry-after']
+  throw httpError(res.statusCode, `${up.provider.name}: ${message}`, {
+    code: 'upstream_error',
+    headers: typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : undefined,
+  })
+}
+
+/** What to tell the client when talking to the upstream failed (`error` rethrown if the client left). */
+export function upstreamFailure(error: unknown, up: Upstream): unknown {
+  if (error instanceof errors.HeadersTimeoutError) return httpError(504, `${up.provider.name} did not answer within ${up.firstByteMs} ms`, { code: 'upstream_timeout' })
+  if (error instanceof errors.BodyTimeoutError) return httpError(504, `${up.provider.name} sent nothing for ${up.idleMs} ms`, { code: 'upstream_timeout' })
+  if ((error as Error)?.name === 'AbortError' || error instanceof errors.RequestAbortedError) return error
+  const cause = (error as { code?: string; cause?: { code?: string } })?.code ?? (error as { cause?: { code?: string } })?.cause?.code ?? 'network error'
+  return httpError(502, `${up.provider.name} could not be reached (${cause})`, { code: 'upstream_unreachable', cause: error })
+}
+
+/** `text` with the provider key, and OpenAI's masked echo of a key, taken out. */
+export function redact(text: string, key: string | undefined): string {
+  let out = key ? text.replaceAll(key, '[redacted]') : text
+  out = out.replace(/\b(sk|key)-[\w-]*\*{2,}[\w-]*/g, '[redacted]')
+  return out
+}
+
+async function _readSome(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = []
+  let size = 0
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer)
+      size += (chunk as Buffer).length
+      if (size >= MAX_ERROR_BYTES) break
+    }
+  } catch {}
+  body.destroy()
+  return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BYTES)
+}
+
+// OpenAI's {"error":{"message"}}, Anthropic's {"type":"error","error":{"message"}}, FastAPI's {"detail"}.
+function _upstreamMessage(text: string): string | undefined {
+  try {
+    const json = JSON.parse(text) as { error?: { message?: unknown } | string; detail?: unknown; message?: unknown }
+    const m = typeof json.error === 'string' ? json.error : (json.error?.message ?? json.detail ?? json.message)
+    if (typeof m === 'string') return m
+  } catch {}
+  return text.trim() ? text.trim().slice(0, 500) : undefined
+}

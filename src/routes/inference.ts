@@ -1,0 +1,43 @@
+import type { H3, H3Event } from 'h3'
+import type { Api } from '../catalog/types.ts'
+import type { Gateway } from '../gateway.ts'
+import { deprecationHeaders } from '../gateway.ts'
+import type { SseEvent } from '../providers/sse.ts'
+import { callModel } from '../proxy/call.ts'
+import type { Called } from '../proxy/call.ts'
+import { ENDPOINTS } from '../proxy/rules.ts'
+import { reply, streamReply } from '../reply.ts'
+import { jsonObject, route } from './internal/methods.ts'
+
+/** An SSE event as its bytes on the wire. */
+export function sseText(e: SseEvent): string {
+  return `${e.event === undefined ? '' : `event: ${e.event}\n`}${e.data.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`
+}
+
+/** Headers a call's answer carries: deprecation, and what the catalog's rules dropped. */
+export function callHeaders(gw: Gateway, called: Called): Record<string, string> {
+  const headers = deprecationHeaders(called.model, gw.now())
+  return called.dropped.length ? { ...headers, 'x-gateway-dropped-params': called.dropped.join(', ') } : headers
+}
+
+/** POST /v1/chat/completions, /v1/completions, /v1/responses, /v1/embeddings, /v1/moderations, /v1/rerank. */
+export function inferenceRoutes(app: H3, gw: Gateway): void {
+  for (const api of Object.keys(ENDPOINTS) as Api[]) {
+    route(app, ENDPOINTS[api], {
+      POST: async (event: H3Event) => {
+        const called = await callModel(gw, event, api, await jsonObject(event, gw.config.maxBodyBytes))
+        const headers = callHeaders(gw, called)
+        if (called.outcome.kind === 'json') return reply(event, called.outcome.text, headers)
+        return streamReply(event, _sse(called.outcome.events), 'text/event-stream; charset=utf-8', headers)
+      },
+    })
+  }
+}
+
+async function* _sse(events: AsyncGenerator<SseEvent>): AsyncGenerator<string> {
+  try {
+    for await (const e of events) yield sseText(e)
+  } finally {
+    await events.return(undefined)
+  }
+}
