@@ -3,12 +3,12 @@ import { ConfigError, loadConfig } from '../src/config.ts'
 
 describe('loadConfig', () => {
   it('has documented defaults', () => {
-    expect(loadConfig({})).toEqual({ port: 8000, host: '127.0.0.1', exposeExperimental: false, adminToken: undefined, apiKeys: [], corsOrigins: [], maxBodyBytes: 33554432 })
+    expect(loadConfig({})).toEqual({ port: 8000, host: '127.0.0.1', exposeExperimental: false, adminToken: undefined, apiKeys: [], corsOrigins: [], maxBodyBytes: 33554432, unsupportedParams: 'drop', upstreamTimeoutMs: undefined, streamIdleTimeoutMs: undefined })
   })
 
   it('reads every setting', () => {
-    const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', EXPOSE_EXPERIMENTAL_MODELS: 'Yes', ADMIN_TOKEN: 'a'.repeat(16), GATEWAY_API_KEYS: ` ${'b'.repeat(16)}, ${'c'.repeat(16)} `, CORS_ORIGINS: 'https://a.example,http://localhost:3000', MAX_BODY_BYTES: '1024' })
-    expect(config).toEqual({ port: 0, host: '0.0.0.0', exposeExperimental: true, adminToken: 'a'.repeat(16), apiKeys: ['b'.repeat(16), 'c'.repeat(16)], corsOrigins: ['https://a.example', 'http://localhost:3000'], maxBodyBytes: 1024 })
+    const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', EXPOSE_EXPERIMENTAL_MODELS: 'Yes', ADMIN_TOKEN: 'a'.repeat(16), GATEWAY_API_KEYS: ` ${'b'.repeat(16)}, ${'c'.repeat(16)} `, CORS_ORIGINS: 'https://a.example,http://localhost:3000', MAX_BODY_BYTES: '1024', UNSUPPORTED_PARAMS: 'Reject', UPSTREAM_TIMEOUT_MS: '5000', STREAM_IDLE_TIMEOUT_MS: '700' })
+    expect(config).toEqual({ port: 0, host: '0.0.0.0', exposeExperimental: true, adminToken: 'a'.repeat(16), apiKeys: ['b'.repeat(16), 'c'.repeat(16)], corsOrigins: ['https://a.example', 'http://localhost:3000'], maxBodyBytes: 1024, unsupportedParams: 'reject', upstreamTimeoutMs: 5000, streamIdleTimeoutMs: 700 })
   })
 
   it.each([
@@ -20,6 +20,8 @@ describe('loadConfig', () => {
     [{ CORS_ORIGINS: 'https://a.example/path' }, 'CORS_ORIGINS: "https://a.example/path" is not an origin like https://chat.example.com'],
     [{ ADMIN_TOKEN: `${'a'.repeat(16)}\n` }, 'ADMIN_TOKEN: a secret must not contain spaces, newlines or commas'],
     [{ MAX_BODY_BYTES: '1e6' }, 'MAX_BODY_BYTES: "1e6" is not a positive whole number'],
+    [{ UNSUPPORTED_PARAMS: 'ignore' }, 'UNSUPPORTED_PARAMS: "ignore" is not one of drop, reject'],
+    [{ UPSTREAM_TIMEOUT_MS: '-1' }, 'UPSTREAM_TIMEOUT_MS: "-1" is not a positive whole number'],
   ])('stops on %o, naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(message)
