@@ -4,6 +4,8 @@ import type { AddressInfo } from 'node:net'
 import { toNodeHandler } from 'h3/node'
 import { stringify } from 'yaml'
 import { createApp } from '../src/app.ts'
+import { createMockUpstream } from '../src/mock/app.ts'
+import type { MockOptions } from '../src/mock/app.ts'
 import { compileCatalog } from '../scripts/compiler/compile.ts'
 import type { Catalog } from '../src/catalog/types.ts'
 
@@ -88,4 +90,35 @@ export async function testServer(env: Record<string, string> = {}) {
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return { ...t, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
+}
+
+/** Canary provider keys: they must reach the mock and appear in nothing a client or log sees. */
+export const ACME_KEY = 'sk-acme-canary-7f3a9c1e5b'
+export const CLAUDE_KEY = 'sk-ant-canary-2d8e4f6a0c'
+
+/** The mock upstream behind a real HTTP server on port 0. */
+export async function mockServer(options: MockOptions = { keys: { openai: ACME_KEY, anthropic: CLAUDE_KEY } }) {
+  const mock = createMockUpstream(options)
+  const server = createServer(toNodeHandler(mock.app))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { ...mock, url, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) }
+}
+
+/** The catalog of test/fixtures/proxy.yaml. */
+export const proxyCatalog = compileOk(readFileSync(new URL('./fixtures/proxy.yaml', import.meta.url), 'utf8'))
+
+/** The gateway on the proxy fixture, every provider pointed at `mock`, behind a real server. */
+export async function proxyServer(mock: { url: string }, env: Record<string, string> = {}) {
+  const logs: string[] = []
+  const { app, gateway } = createApp({
+    catalog: proxyCatalog,
+    env: { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, ACME_BASE_URL: `${mock.url}/v1`, CLAUDE_BASE_URL: mock.url, LOCAL_BASE_URL: `${mock.url}/v1`, ...env },
+    now: () => NOW,
+    log: (line) => logs.push(line),
+  })
+  const server = createServer(toNodeHandler(app))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return { app, gateway, logs, url, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) }
 }
