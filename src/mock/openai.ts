@@ -65,13 +65,18 @@ export function response(body: Body): { json: unknown; chunks: string[] } {
   return { json, chunks }
 }
 
-/** POST /v1/embeddings: a deterministic unit vector per input (`dimensions`, default 8). */
+/** POST /v1/embeddings: a deterministic unit vector per input (`dimensions`, default 8; floats or base64). */
 export function embeddings(body: Body): unknown {
   const inputs: string[] = Array.isArray(body.input) ? body.input.map(String) : [String(body.input ?? '')]
   const tokens = inputs.reduce((n, t) => n + countTokens(t), 0)
   return {
     object: 'list',
-    data: inputs.map((t, index) => ({ object: 'embedding', index, embedding: embed(t, body.dimensions ?? 8) })),
+    data: inputs.map((t, index) => {
+      const vector = embed(t, body.dimensions ?? 8)
+      // The official SDKs ask for base64 (little-endian float32) unless told otherwise.
+      const embedding = body.encoding_format === 'base64' ? Buffer.from(new Float32Array(vector).buffer).toString('base64') : vector
+      return { object: 'embedding', index, embedding }
+    }),
     model: body.model,
     usage: { prompt_tokens: tokens, total_tokens: tokens },
   }
