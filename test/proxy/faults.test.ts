@@ -1,0 +1,132 @@
+import OpenAI from 'openai'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { mockServer, proxyServer } from '../_setup.ts'
+
+let mock: Awaited<ReturnType<typeof mockServer>>
+let gw: Awaited<ReturnType<typeof proxyServer>>
+let client: OpenAI
+
+beforeAll(async () => {
+  mock = await mockServer()
+  // Short timeouts, so that hung upstreams end within the test; a small body limit.
+  gw = await proxyServer(mock, { UPSTREAM_TIMEOUT_MS: '300', STREAM_IDLE_TIMEOUT_MS: '300', MAX_BODY_BYTES: '200' })
+  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'x', maxRetries: 0 })
+})
+afterAll(async () => {
+  await gw.close()
+  await mock.close()
+})
+beforeEach(() => {
+  mock.seen.length = 0
+})
+
+const chat = (extra: object = {}) => ({ model: 'chat', messages: [{ role: 'user' as const, content: 'one two three four' }], ...extra })
+const post = (body: BodyInit, headers: Record<string, string> = { 'content-type': 'application/json' }, init: RequestInit = {}) =>
+  fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers, body, ...init })
+
+describe('upstream faults', () => {
+  it('keeps a 429 and its Retry-After', async () => {
+    mock.fail({ status: 429, headers: { 'retry-after': '7' }, body: { error: { message: 'Rate limit reached', type: 'requests' } } })
+    const error = (await client.chat.completions.create(chat()).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+    expect(error).toBeInstanceOf(OpenAI.RateLimitError)
+    expect(error.message).toBe('429 Acme: Rate limit reached')
+    expect(error.headers?.get('retry-after')).toBe('7')
+  })
+
+  it('keeps a 5xx status with the upstream\'s message in the OpenAI envelope', async () => {
+    mock.fail({ status: 503, body: { error: { message: 'overloaded' } } })
+    const res = await post(JSON.stringify(chat()))
+    expect(res.status).toBe(503)
+    expect(await res.json()).toEqual({ error: { message: 'Acme: overloaded', type: 'service_unavailable', param: null, code: 'upstream_error' }, detail: 'Acme: overloaded' })
+  })
+
+  it('ends an upstream that never answers with 504', async () => {
+    mock.fail({ delayMs: 5000 })
+    const res = await post(JSON.stringify(chat()))
+    expect(res.status).toBe(504)
+    expect((await res.json()).error).toMatchObject({ message: 'Acme did not answer within 300 ms', code: 'upstream_timeout' })
+  })
+
+  it('ends a stream that stalls with an error event the SDK raises, and no [DONE]', async () => {
+    mock.fail({ stallAfter: 3 })
+    const stream = await client.chat.completions.create(chat({ stream: true }))
+    const seen: string[] = []
+    const error = await (async () => {
+      for await (const c of stream) seen.push(c.choices[0]?.delta.content ?? '')
+    })().catch((e: unknown) => e)
+    expect(seen).toEqual(['', 'You', ' said:'])
+    expect(error).toBeInstanceOf(OpenAI.APIError)
+    expect((error as Error).message).toBe('Acme sent nothing for 300 ms')
+    const raw = await (await (mock.fail({ stallAfter: 2 }), post(JSON.stringify(chat({ stream: true }))))).text()
+    expect(raw).not.toContain('[DONE]')
+    expect(raw.trim().split('\n\n').at(-1)).toBe('data: {"error":{"message":"Acme sent nothing for 300 ms","type":"timeout","param":null,"code":"upstream_timeout"}}')
+  })
+
+  it('answers 502 when the upstream cannot be reached', async () => {
+    const dead = await proxyServer({ url: 'http://127.0.0.1:1' })
+    const res = await fetch(`${dead.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat()) })
+    expect(res.status).toBe(502)
+    expect((await res.json()).error).toEqual({ message: 'Acme could not be reached (ECONNREFUSED)', type: 'server_error', param: null, code: 'upstream_unreachable' })
+    await dead.close()
+  })
+
+  it('answers 502 when the upstream resets the connection mid-stream', async () => {
+    mock.fail({ resetAfter: 2 })
+    const raw = await (await post(JSON.stringify(chat({ stream: true })))).text()
+    expect(raw).toContain('"code":"upstream_unreachable"')
+    expect(raw).not.toContain('[DONE]')
+  })
+})
+
+describe('client disconnects', () => {
+  it('close the upstream request at once, streamed or not', async () => {
+    for (const stream of [true, false]) {
+      mock.seen.length = 0
+      mock.fail(stream ? { stallAfter: 1 } : { delayMs: 2000 })
+      const controller = new AbortController()
+      const res = post(JSON.stringify(chat({ stream })), undefined, { signal: controller.signal })
+      if (stream) await (await res).body!.getReader().read()
+      else await new Promise((resolve) => setTimeout(resolve, 100))
+      controller.abort()
+      await res.catch(() => {})
+      const started = Date.now()
+      while (!mock.seen[0]?.closed && Date.now() - started < 1000) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(mock.seen[0]?.closed, `stream: ${stream}`).toBe(true)
+    }
+    const stats = await (await fetch(`${gw.url}/api/stats`)).json()
+    expect(stats.aborted_by_model.chat).toBeGreaterThanOrEqual(2)
+  })
+})
+
+describe('request bodies', () => {
+  // A chat request of exactly `size` bytes.
+  const body = (size: number) => {
+    const empty = JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: '' }] })
+    return JSON.stringify({ model: 'chat', messages: [{ role: 'user', content: 'x'.repeat(size - empty.length) }] })
+  }
+
+  it('answer 413 one byte over MAX_BODY_BYTES, declared or streamed, before any upstream call', async () => {
+    expect(body(200).length).toBe(200)
+    expect((await post(body(200))).status).toBe(200)
+    const declared = await post(body(201))
+    expect(declared.status).toBe(413)
+    expect((await declared.json()).error.message).toBe('the request body is larger than 200 bytes (MAX_BODY_BYTES)')
+    const bytes = new TextEncoder().encode(body(201))
+    const chunked = new ReadableStream({ start: (c) => (c.enqueue(bytes.slice(0, 100)), c.enqueue(bytes.slice(100)), c.close()) })
+    const streamed = await post(chunked as unknown as BodyInit, { 'content-type': 'application/json' }, { duplex: 'half' } as RequestInit)
+    expect(streamed.status).toBe(413)
+    expect(mock.seen).toHaveLength(1)
+  })
+
+  it.each([
+    ['malformed JSON', 400, '{"model":', 'application/json', /^the body is not valid JSON: /],
+    ['a JSON array', 400, '[]', 'application/json', /^the body must be a JSON object$/],
+    ['another content type', 415, 'model=chat', 'application/x-www-form-urlencoded', /^send the body as JSON with Content-Type: application\/json/],
+    ['no model', 400, '{"messages":[]}', 'application/json', /^model is required: name a model from GET \/v1\/models$/],
+  ])('answer %s with %i', async (_, status, text, type, message) => {
+    const res = await post(text, { 'content-type': type })
+    expect(res.status).toBe(status)
+    expect((await res.json()).error.message).toMatch(message)
+    expect(mock.seen).toHaveLength(0)
+  })
+})
