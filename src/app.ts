@@ -13,6 +13,7 @@ import type { Gateway } from './gateway.ts'
 import { adminRoutes } from './routes/admin.ts'
 import { inferenceRoutes } from './routes/inference.ts'
 import { ollamaRoutes } from './routes/ollama.ts'
+import { ollamaInferenceRoutes } from './routes/ollama-inference.ts'
 import { openaiRoutes } from './routes/openai.ts'
 import { opsRoutes } from './routes/ops.ts'
 import { webuiRoutes } from './routes/webui.ts'
@@ -122,6 +123,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   openaiRoutes(app, gateway)
   inferenceRoutes(app, gateway)
   ollamaRoutes(app, gateway)
+  ollamaInferenceRoutes(app, gateway)
   webuiRoutes(app, gateway)
   adminRoutes(app, gateway)
   opsRoutes(app, gateway)

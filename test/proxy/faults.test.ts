@@ -21,7 +21,7 @@ beforeEach(() => {
 })
 
 const chat = (extra: object = {}) => ({ model: 'chat', messages: [{ role: 'user' as const, content: 'one two three four' }], ...extra })
-const post = (body: BodyInit, headers: Record<string, string> = { 'content-type': 'application/json' }, init: RequestInit = {}) =>
+const post = (body: NonNullable<RequestInit['body']>, headers: Record<string, string> = { 'content-type': 'application/json' }, init: RequestInit = {}) =>
   fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers, body, ...init })
 
 describe('upstream faults', () => {
@@ -49,7 +49,7 @@ describe('upstream faults', () => {
 
   it('ends a stream that stalls with an error event the SDK raises, and no [DONE]', async () => {
     mock.fail({ stallAfter: 3 })
-    const stream = await client.chat.completions.create(chat({ stream: true }))
+    const stream = await client.chat.completions.create({ ...chat(), stream: true })
     const seen: string[] = []
     const error = await (async () => {
       for await (const c of stream) seen.push(c.choices[0]?.delta.content ?? '')
@@ -113,7 +113,7 @@ describe('request bodies', () => {
     expect((await declared.json()).error.message).toBe('the request body is larger than 200 bytes (MAX_BODY_BYTES)')
     const bytes = new TextEncoder().encode(body(201))
     const chunked = new ReadableStream({ start: (c) => (c.enqueue(bytes.slice(0, 100)), c.enqueue(bytes.slice(100)), c.close()) })
-    const streamed = await post(chunked as unknown as BodyInit, { 'content-type': 'application/json' }, { duplex: 'half' } as RequestInit)
+    const streamed = await post(chunked as unknown as NonNullable<RequestInit['body']>, { 'content-type': 'application/json' }, { duplex: 'half' } as RequestInit)
     expect(streamed.status).toBe(413)
     expect(mock.seen).toHaveLength(1)
   })
