@@ -2,7 +2,12 @@ import { execFileSync } from 'node:child_process'
 import { cpSync, mkdtempSync, readFileSync, symlinkSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { once } from 'node:events'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { toNodeHandler } from 'h3/node'
 import { describe, expect, it } from 'vitest'
+import { demoEnv, demoMock } from '../scripts/demo.ts'
 import { createApp } from '../src/app.ts'
 import { catalog } from '../src/catalog/catalog.generated.ts'
 
@@ -29,15 +34,21 @@ function project(): { dir: string; sh: (script: string) => string } {
 }
 
 describe('the README', () => {
-  it('quick start: every curl line gets a 2xx from the gateway on the shipped catalog', async () => {
-    const { app } = createApp({ catalog, env: {}, log: () => {} })
+  it('quick start: every curl line gets a 2xx from the demo (gateway + mock upstream)', async () => {
+    const mock = createServer(toNodeHandler(demoMock().app)).listen(0, '127.0.0.1')
+    await once(mock, 'listening')
+    const { app } = createApp({ catalog, env: demoEnv(`http://127.0.0.1:${(mock.address() as AddressInfo).port}`), log: () => {} })
     const curls = shellBlocks('Quick start').join('\n').split('\n').filter((l) => l.startsWith('curl '))
-    expect(curls.length).toBeGreaterThan(3)
+    expect(curls.length).toBe(6)
     for (const line of curls) {
-      const url = /http:\/\/127\.0\.0\.1:8000(\S+)/.exec(line)![1]!
-      const res = await app.fetch(new Request(`http://gateway.test${url}`))
-      expect(res.status, line).toBeLessThan(300)
+      const path = /http:\/\/127\.0\.0\.1:8000(\S+)/.exec(line)![1]!
+      const body = /-d '([^']*)'/.exec(line)?.[1]
+      const headers = Object.fromEntries([...line.matchAll(/-H '([^:]+): ([^']*)'/g)].map((m) => [m[1]!, m[2]!]))
+      const res = await app.fetch(new Request(`http://gateway.test${path}`, { method: body ? 'POST' : 'GET', headers, body }))
+      expect(res.status, line).toBe(200)
+      expect((await res.text()).length, line).toBeGreaterThan(10)
     }
+    mock.close()
   })
 
   it('quick start: its catalog check passes on the shipped catalog', () => {
