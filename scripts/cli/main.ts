@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { compileCatalog, errorReport } from '../compiler/compile.ts'
 import { catalogSchema } from '../compiler/schema.ts'
 import { parseSource } from '../compiler/source.ts'
+import { checkUpstream } from './check-upstream.ts'
 import { catalogDiff } from './diff.ts'
 import type { RawCatalog } from './diff.ts'
 import { addModel, CliError, editCatalog, modelNode, setField } from './edit.ts'
@@ -19,6 +20,7 @@ Commands:
   deactivate <id>                       neither listed nor callable (active: false)
   deprecate <id> --sunset YYYY-MM-DD [--replacement <id>] [--announced YYYY-MM-DD]
   diff <git-ref>                        Markdown summary of what models.yaml changes against <git-ref>
+  check-upstream [provider]             compare the catalog with the models each configured provider serves
 
 Options:
   --file <path>   the catalog to edit or diff (default models.yaml)
@@ -54,6 +56,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return _lifecycle(command, rest, io)
       case 'diff':
         return _diff(rest, io)
+      case 'check-upstream':
+        return await _checkUpstream(rest, io)
       default:
         throw new CliError(command ? `unknown command ${command}` : 'no command given', 2)
     }
@@ -163,6 +167,16 @@ function _diff(args: readonly string[], io: Io): number {
   if (after.issues.length) throw new CliError(`${file} does not parse: run npm run catalog -- validate`, 1)
   io.out(catalogDiff((before.data ?? {}) as RawCatalog, after.data as RawCatalog))
   return 0
+}
+
+async function _checkUpstream(args: readonly string[], io: Io): Promise<number> {
+  const { values, positionals } = _parse(args, [], 0, 1)
+  const file = values.file ?? 'models.yaml'
+  const result = compileCatalog(_read(io, file), file)
+  if (!result.ok) throw new CliError(`${file} is not valid: run npm run catalog -- validate`, 1)
+  const { lines, failed } = await checkUpstream(result.catalog, io.env, io.now, positionals[0])
+  lines.forEach(io.out)
+  return failed ? 1 : 0
 }
 
 function _flag(field: string): string {

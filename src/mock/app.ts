@@ -55,7 +55,13 @@ export function createMockUpstream(options: MockOptions = {}): MockUpstream {
   }
 
   app.get('/healthz', () => ({ status: 'ok' }))
-  app.get('/v1/models', () => ({ object: 'list', data: (options.models ?? []).map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock' })) }))
+  app.get('/v1/models', (event) => {
+    // OpenAI's clients list with their bearer token, Anthropic's with x-api-key: either will do.
+    const keys = options.keys
+    const bearer = event.req.headers.get('authorization') === `Bearer ${keys?.openai}`
+    if (keys && !bearer && event.req.headers.get('x-api-key') !== keys.anthropic) return _error(401, 'Incorrect API key provided', false)
+    return { object: 'list', data: (options.models ?? []).map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock' })) }
+  })
   app.post('/v1/chat/completions', handle(false, chatCompletion))
   app.post('/v1/completions', handle(false, textCompletion))
   app.post('/v1/responses', handle(false, response))

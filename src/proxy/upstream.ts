@@ -30,7 +30,7 @@ const MAX_ERROR_BYTES = 64 * 1024
  * Resolves every provider once, at startup: the base URL from `base_url_env` when set (it must
  * be http(s) without credentials, or startup stops naming the variable), the key, timeouts.
  */
-export function resolveUpstreams(catalog: Catalog, env: Env, config: Config): Readonly<Record<string, Upstream>> {
+export function resolveUpstreams(catalog: Catalog, env: Env, config: Pick<Config, 'upstreamTimeoutMs' | 'streamIdleTimeoutMs'>): Readonly<Record<string, Upstream>> {
   const out: Record<string, Upstream> = {}
   for (const p of Object.values(catalog.providers)) {
     const override = p.base_url_env ? env[p.base_url_env] : undefined

@@ -1,0 +1,69 @@
+import { ofetch } from 'ofetch'
+import type { Catalog } from '../../src/catalog/types.ts'
+import type { Env } from '../../src/catalog/visibility.ts'
+import { isCallable } from '../../src/catalog/visibility.ts'
+import { redact, resolveUpstreams } from '../../src/proxy/upstream.ts'
+import type { Upstream } from '../../src/proxy/upstream.ts'
+
+// Anthropic pages its model list; more pages than this is not a model list.
+const MAX_PAGES = 20
+
+/**
+ * Asks each configured provider (or only `only`) which models it serves (with ofetch: a
+ * control-plane call, retried) and compares with the catalog: callable models the provider no
+ * longer serves are drift (`missing`); served models the catalog lacks are listed for review.
+ */
+export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?: string): Promise<{ lines: string[]; failed: boolean }> {
+  let upstreams: ReturnType<typeof resolveUpstreams>
+  try {
+    upstreams = resolveUpstreams(catalog, env, {})
+  } catch (error) {
+    return { lines: [(error as Error).message], failed: true }
+  }
+  const lines: string[] = []
+  let failed = false
+  const ids = Object.keys(upstreams).filter((id) => !only || id === only)
+  if (only && ids.length === 0) return { lines: [`no provider ${only} in the catalog (providers: ${Object.keys(upstreams).join(', ')})`], failed: true }
+  for (const id of ids) {
+    const up = upstreams[id]!
+    if (up.provider.api_key_env && !up.key) {
+      lines.push(`${id}: skipped (${up.provider.api_key_env} is not set)`)
+      continue
+    }
+    let served: Set<string>
+    try {
+      served = await _served(up)
+    } catch (error) {
+      failed = true
+      lines.push(`${id}: could not list models at ${up.baseUrl}: ${redact((error as Error).message, up.key)}`)
+      continue
+    }
+    const expected = new Set(Object.values(catalog.models).filter((m) => m.provider === id && isCallable(m, now)).map((m) => m.upstream_id))
+    const missing = [...expected].filter((m) => !served.has(m)).sort()
+    const extra = [...served].filter((m) => !expected.has(m)).sort()
+    failed ||= missing.length > 0
+    lines.push(`${id}: ${served.size} served, ${expected.size} in the catalog, ${missing.length} missing upstream, ${extra.length} not in the catalog`)
+    for (const m of missing) lines.push(`  missing upstream (remove or deprecate it): ${m}`)
+    for (const m of extra) lines.push(`  not in the catalog: ${m}`)
+  }
+  return { lines, failed }
+}
+
+async function _served(up: Upstream): Promise<Set<string>> {
+  const anthropic = up.provider.protocol === 'anthropic'
+  const headers: Record<string, string> = anthropic ? { 'anthropic-version': '2023-06-01', ...(up.key && { 'x-api-key': up.key }) } : up.key ? { authorization: `Bearer ${up.key}` } : {}
+  const ids = new Set<string>()
+  let after: string | undefined
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const list = await ofetch<{ data?: { id: string }[]; has_more?: boolean; last_id?: string }>(`${up.baseUrl}${anthropic ? '/v1/models' : '/models'}`, {
+      headers,
+      query: anthropic ? { limit: 1000, ...(after && { after_id: after }) } : undefined,
+      retry: 2,
+      timeout: 15_000,
+    })
+    for (const m of list.data ?? []) ids.add(m.id)
+    if (!anthropic || !list.has_more || !list.last_id) break
+    after = list.last_id
+  }
+  return ids
+}
