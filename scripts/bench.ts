@@ -1,7 +1,11 @@
-// `npm run bench`: requests per second and p50/p99 latency of the gateway's listings, beside a
-// bare node:http server answering the same bytes, each in its own process, measured in the
-// same run with autocannon (interleaved, so machine noise falls on both alike).
-// Target: the gateway at least 0.9x the bare server's throughput.
+// `npm run bench`: the gateway beside baselines measured in the same run, each server in its
+// own process, autocannon in this one (interleaved, so machine noise falls on all alike).
+// 1. Listings (GET /v1/models, /api/tags) beside a bare node:http server answering the same
+//    bytes. Target: at least 0.9x its throughput.
+// 2. Chat completions (non-streamed, and streamed in 20 chunks) to a bare node:http upstream,
+//    beside the upstream called directly and a minimal node:http + undici.request pass-through.
+//    Targets: at least 0.8x the pass-through's throughput at 50 connections; added p50 latency
+//    at 1 connection at most 1.3x the pass-through's; RSS under 50 concurrent streams < 150 MB.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
@@ -9,47 +13,138 @@ import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
+import { request } from 'undici'
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8)
 const PATHS = ['/v1/models', '/api/tags']
 const CONNECTIONS = [1, 50]
 const TARGET = 0.9
+const CHAT_TARGET = 0.8
+const LATENCY_TARGET = 1.3
+const RSS_TARGET_MB = 150
+const LATENCY_SAMPLES = 2000
+const CHUNKS = 20
 
-if (process.argv[2] === '--bare') {
+const mode = process.argv[2]
+if (mode === '--bare') {
   // The baseline: the same bodies and content type from a plain node:http handler.
   const bodies = JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as Record<string, string>
-  const server = createServer((req, res) => {
+  _serve((req, res) => {
     const body = bodies[req.url ?? '']
     res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' }).end(body)
   })
-  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ message: 'listening', url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })))
+} else if (mode === '--upstream') {
+  // An upstream that answers at once: a chat completion, or a stream of CHUNKS chunks.
+  const completion = JSON.stringify({ id: 'c', object: 'chat.completion', created: 0, model: 'm', choices: [{ index: 0, message: { role: 'assistant', content: 'hello '.repeat(CHUNKS) }, finish_reason: 'stop' }], usage: { prompt_tokens: 5, completion_tokens: CHUNKS, total_tokens: CHUNKS + 5 } })
+  const chunk = (content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
+  _serve((req, res) => {
+    let body = ''
+    req.on('data', (d: Buffer) => (body += d))
+    req.on('end', () => {
+      if (!body.includes('"stream":true')) return res.writeHead(200, { 'content-type': 'application/json' }).end(completion)
+      res.writeHead(200, { 'content-type': 'text/event-stream' })
+      for (let i = 0; i < CHUNKS; i++) res.write(chunk('hello '))
+      res.end('data: [DONE]\n\n')
+    })
+  })
+} else if (mode === '--passthrough') {
+  // The minimal proxy: forward the body with undici.request, pipe the answer back.
+  const target = process.argv[3]!
+  _serve(async (req, res) => {
+    const upstream = await request(`${target}${req.url}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: req })
+    res.writeHead(upstream.statusCode, { 'content-type': String(upstream.headers['content-type']) })
+    for await (const piece of upstream.body) res.write(piece)
+    res.end()
+  })
 } else {
   const gateway = await _start(['--import', 'tsx', 'src/server.ts'], { PORT: '0', OPENAI_API_KEY: 'bench-key', ANTHROPIC_API_KEY: 'bench-key' })
-  const bodies = Object.fromEntries(await Promise.all(PATHS.map(async (p) => [p, await (await fetch(new URL(p, gateway.url))).text()])))
+  await _listings(gateway.url)
+  gateway.child.kill('SIGTERM')
+  await _chat()
+}
+
+async function _listings(gatewayUrl: string) {
+  const bodies = Object.fromEntries(await Promise.all(PATHS.map(async (p) => [p, await (await fetch(new URL(p, gatewayUrl))).text()])))
   const file = join(mkdtempSync(join(tmpdir(), 'bench-')), 'bodies.json')
   writeFileSync(file, JSON.stringify(bodies))
   const bare = await _start(['--import', 'tsx', new URL(import.meta.url).pathname, '--bare', file], {})
-
-  console.log(`listing throughput: ${DURATION_S} s per run, autocannon in this process, servers in their own\n`)
+  console.log(`1. listings: ${DURATION_S} s per run\n`)
   console.log(`${'route'.padEnd(12)}${'conns'.padStart(6)}${'bare req/s'.padStart(12)}${'gateway req/s'.padStart(15)}${'ratio'.padStart(8)}${'bare p50/p99 ms'.padStart(18)}${'gateway p50/p99 ms'.padStart(21)}`)
   let worst = Infinity
   for (const path of PATHS) {
     for (const connections of CONNECTIONS) {
       const b = await _load(bare.url, path, connections)
-      const g = await _load(gateway.url, path, connections)
+      const g = await _load(gatewayUrl, path, connections)
       const ratio = g.rps / b.rps
       worst = Math.min(worst, ratio)
       console.log(`${path.padEnd(12)}${String(connections).padStart(6)}${b.rps.toFixed(0).padStart(12)}${g.rps.toFixed(0).padStart(15)}${`${ratio.toFixed(2)}x`.padStart(8)}${`${b.p50}/${b.p99}`.padStart(18)}${`${g.p50}/${g.p99}`.padStart(21)}`)
     }
   }
-  console.log(`\ntarget: gateway throughput at least ${TARGET}x the bare server's: ${worst >= TARGET ? 'met' : 'MISSED'} (worst ${worst.toFixed(2)}x)`)
-  gateway.child.kill('SIGTERM')
+  console.log(`\ntarget: gateway throughput at least ${TARGET}x the bare server's: ${worst >= TARGET ? 'met' : 'MISSED'} (worst ${worst.toFixed(2)}x)\n`)
   bare.child.kill('SIGTERM')
 }
 
-async function _load(url: string, path: string, connections: number) {
-  await autocannon({ url: new URL(path, url).href, connections, duration: 1 }) // warm-up
-  const r = await autocannon({ url: new URL(path, url).href, connections, duration: DURATION_S })
+async function _chat() {
+  const script = new URL(import.meta.url).pathname
+  const upstream = await _start(['--import', 'tsx', script, '--upstream'], {})
+  const base = upstream.url.replace(/\/$/, '')
+  const passthrough = await _start(['--import', 'tsx', script, '--passthrough', base], {})
+  const gateway = await _start(['--import', 'tsx', 'src/server.ts'], { PORT: '0', OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${base}/v1` })
+  const targets = [['upstream direct', upstream.url], ['minimal pass-through', passthrough.url], ['gateway', gateway.url]] as const
+  console.log(`2. chat completions (gpt-4.1, ${CHUNKS} chunks when streamed): ${DURATION_S} s per run; p50 at 1 connection from ${LATENCY_SAMPLES} sequential requests\n`)
+  console.log(`${'target'.padEnd(22)}${'stream'.padStart(7)}${'req/s @1'.padStart(10)}${'req/s @50'.padStart(11)}${'p50 @1 (µs)'.padStart(13)}`)
+  const results: Record<string, { rps50: number; p50: number }> = {}
+  let peakRss = 0
+  for (const stream of [false, true]) {
+    const body = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], stream })
+    for (const [name, url] of targets) {
+      const one = await _load(url, '/v1/chat/completions', 1, body)
+      const fifty = await _load(url, '/v1/chat/completions', 50, body)
+      if (name === 'gateway' && stream) peakRss = _peakRssMb(gateway.child.pid!)
+      const p50 = await _p50(`${url.replace(/\/$/, '')}/v1/chat/completions`, body)
+      results[`${name}|${stream}`] = { rps50: fifty.rps, p50 }
+      console.log(`${name.padEnd(22)}${String(stream).padStart(7)}${one.rps.toFixed(0).padStart(10)}${fifty.rps.toFixed(0).padStart(11)}${p50.toFixed(0).padStart(13)}`)
+    }
+  }
+  console.log('')
+  for (const stream of [false, true]) {
+    const g = results[`gateway|${stream}`]!
+    const m = results[`minimal pass-through|${stream}`]!
+    const d = results[`upstream direct|${stream}`]!
+    const throughput = g.rps50 / m.rps50
+    const added = (g.p50 - d.p50) / Math.max(m.p50 - d.p50, 1)
+    console.log(`${stream ? 'streamed' : 'non-streamed'}: throughput at 50 connections ${throughput.toFixed(2)}x the pass-through (target ${CHAT_TARGET}x: ${throughput >= CHAT_TARGET ? 'met' : 'MISSED'}); added p50 at 1 connection ${(g.p50 - d.p50).toFixed(0)} µs vs ${(m.p50 - d.p50).toFixed(0)} µs = ${added.toFixed(2)}x (target ${LATENCY_TARGET}x: ${added <= LATENCY_TARGET ? 'met' : 'MISSED'})`)
+  }
+  console.log(`gateway peak RSS through 50 concurrent streams: ${peakRss.toFixed(0)} MB (target < ${RSS_TARGET_MB} MB: ${peakRss < RSS_TARGET_MB ? 'met' : 'MISSED'})`)
+  for (const t of [upstream, passthrough, gateway]) t.child.kill('SIGTERM')
+}
+
+// p50 latency in microseconds of sequential requests on one keep-alive connection.
+async function _p50(url: string, body: string): Promise<number> {
+  const times: number[] = []
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const started = performance.now()
+    const res = await request(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body })
+    await res.body.text()
+    times.push((performance.now() - started) * 1000)
+  }
+  return times.sort((a, b) => a - b)[Math.floor(times.length / 2)]!
+}
+
+function _peakRssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024
+}
+
+function _serve(handler: Parameters<typeof createServer>[1]) {
+  const server = createServer(handler!)
+  server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ message: 'listening', url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })))
+}
+
+async function _load(url: string, path: string, connections: number, body?: string) {
+  const options = { url: new URL(path, url).href, connections, ...(body && { method: 'POST' as const, body, headers: { 'content-type': 'application/json' } }) }
+  await autocannon({ ...options, duration: 1 }) // warm-up
+  const r = await autocannon({ ...options, duration: DURATION_S })
   if (r.non2xx || r.errors) throw new Error(`${url}${path}: ${r.non2xx} non-2xx answers, ${r.errors} errors`)
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 }
 }

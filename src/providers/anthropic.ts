@@ -2,7 +2,7 @@ import { httpError } from '../errors.ts'
 import { post, upstreamFailure } from '../proxy/upstream.ts'
 import type { Upstream } from '../proxy/upstream.ts'
 import { parseJson } from './openai.ts'
-import { sseEvents } from './sse.ts'
+import { sseBatches } from './sse.ts'
 import type { SseEvent } from './sse.ts'
 import type { Exchange, Outcome } from './types.ts'
 
@@ -80,35 +80,41 @@ export function toChatCompletion(msg: Json, model: string, created: number): Jso
 }
 
 /** Messages API event stream -> chat.completion.chunk events, usage chunk when asked, then [DONE]. */
-export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream, model: string, created: number, includeUsage: boolean): AsyncGenerator<SseEvent> {
+export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream, model: string, created: number, includeUsage: boolean): AsyncGenerator<SseEvent[]> {
   let id = ''
   let usage: Json = {}
   const tools = new Map<number, number>() // content block index -> tool call index
   const chunk = (delta: Json, finish: string | null = null): SseEvent => ({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }) })
   try {
-    for await (const event of sseEvents(body)) {
-      const e = JSON.parse(event.data) as Json
-      if (e.type === 'message_start') {
-        id = e.message?.id ?? ''
-        usage = { ...e.message?.usage }
-        yield chunk({ role: 'assistant', content: '' })
-      } else if (e.type === 'content_block_start' && e.content_block?.type === 'tool_use') {
-        tools.set(e.index, tools.size)
-        yield chunk({ tool_calls: [{ index: tools.get(e.index), id: e.content_block.id, type: 'function', function: { name: e.content_block.name, arguments: '' } }] })
-      } else if (e.type === 'content_block_delta' && e.delta?.type === 'text_delta') {
-        yield chunk({ content: e.delta.text })
-      } else if (e.type === 'content_block_delta' && e.delta?.type === 'input_json_delta') {
-        yield chunk({ tool_calls: [{ index: tools.get(e.index) ?? 0, function: { arguments: e.delta.partial_json } }] })
-      } else if (e.type === 'message_delta') {
-        usage = { ...usage, ...e.usage }
-        yield chunk({}, FINISH[e.delta?.stop_reason] ?? 'stop')
-      } else if (e.type === 'message_stop') {
-        if (includeUsage) yield { data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: _usage(usage) }) }
-        yield { data: '[DONE]' }
-        return
-      } else if (e.type === 'error') {
-        throw httpError(502, `${up.provider.name}: ${e.error?.message ?? 'stream error'}`, { code: 'upstream_error' })
+    for await (const batch of sseBatches(body)) {
+      const out: SseEvent[] = []
+      for (const event of batch) {
+        const e = JSON.parse(event.data) as Json
+        if (e.type === 'message_start') {
+          id = e.message?.id ?? ''
+          usage = { ...e.message?.usage }
+          out.push(chunk({ role: 'assistant', content: '' }))
+        } else if (e.type === 'content_block_start' && e.content_block?.type === 'tool_use') {
+          tools.set(e.index, tools.size)
+          out.push(chunk({ tool_calls: [{ index: tools.get(e.index), id: e.content_block.id, type: 'function', function: { name: e.content_block.name, arguments: '' } }] }))
+        } else if (e.type === 'content_block_delta' && e.delta?.type === 'text_delta') {
+          out.push(chunk({ content: e.delta.text }))
+        } else if (e.type === 'content_block_delta' && e.delta?.type === 'input_json_delta') {
+          out.push(chunk({ tool_calls: [{ index: tools.get(e.index) ?? 0, function: { arguments: e.delta.partial_json } }] }))
+        } else if (e.type === 'message_delta') {
+          usage = { ...usage, ...e.usage }
+          out.push(chunk({}, FINISH[e.delta?.stop_reason] ?? 'stop'))
+        } else if (e.type === 'message_stop') {
+          if (includeUsage) out.push({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: _usage(usage) }) })
+          out.push({ data: '[DONE]' })
+          yield out
+          return
+        } else if (e.type === 'error') {
+          if (out.length) yield out
+          throw httpError(502, `${up.provider.name}: ${e.error?.message ?? 'stream error'}`, { code: 'upstream_error' })
+        }
       }
+      if (out.length) yield out
     }
   } catch (error) {
     throw upstreamFailure(error, up)

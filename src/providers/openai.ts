@@ -2,7 +2,7 @@ import { httpError } from '../errors.ts'
 import { ENDPOINTS } from '../proxy/rules.ts'
 import { post, upstreamFailure } from '../proxy/upstream.ts'
 import type { Upstream } from '../proxy/upstream.ts'
-import { sseEvents } from './sse.ts'
+import { sseBatches } from './sse.ts'
 import type { SseEvent } from './sse.ts'
 import type { Exchange, Outcome } from './types.ts'
 
@@ -41,9 +41,9 @@ export function parseJson(text: string, up: Upstream): Record<string, unknown> {
   throw httpError(502, `${up.provider.name} answered with a body that is not JSON`, { code: 'upstream_invalid' })
 }
 
-async function* _events(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream): AsyncGenerator<SseEvent> {
+async function* _events(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream): AsyncGenerator<SseEvent[]> {
   try {
-    for await (const event of sseEvents(body)) yield event
+    yield* sseBatches(body)
   } catch (error) {
     throw upstreamFailure(error, up)
   } finally {

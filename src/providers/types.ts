@@ -14,7 +14,10 @@ export interface Exchange {
   readonly signal: AbortSignal
 }
 
-/** What an adapter answers, in OpenAI's dialect: a JSON body, or a stream of SSE events. */
+/**
+ * What an adapter answers, in OpenAI's dialect: a JSON body, or a stream of SSE events in
+ * batches (the events of one upstream chunk travel on together, in one write to the client).
+ */
 export type Outcome =
   | { readonly kind: 'json'; readonly text: string; readonly json: Record<string, unknown> }
-  | { readonly kind: 'stream'; readonly events: AsyncGenerator<SseEvent> }
+  | { readonly kind: 'stream'; readonly events: AsyncGenerator<SseEvent[]> }

@@ -52,17 +52,18 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   return { model, dropped, outcome: { kind: 'stream', events: _accounted(gw, model, outcome.events, includeUsage, event.req.signal) } }
 }
 
-async function* _accounted(gw: Gateway, model: Model, events: AsyncGenerator<SseEvent>, includeUsage: boolean, signal: AbortSignal): AsyncGenerator<SseEvent> {
+async function* _accounted(gw: Gateway, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal): AsyncGenerator<SseEvent[]> {
   let result: 'ok' | 'error' | 'aborted' = 'aborted' // until the stream ends one way or the other
   try {
-    for await (const event of events) {
-      if (event.data.includes('"usage"')) {
+    for await (const batch of batches) {
+      const out = batch.filter((event) => {
+        if (!event.data.includes('"usage"')) return true
         const json = JSON.parse(event.data) as Record<string, unknown>
         _account(gw, model, json)
         // The usage chunk the gateway asked for on the client's behalf: not theirs to see.
-        if (!includeUsage && Array.isArray(json.choices) && json.choices.length === 0) continue
-      }
-      yield event
+        return includeUsage || !Array.isArray(json.choices) || json.choices.length > 0
+      })
+      if (out.length) yield out
     }
     result = 'ok'
   } catch (error) {
@@ -71,7 +72,7 @@ async function* _accounted(gw: Gateway, model: Model, events: AsyncGenerator<Sse
     // Mid-stream, the status is sent: the error goes in an event the OpenAI SDK raises.
     const e = HTTPError.isError(error) && !error.unhandled ? error : httpError(502, 'the upstream stream failed', { code: 'upstream_error' })
     const code = (e.data as { code?: string } | undefined)?.code ?? null
-    yield { data: JSON.stringify({ error: { message: e.message, type: e.status === 504 ? 'timeout' : 'server_error', param: null, code } }) }
+    yield [{ data: JSON.stringify({ error: { message: e.message, type: e.status === 504 ? 'timeout' : 'server_error', param: null, code } }) }]
   } finally {
     gw.stats.call(model.id, result)
   }

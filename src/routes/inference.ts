@@ -34,10 +34,10 @@ export function inferenceRoutes(app: H3, gw: Gateway): void {
   }
 }
 
-async function* _sse(events: AsyncGenerator<SseEvent>): AsyncGenerator<string> {
+async function* _sse(batches: AsyncGenerator<SseEvent[]>): AsyncGenerator<string> {
   try {
-    for await (const e of events) yield sseText(e)
+    for await (const batch of batches) yield batch.map(sseText).join('')
   } finally {
-    await events.return(undefined)
+    await batches.return(undefined)
   }
 }

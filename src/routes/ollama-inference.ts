@@ -65,31 +65,35 @@ async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'gene
   return streamReply(event, _ndjson(called.outcome.events, started, line, message), 'application/x-ndjson', headers)
 }
 
-async function* _ndjson(events: AsyncGenerator<SseEvent>, started: number, line: (f: Json) => Json, message: (content: string, calls?: Json[]) => Json): AsyncGenerator<string> {
+async function* _ndjson(batches: AsyncGenerator<SseEvent[]>, started: number, line: (f: Json) => Json, message: (content: string, calls?: Json[]) => Json): AsyncGenerator<string> {
   let first: number | undefined
   let finish: string | undefined
   let usage: Json = {}
   const calls = new Map<number, { name: string; args: string }>()
   try {
-    for await (const e of events) {
-      if (e.data === '[DONE]') break
-      const chunk = JSON.parse(e.data) as Json
-      if (chunk.error) {
-        yield `${JSON.stringify({ error: chunk.error.message })}\n`
-        return
+    for await (const batch of batches) {
+      let out = ''
+      for (const e of batch) {
+        if (e.data === '[DONE]') break
+        const chunk = JSON.parse(e.data) as Json
+        if (chunk.error) {
+          yield `${out}${JSON.stringify({ error: chunk.error.message })}\n`
+          return
+        }
+        if (chunk.usage) usage = chunk.usage
+        const choice = (chunk.choices ?? [])[0]
+        if (!choice) continue
+        for (const t of choice.delta?.tool_calls ?? []) {
+          const call = calls.get(t.index) ?? { name: '', args: '' }
+          calls.set(t.index, { name: call.name + (t.function?.name ?? ''), args: call.args + (t.function?.arguments ?? '') })
+        }
+        if (choice.finish_reason) finish = choice.finish_reason
+        if (choice.delta?.content) {
+          first ??= performance.now()
+          out += `${JSON.stringify(line({ ...message(choice.delta.content), done: false }))}\n`
+        }
       }
-      if (chunk.usage) usage = chunk.usage
-      const choice = (chunk.choices ?? [])[0]
-      if (!choice) continue
-      for (const t of choice.delta?.tool_calls ?? []) {
-        const call = calls.get(t.index) ?? { name: '', args: '' }
-        calls.set(t.index, { name: call.name + (t.function?.name ?? ''), args: call.args + (t.function?.arguments ?? '') })
-      }
-      if (choice.finish_reason) finish = choice.finish_reason
-      if (choice.delta?.content) {
-        first ??= performance.now()
-        yield `${JSON.stringify(line({ ...message(choice.delta.content), done: false }))}\n`
-      }
+      if (out) yield out
     }
     const end = performance.now()
     const toolCalls = [...calls.values()].map((c) => ({ function: { name: c.name, arguments: _parse(c.args) } }))
@@ -105,7 +109,7 @@ async function* _ndjson(events: AsyncGenerator<SseEvent>, started: number, line:
       eval_duration: _ns(end - (first ?? end)),
     }))}\n`
   } finally {
-    await events.return(undefined)
+    await batches.return(undefined)
   }
 }
 

@@ -118,7 +118,7 @@ describe('the stream translator', () => {
     }
     const it = Object.assign(body(), { destroy: () => {} })
     const out: string[] = []
-    for await (const e of toChunks(it, up, 'claude', 1, true)) out.push(e.data)
+    for await (const batch of toChunks(it, up, 'claude', 1, true)) out.push(...batch.map((e) => e.data))
     return out
   }
 

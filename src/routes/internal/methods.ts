@@ -30,7 +30,9 @@ export async function jsonObject(event: H3Event, limit: number, strictType = tru
   if (Number(event.req.headers.get('content-length') ?? 0) > limit) throw tooLarge()
   const chunks: Uint8Array[] = []
   let size = 0
-  for await (const chunk of event.req.body ?? []) {
+  // Node's own request stream when there is one: much cheaper than its web-stream wrapper.
+  const source = (event.runtime?.node?.req ?? event.req.body ?? []) as AsyncIterable<Uint8Array>
+  for await (const chunk of source) {
     size += chunk.byteLength
     if (size > limit) throw tooLarge()
     chunks.push(chunk)
