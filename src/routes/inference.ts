@@ -11,7 +11,8 @@ import { jsonObject, route } from './internal/methods.ts'
 
 /** An SSE event as its bytes on the wire. */
 export function sseText(e: SseEvent): string {
-  return `${e.event === undefined ? '' : `event: ${e.event}\n`}${e.data.split('\n').map((line) => `data: ${line}`).join('\n')}\n\n`
+  const data = e.data.includes('\n') ? e.data.split('\n').join('\ndata: ') : e.data
+  return e.event === undefined ? `data: ${data}\n\n` : `event: ${e.event}\ndata: ${data}\n\n`
 }
 
 /** Headers a call's answer carries: deprecation, and what the catalog's rules dropped. */

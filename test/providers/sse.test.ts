@@ -50,3 +50,13 @@ describe('lines and ndjson', () => {
     for (const chunks of splits(bytes)) expect(await collect(ndjson(from(chunks)))).toEqual([{ a: '\u00e9' }, { b: 2 }])
   })
 })
+
+describe('sseText', () => {
+  it('writes events that parse back to themselves, multi-line data and names included', async () => {
+    const { sseText } = await import('../../src/routes/inference.ts')
+    const events = [{ data: '{"a":1}' }, { event: 'message_start', data: 'one\ntwo\n\nfour' }, { data: '[DONE]' }]
+    const text = events.map(sseText).join('')
+    expect(text.startsWith('data: {"a":1}\n\nevent: message_start\ndata: one\ndata: two\ndata: \ndata: four\n\n')).toBe(true)
+    expect(await collect(sseEvents(from([encoder.encode(text)])))).toEqual(events)
+  })
+})
