@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { lines, ndjson, sseEvents } from '../../src/providers/sse.ts'
+import { sseText } from '../../src/routes/inference.ts'
 
 const encoder = new TextEncoder()
 
@@ -53,7 +54,6 @@ describe('lines and ndjson', () => {
 
 describe('sseText', () => {
   it('writes events that parse back to themselves, multi-line data and names included', async () => {
-    const { sseText } = await import('../../src/routes/inference.ts')
     const events = [{ data: '{"a":1}' }, { event: 'message_start', data: 'one\ntwo\n\nfour' }, { data: '[DONE]' }]
     const text = events.map(sseText).join('')
     expect(text.startsWith('data: {"a":1}\n\nevent: message_start\ndata: one\ndata: two\ndata: \ndata: four\n\n')).toBe(true)
