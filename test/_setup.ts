@@ -2,6 +2,8 @@ import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toNodeHandler } from 'h3/node'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { stringify } from 'yaml'
 import { createApp } from '../src/app.ts'
 import { createMockUpstream } from '../src/mock/app.ts'
@@ -121,4 +123,29 @@ export async function proxyServer(mock: { url: string }, env: Record<string, str
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return { app, gateway, logs, url, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) }
+}
+
+/**
+ * For a test file: the mock upstream (keys checked), a keyless one for the `local` provider, the
+ * gateway pointed at them with `env`, and an openai client on it; started before the file's
+ * tests, closed after, and the mocks' records cleared before each test. Read it inside tests.
+ */
+export function useProxy(env: Record<string, string> = {}) {
+  const ctx = {} as { mock: Awaited<ReturnType<typeof mockServer>>; local: Awaited<ReturnType<typeof mockServer>>; gw: Awaited<ReturnType<typeof proxyServer>>; client: OpenAI }
+  beforeAll(async () => {
+    ctx.mock = await mockServer()
+    ctx.local = await mockServer({})
+    ctx.gw = await proxyServer(ctx.mock, { LOCAL_BASE_URL: `${ctx.local.url}/v1`, ...env })
+    ctx.client = new OpenAI({ baseURL: `${ctx.gw.url}/v1`, apiKey: 'client-key-not-forwarded', maxRetries: 0 })
+  })
+  afterAll(async () => {
+    await ctx.gw.close()
+    await ctx.mock.close()
+    await ctx.local.close()
+  })
+  beforeEach(() => {
+    ctx.mock.seen.length = 0
+    ctx.local.seen.length = 0
+  })
+  return ctx
 }

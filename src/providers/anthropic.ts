@@ -1,5 +1,5 @@
 import { httpError } from '../errors.ts'
-import { post, upstreamFailure } from '../proxy/upstream.ts'
+import { post, readText, upstreamFailure } from '../proxy/upstream.ts'
 import type { Upstream } from '../proxy/upstream.ts'
 import { parseJson } from './openai.ts'
 import { sseBatches } from './sse.ts'
@@ -26,13 +26,7 @@ export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date)
   const created = Math.floor(now().getTime() / 1000)
   const model = String(ex.body.model)
   if (!ex.stream) {
-    let text: string
-    try {
-      text = await res.body.text()
-    } catch (error) {
-      throw upstreamFailure(error, up)
-    }
-    const json = toChatCompletion(parseJson(text, up), model, created)
+    const json = toChatCompletion(parseJson(await readText(res, up), up), model, created)
     return { kind: 'json', text: JSON.stringify(json), json }
   }
   return { kind: 'stream', events: toChunks(res.body, up, model, created, ex.includeUsage) }

@@ -1,6 +1,6 @@
 import { httpError } from '../errors.ts'
 import { ENDPOINTS } from '../proxy/rules.ts'
-import { post, upstreamFailure } from '../proxy/upstream.ts'
+import { post, readText, upstreamFailure } from '../proxy/upstream.ts'
 import type { Upstream } from '../proxy/upstream.ts'
 import { sseBatches } from './sse.ts'
 import type { SseEvent } from './sse.ts'
@@ -21,12 +21,7 @@ export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
   if (ex.stream) headers.accept = 'text/event-stream'
   const res = await post(up, ENDPOINTS[ex.api].replace(/^\/v1/, ''), headers, body, ex.signal)
   if (!ex.stream) {
-    let text: string
-    try {
-      text = await res.body.text()
-    } catch (error) {
-      throw upstreamFailure(error, up)
-    }
+    const text = await readText(res, up)
     return { kind: 'json', text, json: parseJson(text, up) }
   }
   return { kind: 'stream', events: _events(res.body, up) }

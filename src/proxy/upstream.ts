@@ -84,6 +84,15 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
   })
 }
 
+/** The whole body of an upstream's answer; a failure while reading it is mapped as `post`'s are. */
+export async function readText(res: Dispatcher.ResponseData, up: Upstream): Promise<string> {
+  try {
+    return await res.body.text()
+  } catch (error) {
+    throw upstreamFailure(error, up)
+  }
+}
+
 /** What to tell the client when talking to the upstream failed (`error` rethrown if the client left). */
 export function upstreamFailure(error: unknown, up: Upstream): unknown {
   if (error instanceof errors.HeadersTimeoutError) return httpError(504, `${up.provider.name} did not answer within ${up.firstByteMs} ms`, { code: 'upstream_timeout' })

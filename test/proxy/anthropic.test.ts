@@ -1,36 +1,21 @@
 import OpenAI from 'openai'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { toChunks, toMessagesRequest } from '../../src/providers/anthropic.ts'
 import type { Upstream } from '../../src/proxy/upstream.ts'
 import { message } from '../../src/mock/anthropic.ts'
-import { CLAUDE_KEY, mockServer, proxyCatalog, proxyServer } from '../_setup.ts'
+import { CLAUDE_KEY, proxyCatalog, useProxy } from '../_setup.ts'
 
-let mock: Awaited<ReturnType<typeof mockServer>>
-let gw: Awaited<ReturnType<typeof proxyServer>>
-let client: OpenAI
-
-beforeAll(async () => {
-  mock = await mockServer()
-  gw = await proxyServer(mock)
-  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'x', maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.close()
-  await mock.close()
-})
-beforeEach(() => {
-  mock.seen.length = 0
-})
+const proxy = useProxy()
 
 const tools = ['lookup', 'weather'].map((name) => ({ type: 'function' as const, function: { name, description: `the ${name} tool`, parameters: { type: 'object', properties: { query: { type: 'string' } } } } }))
 
 describe('chat completions on an anthropic-protocol model', () => {
   it('map system messages, max_tokens and stop, with Anthropic\'s headers', async () => {
-    const res = await client.chat.completions.create({ model: 'claude', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'developer', content: 'Be kind.' }, { role: 'user', content: 'hello there' }], stop: 'never' })
+    const res = await proxy.client.chat.completions.create({ model: 'claude', messages: [{ role: 'system', content: 'Be brief.' }, { role: 'developer', content: 'Be kind.' }, { role: 'user', content: 'hello there' }], stop: 'never' })
     expect(res.choices[0]).toMatchObject({ message: { role: 'assistant', content: 'You said: hello there' }, finish_reason: 'stop' })
     expect(res.usage).toMatchObject({ prompt_tokens: 6, completion_tokens: 4, total_tokens: 10 })
     expect(res.created).toBe(Date.UTC(2026, 10, 21, 12) / 1000)
-    const seen = mock.seen.at(-1)!
+    const seen = proxy.mock.seen.at(-1)!
     expect(seen.path).toBe('/v1/messages')
     expect(seen.headers).toMatchObject({ 'x-api-key': CLAUDE_KEY, 'anthropic-version': '2023-06-01' })
     expect(seen.headers).not.toHaveProperty('authorization')
@@ -42,22 +27,22 @@ describe('chat completions on an anthropic-protocol model', () => {
     ['stop_sequence', { stop: ['two'] }, 'stop', 'You said: one'],
     ['end_turn', {}, 'stop', 'You said: one two'],
   ])('map the stop reason %s', async (_, extra, finish, content) => {
-    const res = await client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'one two' }], ...extra })
+    const res = await proxy.client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'one two' }], ...extra })
     expect(res.choices[0]).toMatchObject({ finish_reason: finish, message: { content } })
   })
 
   it('map tools, tool calls and tool results both ways', async () => {
-    const res = await client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'use weather then lookup' }], tools, tool_choice: 'required', parallel_tool_calls: false })
+    const res = await proxy.client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'use weather then lookup' }], tools, tool_choice: 'required', parallel_tool_calls: false })
     expect(res.choices[0]!.finish_reason).toBe('tool_calls')
     expect(res.choices[0]!.message.tool_calls).toEqual([
       { id: 'toolu_0_weather', type: 'function', function: { name: 'weather', arguments: '{"query":"use weather then lookup"}' } },
       { id: 'toolu_1_lookup', type: 'function', function: { name: 'lookup', arguments: '{"query":"use weather then lookup"}' } },
     ])
-    expect(mock.seen.at(-1)!.body).toMatchObject({
+    expect(proxy.mock.seen.at(-1)!.body).toMatchObject({
       tools: [{ name: 'lookup', description: 'the lookup tool', input_schema: tools[0]!.function.parameters }, { name: 'weather', description: 'the weather tool', input_schema: tools[1]!.function.parameters }],
       tool_choice: { type: 'any', disable_parallel_tool_use: true },
     })
-    await client.chat.completions.create({
+    await proxy.client.chat.completions.create({
       model: 'claude',
       tools,
       messages: [
@@ -67,7 +52,7 @@ describe('chat completions on an anthropic-protocol model', () => {
         { role: 'tool', tool_call_id: 'toolu_1_lookup', content: 'found' },
       ],
     })
-    expect((mock.seen.at(-1)!.body as { messages: unknown }).messages).toEqual([
+    expect((proxy.mock.seen.at(-1)!.body as { messages: unknown }).messages).toEqual([
       { role: 'user', content: [{ type: 'text', text: 'use weather' }] },
       { role: 'assistant', content: [{ type: 'tool_use', id: 'toolu_0_weather', name: 'weather', input: { query: 'use weather then lookup' } }, { type: 'tool_use', id: 'toolu_1_lookup', name: 'lookup', input: { query: 'use weather then lookup' } }] },
       { role: 'user', content: [{ type: 'tool_result', tool_use_id: 'toolu_0_weather', content: 'sunny' }, { type: 'tool_result', tool_use_id: 'toolu_1_lookup', content: 'found' }] },
@@ -75,8 +60,8 @@ describe('chat completions on an anthropic-protocol model', () => {
   })
 
   it('map images, by URL and as base64', async () => {
-    await client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] })
-    expect((mock.seen.at(-1)!.body as { messages: { content: unknown }[] }).messages[0]!.content).toEqual([
+    await proxy.client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'text', text: 'what is this' }, { type: 'image_url', image_url: { url: 'https://example.com/cat.png' } }, { type: 'image_url', image_url: { url: 'data:image/png;base64,iVBORw0KGgo=' } }] }] })
+    expect((proxy.mock.seen.at(-1)!.body as { messages: { content: unknown }[] }).messages[0]!.content).toEqual([
       { type: 'text', text: 'what is this' },
       { type: 'image', source: { type: 'url', url: 'https://example.com/cat.png' } },
       { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
@@ -84,7 +69,7 @@ describe('chat completions on an anthropic-protocol model', () => {
   })
 
   it('stream chunks: role first, parallel tool calls indexed, finish reason, usage when asked', async () => {
-    const stream = await client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'weather and lookup' }], tools, stream: true, stream_options: { include_usage: true } })
+    const stream = await proxy.client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'weather and lookup' }], tools, stream: true, stream_options: { include_usage: true } })
     const chunks = []
     for await (const c of stream) chunks.push(c)
     expect(chunks[0]!.choices[0]!.delta).toEqual({ role: 'assistant', content: '' })
@@ -96,14 +81,14 @@ describe('chat completions on an anthropic-protocol model', () => {
   })
 
   it('refuses other APIs with a clear 400', async () => {
-    const res = await fetch(`${gw.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"claude","prompt":"x"}' })
+    const res = await fetch(`${proxy.gw.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"claude","prompt":"x"}' })
     expect(res.status).toBe(400)
     expect((await res.json()).error.message).toBe("The model 'claude' does not support /v1/completions: use /v1/chat/completions.")
   })
 
   it('passes an upstream error on with Anthropic\'s message', async () => {
-    mock.fail({ status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } })
-    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"claude","messages":[{"role":"user","content":"x"}]}' })
+    proxy.mock.fail({ status: 529, body: { type: 'error', error: { type: 'overloaded_error', message: 'Overloaded' } } })
+    const res = await fetch(`${proxy.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"claude","messages":[{"role":"user","content":"x"}]}' })
     expect(res.status).toBe(529)
     expect((await res.json()).error.message).toBe('Claude: Overloaded')
   })

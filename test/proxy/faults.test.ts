@@ -1,55 +1,40 @@
 import OpenAI from 'openai'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { mockServer, proxyServer } from '../_setup.ts'
+import { describe, expect, it } from 'vitest'
+import { proxyServer, useProxy } from '../_setup.ts'
 
-let mock: Awaited<ReturnType<typeof mockServer>>
-let gw: Awaited<ReturnType<typeof proxyServer>>
-let client: OpenAI
-
-beforeAll(async () => {
-  mock = await mockServer()
-  // Short timeouts, so that hung upstreams end within the test; a small body limit.
-  gw = await proxyServer(mock, { UPSTREAM_TIMEOUT_MS: '300', STREAM_IDLE_TIMEOUT_MS: '300', MAX_BODY_BYTES: '200' })
-  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'x', maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.close()
-  await mock.close()
-})
-beforeEach(() => {
-  mock.seen.length = 0
-})
+// Short timeouts, so that hung upstreams end within the test; a small body limit.
+const proxy = useProxy({ UPSTREAM_TIMEOUT_MS: '300', STREAM_IDLE_TIMEOUT_MS: '300', MAX_BODY_BYTES: '200' })
 
 const chat = (extra: object = {}) => ({ model: 'chat', messages: [{ role: 'user' as const, content: 'one two three four' }], ...extra })
 const post = (body: NonNullable<RequestInit['body']>, headers: Record<string, string> = { 'content-type': 'application/json' }, init: RequestInit = {}) =>
-  fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers, body, ...init })
+  fetch(`${proxy.gw.url}/v1/chat/completions`, { method: 'POST', headers, body, ...init })
 
 describe('upstream faults', () => {
   it('keeps a 429 and its Retry-After', async () => {
-    mock.fail({ status: 429, headers: { 'retry-after': '7' }, body: { error: { message: 'Rate limit reached', type: 'requests' } } })
-    const error = (await client.chat.completions.create(chat()).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
+    proxy.mock.fail({ status: 429, headers: { 'retry-after': '7' }, body: { error: { message: 'Rate limit reached', type: 'requests' } } })
+    const error = (await proxy.client.chat.completions.create(chat()).catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
     expect(error).toBeInstanceOf(OpenAI.RateLimitError)
     expect(error.message).toBe('429 Acme: Rate limit reached')
     expect(error.headers?.get('retry-after')).toBe('7')
   })
 
   it('keeps a 5xx status with the upstream\'s message in the OpenAI envelope', async () => {
-    mock.fail({ status: 503, body: { error: { message: 'overloaded' } } })
+    proxy.mock.fail({ status: 503, body: { error: { message: 'overloaded' } } })
     const res = await post(JSON.stringify(chat()))
     expect(res.status).toBe(503)
     expect(await res.json()).toEqual({ error: { message: 'Acme: overloaded', type: 'service_unavailable', param: null, code: 'upstream_error' }, detail: 'Acme: overloaded' })
   })
 
   it('ends an upstream that never answers with 504', async () => {
-    mock.fail({ delayMs: 5000 })
+    proxy.mock.fail({ delayMs: 5000 })
     const res = await post(JSON.stringify(chat()))
     expect(res.status).toBe(504)
     expect((await res.json()).error).toMatchObject({ message: 'Acme did not answer within 300 ms', code: 'upstream_timeout' })
   })
 
   it('ends a stream that stalls with an error event the SDK raises, and no [DONE]', async () => {
-    mock.fail({ stallAfter: 3 })
-    const stream = await client.chat.completions.create({ ...chat(), stream: true })
+    proxy.mock.fail({ stallAfter: 3 })
+    const stream = await proxy.client.chat.completions.create({ ...chat(), stream: true })
     const seen: string[] = []
     const error = await (async () => {
       for await (const c of stream) seen.push(c.choices[0]?.delta.content ?? '')
@@ -57,7 +42,7 @@ describe('upstream faults', () => {
     expect(seen).toEqual(['', 'You', ' said:'])
     expect(error).toBeInstanceOf(OpenAI.APIError)
     expect((error as Error).message).toBe('Acme sent nothing for 300 ms')
-    const raw = await (await (mock.fail({ stallAfter: 2 }), post(JSON.stringify(chat({ stream: true }))))).text()
+    const raw = await (await (proxy.mock.fail({ stallAfter: 2 }), post(JSON.stringify(chat({ stream: true }))))).text()
     expect(raw).not.toContain('[DONE]')
     expect(raw.trim().split('\n\n').at(-1)).toBe('data: {"error":{"message":"Acme sent nothing for 300 ms","type":"timeout","param":null,"code":"upstream_timeout"}}')
   })
@@ -71,7 +56,7 @@ describe('upstream faults', () => {
   })
 
   it('answers 502 when the upstream resets the connection mid-stream', async () => {
-    mock.fail({ resetAfter: 2 })
+    proxy.mock.fail({ resetAfter: 2 })
     const raw = await (await post(JSON.stringify(chat({ stream: true })))).text()
     expect(raw).toContain('"code":"upstream_unreachable"')
     expect(raw).not.toContain('[DONE]')
@@ -81,8 +66,8 @@ describe('upstream faults', () => {
 describe('client disconnects', () => {
   it('close the upstream request at once, streamed or not', async () => {
     for (const stream of [true, false]) {
-      mock.seen.length = 0
-      mock.fail(stream ? { stallAfter: 1 } : { delayMs: 2000 })
+      proxy.mock.seen.length = 0
+      proxy.mock.fail(stream ? { stallAfter: 1 } : { delayMs: 2000 })
       const controller = new AbortController()
       const res = post(JSON.stringify(chat({ stream })), undefined, { signal: controller.signal })
       if (stream) await (await res).body!.getReader().read()
@@ -90,10 +75,10 @@ describe('client disconnects', () => {
       controller.abort()
       await res.catch(() => {})
       const started = Date.now()
-      while (!mock.seen[0]?.closed && Date.now() - started < 1000) await new Promise((resolve) => setTimeout(resolve, 10))
-      expect(mock.seen[0]?.closed, `stream: ${stream}`).toBe(true)
+      while (!proxy.mock.seen[0]?.closed && Date.now() - started < 1000) await new Promise((resolve) => setTimeout(resolve, 10))
+      expect(proxy.mock.seen[0]?.closed, `stream: ${stream}`).toBe(true)
     }
-    const stats = await (await fetch(`${gw.url}/api/stats`)).json()
+    const stats = await (await fetch(`${proxy.gw.url}/api/stats`)).json()
     expect(stats.aborted_by_model.chat).toBeGreaterThanOrEqual(2)
   })
 })
@@ -115,7 +100,7 @@ describe('request bodies', () => {
     const chunked = new ReadableStream({ start: (c) => (c.enqueue(bytes.slice(0, 100)), c.enqueue(bytes.slice(100)), c.close()) })
     const streamed = await post(chunked as unknown as NonNullable<RequestInit['body']>, { 'content-type': 'application/json' }, { duplex: 'half' } as RequestInit)
     expect(streamed.status).toBe(413)
-    expect(mock.seen).toHaveLength(1)
+    expect(proxy.mock.seen).toHaveLength(1)
   })
 
   it.each([
@@ -127,6 +112,6 @@ describe('request bodies', () => {
     const res = await post(text, { 'content-type': type })
     expect(res.status).toBe(status)
     expect((await res.json()).error.message).toMatch(message)
-    expect(mock.seen).toHaveLength(0)
+    expect(proxy.mock.seen).toHaveLength(0)
   })
 })

@@ -1,25 +1,11 @@
 import { Ollama } from 'ollama'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { mockServer, proxyServer } from '../_setup.ts'
+import { beforeAll, describe, expect, it } from 'vitest'
+import { useProxy } from '../_setup.ts'
 
-let mock: Awaited<ReturnType<typeof mockServer>>
-let local: Awaited<ReturnType<typeof mockServer>>
-let gw: Awaited<ReturnType<typeof proxyServer>>
+const proxy = useProxy()
 let ollama: Ollama
-
-beforeAll(async () => {
-  mock = await mockServer()
-  local = await mockServer({})
-  gw = await proxyServer(mock, { LOCAL_BASE_URL: `${local.url}/v1` })
-  ollama = new Ollama({ host: gw.url })
-})
-afterAll(async () => {
-  await gw.close()
-  await mock.close()
-  await local.close()
-})
-beforeEach(() => {
-  mock.seen.length = 0
+beforeAll(() => {
+  ollama = new Ollama({ host: proxy.gw.url })
 })
 
 describe('Ollama chat, generate and embed through the official ollama client', () => {
@@ -27,7 +13,7 @@ describe('Ollama chat, generate and embed through the official ollama client', (
     const res = await ollama.chat({ model: 'chat:latest', messages: [{ role: 'user', content: 'hello there' }], stream: false, options: { num_predict: 50, temperature: 0.3 } })
     expect(res).toMatchObject({ model: 'chat:latest', message: { role: 'assistant', content: 'You said: hello there' }, done: true, done_reason: 'stop', prompt_eval_count: 2, eval_count: 4 })
     expect(res.total_duration).toBeGreaterThan(0)
-    expect(mock.seen.at(-1)!.body).toMatchObject({ model: 'upstream-chat', max_tokens: 50, temperature: 0.3, stream: false })
+    expect(proxy.mock.seen.at(-1)!.body).toMatchObject({ model: 'upstream-chat', max_tokens: 50, temperature: 0.3, stream: false })
   })
 
   it('streams NDJSON by default: content lines, then a done line with counts and durations', async () => {
@@ -53,7 +39,7 @@ describe('Ollama chat, generate and embed through the official ollama client', (
     for await (const part of await ollama.chat({ model: 'claude', messages: [{ role: 'user', content: 'weather please' }], tools, stream: true })) streamed.push(part)
     expect(streamed.flatMap((p) => p.message.tool_calls ?? [])).toEqual([{ function: { name: 'weather', arguments: { query: 'weather please' } } }])
     await ollama.chat({ model: 'chat', tools, stream: false, messages: [{ role: 'user', content: 'x' }, { role: 'assistant', content: '', tool_calls: res.message.tool_calls }, { role: 'tool', content: 'sunny' }] })
-    expect((mock.seen.at(-1)!.body as { messages: unknown[] }).messages.slice(1)).toEqual([
+    expect((proxy.mock.seen.at(-1)!.body as { messages: unknown[] }).messages.slice(1)).toEqual([
       { role: 'assistant', content: '', tool_calls: [{ id: 'call_1_0', type: 'function', function: { name: 'weather', arguments: '{"query":"weather please"}' } }] },
       { role: 'tool', content: 'sunny', tool_call_id: 'call_1_0' },
     ])
@@ -61,7 +47,7 @@ describe('Ollama chat, generate and embed through the official ollama client', (
 
   it('sends images as data URLs', async () => {
     await ollama.chat({ model: 'claude', stream: false, messages: [{ role: 'user', content: 'what is it', images: ['iVBORw0KGgo='] }] })
-    expect((mock.seen.at(-1)!.body as { messages: { content: unknown }[] }).messages[0]!.content).toEqual([
+    expect((proxy.mock.seen.at(-1)!.body as { messages: { content: unknown }[] }).messages[0]!.content).toEqual([
       { type: 'text', text: 'what is it' },
       { type: 'image', source: { type: 'base64', media_type: 'image/png', data: 'iVBORw0KGgo=' } },
     ])
@@ -86,8 +72,8 @@ describe('Ollama chat, generate and embed through the official ollama client', (
   it('answers errors in Ollama\'s format', async () => {
     const error = await ollama.chat({ model: 'nope', messages: [{ role: 'user', content: 'x' }], stream: false }).catch((e: unknown) => e)
     expect(error).toMatchObject({ status_code: 404, error: "The model 'nope' does not exist or you do not have access to it." })
-    mock.fail({ status: 429, headers: { 'retry-after': '3' } })
-    const limited = await fetch(`${gw.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'chat', messages: [], stream: false }) })
+    proxy.mock.fail({ status: 429, headers: { 'retry-after': '3' } })
+    const limited = await fetch(`${proxy.gw.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'chat', messages: [], stream: false }) })
     expect(limited.status).toBe(429)
     expect(limited.headers.get('retry-after')).toBe('3')
     expect(await limited.json()).toEqual({ error: 'Acme: mock fault: status 429' })

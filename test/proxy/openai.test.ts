@@ -1,33 +1,15 @@
 import OpenAI from 'openai'
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
-import { ACME_KEY, CLAUDE_KEY, mockServer, proxyServer } from '../_setup.ts'
+import { describe, expect, it } from 'vitest'
+import { ACME_KEY, CLAUDE_KEY, proxyServer, useProxy } from '../_setup.ts'
 
-let mock: Awaited<ReturnType<typeof mockServer>>
-let local: Awaited<ReturnType<typeof mockServer>> // a keyless llama.cpp-style server
-let gw: Awaited<ReturnType<typeof proxyServer>>
-let client: OpenAI
+const proxy = useProxy()
 
-beforeAll(async () => {
-  mock = await mockServer()
-  local = await mockServer({})
-  gw = await proxyServer(mock, { LOCAL_BASE_URL: `${local.url}/v1` })
-  client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'client-key-not-forwarded', maxRetries: 0 })
-})
-afterAll(async () => {
-  await gw.close()
-  await mock.close()
-  await local.close()
-})
-beforeEach(() => {
-  mock.seen.length = 0
-})
-
-const last = () => mock.seen.at(-1)!
+const last = () => proxy.mock.seen.at(-1)!
 const user = (content: string) => [{ role: 'user' as const, content }]
 
 describe('OpenAI-protocol calls through the official openai client', () => {
   it('answers a chat completion, sending the upstream id with the provider key only', async () => {
-    const res = await client.chat.completions.create({ model: 'chat-latest', messages: user('hello there') }, { headers: { cookie: 'session=secret', 'x-custom': 'no' } })
+    const res = await proxy.client.chat.completions.create({ model: 'chat-latest', messages: user('hello there') }, { headers: { cookie: 'session=secret', 'x-custom': 'no' } })
     expect(res.choices[0]!.message.content).toBe('You said: hello there')
     expect(res.usage).toEqual({ prompt_tokens: 2, completion_tokens: 4, total_tokens: 6 })
     expect(last().body).toMatchObject({ model: 'upstream-chat' })
@@ -38,7 +20,7 @@ describe('OpenAI-protocol calls through the official openai client', () => {
   })
 
   it('streams chunks, hiding the usage chunk it asked for on the client\'s behalf', async () => {
-    const stream = await client.chat.completions.create({ model: 'chat', messages: user('one two three'), stream: true })
+    const stream = await proxy.client.chat.completions.create({ model: 'chat', messages: user('one two three'), stream: true })
     const chunks = []
     for await (const chunk of stream) chunks.push(chunk)
     expect(chunks.map((c) => c.choices[0]?.delta.content ?? '').join('')).toBe('You said: one two three')
@@ -48,46 +30,46 @@ describe('OpenAI-protocol calls through the official openai client', () => {
   })
 
   it('passes the usage chunk when the client asks for it', async () => {
-    const stream = await client.chat.completions.create({ model: 'chat', messages: user('a b'), stream: true, stream_options: { include_usage: true } })
+    const stream = await proxy.client.chat.completions.create({ model: 'chat', messages: user('a b'), stream: true, stream_options: { include_usage: true } })
     const chunks = []
     for await (const chunk of stream) chunks.push(chunk)
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 2, completion_tokens: 4 } })
   })
 
   it('serves legacy completions, streamed and not', async () => {
-    expect((await client.completions.create({ model: 'instruct', prompt: 'hi you' })).choices[0]!.text).toBe('You said: hi you')
-    const stream = await client.completions.create({ model: 'instruct', prompt: 'hi you', stream: true })
+    expect((await proxy.client.completions.create({ model: 'instruct', prompt: 'hi you' })).choices[0]!.text).toBe('You said: hi you')
+    const stream = await proxy.client.completions.create({ model: 'instruct', prompt: 'hi you', stream: true })
     let text = ''
     for await (const c of stream) text += c.choices[0]?.text ?? ''
     expect(text).toBe('You said: hi you')
   })
 
   it('serves the Responses API, streamed and not', async () => {
-    expect((await client.responses.create({ model: 'pro', input: 'think hard' })).output_text).toBe('You said: think hard')
-    const stream = await client.responses.create({ model: 'think', input: 'think hard', stream: true })
+    expect((await proxy.client.responses.create({ model: 'pro', input: 'think hard' })).output_text).toBe('You said: think hard')
+    const stream = await proxy.client.responses.create({ model: 'think', input: 'think hard', stream: true })
     const types = []
     for await (const e of stream) types.push(e.type)
     expect(types).toEqual(['response.created', 'response.output_text.delta', 'response.output_text.delta', 'response.output_text.delta', 'response.output_text.delta', 'response.completed'])
   })
 
   it('serves embeddings, moderations and rerank', async () => {
-    const emb = await client.embeddings.create({ model: 'embed', input: ['a', 'b'] })
+    const emb = await proxy.client.embeddings.create({ model: 'embed', input: ['a', 'b'] })
     expect(emb.data).toHaveLength(2)
     expect(emb.data[0]!.embedding).toHaveLength(8)
-    expect(local.seen.at(-1)!.headers).not.toHaveProperty('authorization') // a keyless local server
-    expect((await client.moderations.create({ model: 'mod', input: 'violence' })).results[0]!.flagged).toBe(true)
-    const res = await fetch(`${gw.url}/v1/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'rerank', query: 'red apple', documents: ['green pear', 'red apple pie', 'apple'], top_n: 2 }) })
+    expect(proxy.local.seen.at(-1)!.headers).not.toHaveProperty('authorization') // a keyless local server
+    expect((await proxy.client.moderations.create({ model: 'mod', input: 'violence' })).results[0]!.flagged).toBe(true)
+    const res = await fetch(`${proxy.gw.url}/v1/rerank`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'rerank', query: 'red apple', documents: ['green pear', 'red apple pie', 'apple'], top_n: 2 }) })
     expect((await res.json()).results.map((r: { index: number }) => r.index)).toEqual([1, 2])
   })
 
   it('counts calls, tokens and cost by model in /api/stats and /metrics', async () => {
-    const before = (await (await fetch(`${gw.url}/api/stats`)).json()).tokens_by_model.chat ?? { prompt: 0, completion: 0 }
-    await client.chat.completions.create({ model: 'chat', messages: user('count me') })
-    const stream = await client.chat.completions.create({ model: 'chat', messages: user('and me'), stream: true })
+    const before = (await (await fetch(`${proxy.gw.url}/api/stats`)).json()).tokens_by_model.chat ?? { prompt: 0, completion: 0 }
+    await proxy.client.chat.completions.create({ model: 'chat', messages: user('count me') })
+    const stream = await proxy.client.chat.completions.create({ model: 'chat', messages: user('and me'), stream: true })
     for await (const _ of stream) void _
-    const after = (await (await fetch(`${gw.url}/api/stats`)).json()).tokens_by_model.chat
+    const after = (await (await fetch(`${proxy.gw.url}/api/stats`)).json()).tokens_by_model.chat
     expect(after).toEqual({ prompt: before.prompt + 4, completion: before.completion + 8 })
-    expect(await (await fetch(`${gw.url}/metrics`)).text()).toMatch(/gateway_model_tokens_total\{model="chat",type="prompt"\} \d+/)
+    expect(await (await fetch(`${proxy.gw.url}/metrics`)).text()).toMatch(/gateway_model_tokens_total\{model="chat",type="prompt"\} \d+/)
   })
 })
 
@@ -108,33 +90,33 @@ describe('catalog rules, before any upstream call', () => {
     ['a retired model', { model: 'old', messages: user('x') }, 410, 'model_retired', "The model 'old' was retired on 2026-06-01. Use chat instead."],
     ['an api_base in the body', { model: 'chat', messages: user('x'), api_base: 'http://evil.test' }, 400, 'unsupported_parameter', 'api_base is not accepted: the gateway chooses the upstream and its credentials from the catalog.'],
   ])('refuses %s', async (_, body, status, code, message) => {
-    await expectError(client.chat.completions.create(body as never), status, code, message)
-    expect(mock.seen).toEqual([])
+    await expectError(proxy.client.chat.completions.create(body as never), status, code, message)
+    expect(proxy.mock.seen).toEqual([])
   })
 
   it('renames max_tokens to the model\'s token-limit parameter', async () => {
-    await client.chat.completions.create({ model: 'think', messages: user('x'), max_tokens: 100 })
+    await proxy.client.chat.completions.create({ model: 'think', messages: user('x'), max_tokens: 100 })
     expect(last().body).toMatchObject({ max_completion_tokens: 100 })
     expect(last().body).not.toHaveProperty('max_tokens')
   })
 
   it('drops a temperature the model does not take, and says so', async () => {
-    const { response } = await client.chat.completions.create({ model: 'think', messages: user('x'), temperature: 0.2 }).withResponse()
+    const { response } = await proxy.client.chat.completions.create({ model: 'think', messages: user('x'), temperature: 0.2 }).withResponse()
     expect(response.headers.get('x-gateway-dropped-params')).toBe('temperature')
     expect(last().body).not.toHaveProperty('temperature')
-    const { response: kept } = await client.chat.completions.create({ model: 'think', messages: user('x'), temperature: 1 }).withResponse()
+    const { response: kept } = await proxy.client.chat.completions.create({ model: 'think', messages: user('x'), temperature: 1 }).withResponse()
     expect(kept.headers.get('x-gateway-dropped-params')).toBeNull()
   })
 
   it('rejects it instead with UNSUPPORTED_PARAMS=reject', async () => {
-    const strict = await proxyServer(mock, { UNSUPPORTED_PARAMS: 'reject' })
+    const strict = await proxyServer(proxy.mock, { UNSUPPORTED_PARAMS: 'reject' })
     const c = new OpenAI({ baseURL: `${strict.url}/v1`, apiKey: 'x', maxRetries: 0 })
     await expectError(c.chat.completions.create({ model: 'think', messages: user('x'), temperature: 0.2 }), 400, 'unsupported_value', "Unsupported value: 'temperature' does not support 0.2 with this model. Only the default (1) value is supported.")
     await strict.close()
   })
 
   it('carries Deprecation and Sunset on a deprecated model\'s answers', async () => {
-    const { response } = await client.chat.completions.create({ model: 'soon', messages: user('x') }).withResponse()
+    const { response } = await proxy.client.chat.completions.create({ model: 'soon', messages: user('x') }).withResponse()
     expect(response.headers.get('sunset')).toBe('Sun, 31 Jan 2027 00:00:00 GMT')
     expect(response.headers.get('deprecation')).toBe(`@${Date.UTC(2026, 9, 1) / 1000}`)
   })
@@ -142,15 +124,15 @@ describe('catalog rules, before any upstream call', () => {
 
 describe('the keys', () => {
   it('never appear in a response or a log line, even when the upstream echoes them', async () => {
-    mock.fail({ status: 401, body: { error: { message: `Incorrect API key provided: ${ACME_KEY}. Also sk-acme-c*****7f3a.` } } })
-    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat', messages: user('x') }) })
+    proxy.mock.fail({ status: 401, body: { error: { message: `Incorrect API key provided: ${ACME_KEY}. Also sk-acme-c*****7f3a.` } } })
+    const res = await fetch(`${proxy.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat', messages: user('x') }) })
     expect(res.status).toBe(401)
     const text = await res.text()
     expect(JSON.parse(text).error.message).toBe('Acme: Incorrect API key provided: [redacted]. Also [redacted].')
     for (const secret of [ACME_KEY, CLAUDE_KEY]) {
       expect(text).not.toContain(secret)
       expect(JSON.stringify([...res.headers])).not.toContain(secret)
-      expect(gw.logs.join('\n')).not.toContain(secret)
+      expect(proxy.gw.logs.join('\n')).not.toContain(secret)
     }
   })
 })
