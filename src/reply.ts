@@ -21,6 +21,11 @@ const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' 
 export function streamReply(event: H3Event, chunks: AsyncGenerator<string>, contentType: string, headers: Record<string, string> = {}): Response {
   const encoder = new TextEncoder()
   const body = new ReadableStream<Uint8Array>({
+    // An empty first chunk makes Node send the headers now, not with the first upstream event
+    // (a reasoning model may think for minutes before that).
+    start(controller) {
+      controller.enqueue(new Uint8Array(0))
+    },
     async pull(controller) {
       try {
         const { value, done } = await chunks.next()

@@ -30,6 +30,9 @@ export function faultyStream(chunks: readonly string[], fault: Fault | undefined
   const encoder = new TextEncoder()
   let i = 0
   return new ReadableStream({
+    start(controller) {
+      controller.enqueue(new Uint8Array(0)) // headers go out now, as a real server's do
+    },
     pull(controller) {
       if (fault?.resetAfter !== undefined && i === fault.resetAfter) return reset()
       if (fault?.stallAfter !== undefined && i === fault.stallAfter) return new Promise<void>(() => {}) // never resolves

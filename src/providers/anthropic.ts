@@ -10,7 +10,10 @@ import type { Exchange, Outcome } from './types.ts'
 const ANTHROPIC_VERSION = '2023-06-01'
 
 // Anthropic's stop reasons in OpenAI's words.
-const FINISH: Readonly<Record<string, string>> = { end_turn: 'stop', stop_sequence: 'stop', tool_use: 'tool_calls', max_tokens: 'length', pause_turn: 'stop', refusal: 'content_filter' }
+const FINISH: Readonly<Record<string, string>> = { end_turn: 'stop', stop_sequence: 'stop', tool_use: 'tool_calls', max_tokens: 'length', model_context_window_exceeded: 'length', pause_turn: 'stop', refusal: 'content_filter' }
+
+// The chat request fields the mapping carries over; any other is dropped and named (or refused).
+const MAPPED: ReadonlySet<string> = new Set(['model', 'messages', 'max_tokens', 'max_completion_tokens', 'stop', 'temperature', 'top_p', 'stream', 'stream_options', 'user', 'tools', 'tool_choice', 'parallel_tool_calls'])
 
 type Json = Record<string, any>
 
@@ -20,6 +23,10 @@ type Json = Record<string, any>
  */
 export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date): Promise<Outcome> {
   if (ex.api !== 'chat') throw httpError(400, `The model '${ex.model.id}' speaks Anthropic's Messages API, which the gateway maps from /v1/chat/completions only.`, { code: 'unsupported_api', param: 'model' })
+  const unmapped = Object.keys(ex.body).filter((k) => !MAPPED.has(k) && ex.body[k] !== undefined && ex.body[k] !== null)
+  if (unmapped.length && ex.unsupported === 'reject') {
+    throw httpError(400, `Unsupported parameter: ${unmapped.join(', ')} cannot be sent to the Anthropic model '${ex.model.id}'.`, { code: 'unsupported_parameter', param: unmapped[0] })
+  }
   const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...(up.key && { 'x-api-key': up.key }) }
   if (ex.stream) headers.accept = 'text/event-stream'
   const res = await post(up, '/v1/messages', headers, toMessagesRequest(ex), ex.signal)
@@ -27,9 +34,9 @@ export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date)
   const model = String(ex.body.model)
   if (!ex.stream) {
     const json = toChatCompletion(parseJson(await readText(res, up), up), model, created)
-    return { kind: 'json', text: JSON.stringify(json), json }
+    return { kind: 'json', text: JSON.stringify(json), json, dropped: unmapped }
   }
-  return { kind: 'stream', events: toChunks(res.body, up, model, created, ex.includeUsage) }
+  return { kind: 'stream', events: toChunks(res.body, up, model, created), dropped: unmapped }
 }
 
 /** OpenAI chat request -> Messages API request. */
@@ -73,8 +80,11 @@ export function toChatCompletion(msg: Json, model: string, created: number): Jso
   return { id: msg.id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[msg.stop_reason] ?? 'stop' }], usage: _usage(msg.usage) }
 }
 
-/** Messages API event stream -> chat.completion.chunk events, usage chunk when asked, then [DONE]. */
-export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream, model: string, created: number, includeUsage: boolean): AsyncGenerator<SseEvent[]> {
+/**
+ * Messages API event stream -> chat.completion.chunk events, the usage chunk (the caller strips
+ * it unless the client asked for it), then [DONE]. A stream cut off before message_stop is an error.
+ */
+export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream, model: string, created: number): AsyncGenerator<SseEvent[]> {
   let id = ''
   let usage: Json = {}
   const tools = new Map<number, number>() // content block index -> tool call index
@@ -99,7 +109,7 @@ export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): u
           usage = { ...usage, ...e.usage }
           out.push(chunk({}, FINISH[e.delta?.stop_reason] ?? 'stop'))
         } else if (e.type === 'message_stop') {
-          if (includeUsage) out.push({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: _usage(usage) }) })
+          out.push({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: _usage(usage) }) })
           out.push({ data: '[DONE]' })
           yield out
           return
@@ -110,6 +120,7 @@ export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): u
       }
       if (out.length) yield out
     }
+    throw httpError(502, `${up.provider.name} ended the stream before message_stop`, { code: 'upstream_error' })
   } catch (error) {
     throw upstreamFailure(error, up)
   } finally {
@@ -143,12 +154,14 @@ function _blocks(content: unknown): Json[] {
 }
 
 function _object(args: unknown): Json {
-  if (typeof args !== 'string') return (args as Json) ?? {}
-  try {
-    return JSON.parse(args) as Json
-  } catch {
-    throw httpError(400, 'tool_calls[].function.arguments must be a JSON object', { param: 'messages' })
+  let value = args ?? {}
+  if (typeof args === 'string') {
+    try {
+      value = JSON.parse(args)
+    } catch {}
   }
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw httpError(400, 'tool_calls[].function.arguments must be a JSON object', { param: 'messages' })
+  return value as Json
 }
 
 function _toolChoice(choice: unknown, parallel: unknown): Json | undefined {

@@ -47,7 +47,15 @@ export class SseParser {
   }
 }
 
-/** Splits text arriving in chunks into lines (CR, LF or CRLF), safe at any chunk boundary. */
+/** A line longer than any stream we proxy should carry: the stream is cut off. */
+export class LineTooLongError extends Error {
+  static readonly LIMIT = 16 * 1024 * 1024
+}
+
+/**
+ * Splits text arriving in chunks into lines (CR, LF or CRLF), safe at any chunk boundary; each
+ * chunk is scanned once, however long the line it continues. Throws LineTooLongError past 16 MiB.
+ */
 export class LineSplitter {
   readonly #decoder = new TextDecoder()
   #buffer = ''
@@ -60,7 +68,8 @@ export class LineSplitter {
     const buffer = this.#buffer + text
     const out: string[] = []
     let start = 0
-    for (let i = 0; i < buffer.length; i++) {
+    // The buffer held no line end: only the new text needs scanning.
+    for (let i = this.#buffer.length; i < buffer.length; i++) {
       const c = buffer.charCodeAt(i)
       if (c !== 10 && c !== 13) continue
       out.push(buffer.slice(start, i))
@@ -71,6 +80,7 @@ export class LineSplitter {
       start = i + 1
     }
     this.#buffer = buffer.slice(start)
+    if (this.#buffer.length > LineTooLongError.LIMIT) throw new LineTooLongError('line too long')
     return out
   }
 

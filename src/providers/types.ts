@@ -12,12 +12,18 @@ export interface Exchange {
   readonly includeUsage: boolean
   /** Aborts when the client goes away. */
   readonly signal: AbortSignal
+  /** What to do with a parameter the upstream cannot take (UNSUPPORTED_PARAMS). */
+  readonly unsupported: 'drop' | 'reject'
 }
 
 /**
  * What an adapter answers, in OpenAI's dialect: a JSON body, or a stream of SSE events in
  * batches (the events of one upstream chunk travel on together, in one write to the client).
  */
-export type Outcome =
+export type Outcome = (
   | { readonly kind: 'json'; readonly text: string; readonly json: Record<string, unknown> }
   | { readonly kind: 'stream'; readonly events: AsyncGenerator<SseEvent[]> }
+) & {
+  /** Request parameters the adapter could not carry over (named in x-gateway-dropped-params). */
+  readonly dropped?: readonly string[]
+}

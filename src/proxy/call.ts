@@ -36,7 +36,7 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   const { body, dropped } = applyRules(model, api, input, gw.config)
   const stream = body.stream === true && STREAMING.has(api)
   const includeUsage = stream && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
-  const ex = { model, api, body, stream, includeUsage, signal: event.req.signal }
+  const ex = { model, api, body, stream, includeUsage, signal: event.req.signal, unsupported: gw.config.unsupportedParams }
   let outcome: Outcome
   try {
     outcome = up.provider.protocol === 'anthropic' ? await callAnthropic(ex, up, gw.now) : await callOpenAI(ex, up)
@@ -44,22 +44,26 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
     gw.stats.call(model.id, event.req.signal.aborted ? 'aborted' : 'error')
     throw error
   }
+  const allDropped = [...dropped, ...(outcome.dropped ?? [])]
   if (outcome.kind === 'json') {
     _account(gw, model, outcome.json)
     gw.stats.call(model.id, 'ok')
-    return { model, dropped, outcome }
+    return { model, dropped: allDropped, outcome }
   }
-  return { model, dropped, outcome: { kind: 'stream', events: _accounted(gw, model, outcome.events, includeUsage, event.req.signal) } }
+  return { model, dropped: allDropped, outcome: { kind: 'stream', events: _accounted(gw, model, outcome.events, includeUsage, event.req.signal) } }
 }
 
 async function* _accounted(gw: Gateway, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal): AsyncGenerator<SseEvent[]> {
   let result: 'ok' | 'error' | 'aborted' = 'aborted' // until the stream ends one way or the other
+  // The last usage seen, counted once at the end: some servers (vLLM's continuous usage
+  // stats) repeat a running total on every chunk.
+  let usage: Record<string, unknown> | undefined
   try {
     for await (const batch of batches) {
       const out = batch.filter((event) => {
-        if (!event.data.includes('"usage"')) return true
+        if (!event.data.includes('"usage":{')) return true
         const json = JSON.parse(event.data) as Record<string, unknown>
-        _account(gw, model, json)
+        usage = json
         // The usage chunk the gateway asked for on the client's behalf: not theirs to see.
         return includeUsage || !Array.isArray(json.choices) || json.choices.length > 0
       })
@@ -74,6 +78,7 @@ async function* _accounted(gw: Gateway, model: Model, batches: AsyncGenerator<Ss
     const code = (e.data as { code?: string } | undefined)?.code ?? null
     yield [{ data: JSON.stringify({ error: { message: e.message, type: e.status === 504 ? 'timeout' : 'server_error', param: null, code } }) }]
   } finally {
+    if (usage) _account(gw, model, usage)
     gw.stats.call(model.id, result)
   }
 }

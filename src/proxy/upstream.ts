@@ -4,7 +4,9 @@ import type { Catalog, Provider } from '../catalog/types.ts'
 import type { Env } from '../catalog/visibility.ts'
 import type { Config } from '../config.ts'
 import { ConfigError } from '../config.ts'
+import { HTTPError } from 'h3'
 import { httpError } from '../errors.ts'
+import { LineTooLongError } from '../providers/sse.ts'
 
 /** A provider as this process reaches it: base URL (env override applied), key, timeouts. */
 export interface Upstream {
@@ -95,6 +97,9 @@ export async function readText(res: Dispatcher.ResponseData, up: Upstream): Prom
 
 /** What to tell the client when talking to the upstream failed (`error` rethrown if the client left). */
 export function upstreamFailure(error: unknown, up: Upstream): unknown {
+  if (HTTPError.isError(error)) return error
+  if (error instanceof SyntaxError) return httpError(502, `${up.provider.name} sent an event that is not JSON`, { code: 'upstream_invalid' })
+  if (error instanceof LineTooLongError) return httpError(502, `${up.provider.name} sent a line longer than ${LineTooLongError.LIMIT} bytes`, { code: 'upstream_invalid' })
   if (error instanceof errors.HeadersTimeoutError) return httpError(504, `${up.provider.name} did not answer within ${up.firstByteMs} ms`, { code: 'upstream_timeout' })
   if (error instanceof errors.BodyTimeoutError) return httpError(504, `${up.provider.name} sent nothing for ${up.idleMs} ms`, { code: 'upstream_timeout' })
   if ((error as Error)?.name === 'AbortError' || error instanceof errors.RequestAbortedError) return error

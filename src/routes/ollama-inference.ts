@@ -75,7 +75,12 @@ async function* _ndjson(batches: AsyncGenerator<SseEvent[]>, started: number, li
       let out = ''
       for (const e of batch) {
         if (e.data === '[DONE]') break
-        const chunk = JSON.parse(e.data) as Json
+        let chunk: Json
+        try {
+          chunk = JSON.parse(e.data) as Json
+        } catch {
+          chunk = { error: { message: 'the upstream sent an event that is not JSON' } }
+        }
         if (chunk.error) {
           yield `${out}${JSON.stringify({ error: chunk.error.message })}\n`
           return

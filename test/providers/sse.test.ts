@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { lines, ndjson, sseEvents } from '../../src/providers/sse.ts'
+import { LineTooLongError, lines, ndjson, sseEvents } from '../../src/providers/sse.ts'
 import { sseText } from '../../src/routes/inference.ts'
 
 const encoder = new TextEncoder()
@@ -41,6 +41,15 @@ describe('sseEvents', () => {
 })
 
 describe('lines and ndjson', () => {
+  it('keep a long line whole across many chunks, and refuse one past 16 MiB', async () => {
+    const line = 'x'.repeat(100_000)
+    async function* pieces(text: string, size: number) {
+      for (let i = 0; i < text.length; i += size) yield text.slice(i, i + size)
+    }
+    expect(await collect(lines(pieces(`${line}\nend`, 1000)))).toEqual([line, 'end'])
+    await expect(collect(lines(pieces('y'.repeat(17 * 1024 * 1024), 1024 * 1024)))).rejects.toBeInstanceOf(LineTooLongError)
+  })
+
   it('split CR, LF and CRLF alike, at any boundary', async () => {
     const bytes = encoder.encode('a\r\nb\rc\nd')
     for (const chunks of splits(bytes)) expect(await collect(lines(from(chunks)))).toEqual(['a', 'b', 'c', 'd'])

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import { toChunks, toMessagesRequest } from '../../src/providers/anthropic.ts'
 import type { Upstream } from '../../src/proxy/upstream.ts'
 import { message } from '../../src/mock/anthropic.ts'
-import { CLAUDE_KEY, proxyCatalog, useProxy } from '../_setup.ts'
+import { CLAUDE_KEY, proxyCatalog, proxyServer, useProxy } from '../_setup.ts'
 
 const proxy = useProxy()
 
@@ -80,6 +80,26 @@ describe('chat completions on an anthropic-protocol model', () => {
     expect(chunks.at(-1)).toMatchObject({ choices: [], usage: { prompt_tokens: 3, completion_tokens: 6, total_tokens: 9 } })
   })
 
+  it('count a stream\'s tokens even when the client did not ask for usage', async () => {
+    const before = (await (await fetch(`${proxy.gw.url}/api/stats`)).json()).tokens_by_model.claude ?? { prompt: 0, completion: 0 }
+    const stream = await proxy.client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'a b c' }], stream: true })
+    const chunks = []
+    for await (const c of stream) chunks.push(c)
+    expect(chunks.some((c) => c.usage)).toBe(false)
+    const after = (await (await fetch(`${proxy.gw.url}/api/stats`)).json()).tokens_by_model.claude
+    expect(after).toEqual({ prompt: before.prompt + 3, completion: before.completion + 5 })
+  })
+
+  it('name the parameters the Messages API cannot take, or refuse them with UNSUPPORTED_PARAMS=reject', async () => {
+    const { response } = await proxy.client.chat.completions.create({ model: 'claude', messages: [{ role: 'user', content: 'x' }], n: 2, seed: 7 }).withResponse()
+    expect(response.headers.get('x-gateway-dropped-params')).toBe('n, seed')
+    const strict = await proxyServer(proxy.mock, { UNSUPPORTED_PARAMS: 'reject' })
+    const res = await fetch(`${strict.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'claude', messages: [], logprobs: true }) })
+    expect(res.status).toBe(400)
+    expect((await res.json()).error).toMatchObject({ message: "Unsupported parameter: logprobs cannot be sent to the Anthropic model 'claude'.", code: 'unsupported_parameter', param: 'logprobs' })
+    await strict.close()
+  })
+
   it('refuses other APIs with a clear 400', async () => {
     const res = await fetch(`${proxy.gw.url}/v1/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"model":"claude","prompt":"x"}' })
     expect(res.status).toBe(400)
@@ -103,7 +123,7 @@ describe('the stream translator', () => {
     }
     const it = Object.assign(body(), { destroy: () => {} })
     const out: string[] = []
-    for await (const batch of toChunks(it, up, 'claude', 1, true)) out.push(...batch.map((e) => e.data))
+    for await (const batch of toChunks(it, up, 'claude', 1)) out.push(...batch.map((e) => e.data))
     return out
   }
 
@@ -114,8 +134,16 @@ describe('the stream translator', () => {
     for (let i = 1; i < recorded.length; i++) expect(await translate([recorded.slice(0, i), recorded.slice(i)])).toEqual(whole)
   })
 
+  it('reports an error event, an event that is not JSON and a stream cut short, by what went wrong', async () => {
+    const run = async (text: string) => translate([new TextEncoder().encode(text)]).catch((e: unknown) => e)
+    const start = 'event: message_start\ndata: {"type":"message_start","message":{"id":"m","usage":{"input_tokens":1}}}\n\n'
+    expect(await run(`${start}event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n`)).toMatchObject({ status: 502, message: 'Claude: Overloaded' })
+    expect(await run(`${start}data: {not json\n\n`)).toMatchObject({ status: 502, message: 'Claude sent an event that is not JSON' })
+    expect(await run(start)).toMatchObject({ status: 502, message: 'Claude ended the stream before message_stop' })
+  })
+
   it('maps a request without tools or system to the minimum Anthropic needs', () => {
     const model = proxyCatalog.models.claude!
-    expect(toMessagesRequest({ model, api: 'chat', body: { model: 'claude', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 10 }, stream: false, includeUsage: false, signal: new AbortController().signal })).toEqual({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], max_tokens: 10 })
+    expect(toMessagesRequest({ model, api: 'chat', body: { model: 'claude', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 10 }, stream: false, includeUsage: false, signal: new AbortController().signal, unsupported: 'drop' })).toEqual({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], max_tokens: 10 })
   })
 })

@@ -29,6 +29,15 @@ describe('OpenAI-protocol calls through the official openai client', () => {
     expect(last().body).toMatchObject({ stream: true, stream_options: { include_usage: true } })
   })
 
+  it('sends a stream\'s headers before its first event', async () => {
+    proxy.mock.fail({ stallAfter: 0 }) // headers, then silence (a model thinking)
+    const controller = new AbortController()
+    const res = await fetch(`${proxy.gw.url}/v1/chat/completions`, { method: 'POST', signal: controller.signal, headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'chat', stream: true, messages: user('x') }) })
+    expect(res.headers.get('content-type')).toBe('text/event-stream; charset=utf-8')
+    expect(res.headers.get('x-accel-buffering')).toBe('no')
+    controller.abort()
+  })
+
   it('passes the usage chunk when the client asks for it', async () => {
     const stream = await proxy.client.chat.completions.create({ model: 'chat', messages: user('a b'), stream: true, stream_options: { include_usage: true } })
     const chunks = []
