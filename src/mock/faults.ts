@@ -10,6 +10,8 @@ export interface Fault {
   readonly stallAfter?: number
   /** Send this many stream chunks, then reset the connection. */
   readonly resetAfter?: number
+  /** Send this many stream chunks, then `text` as it is, and end the stream. */
+  readonly inject?: { readonly after: number; readonly text: string }
 }
 
 /** What the mock saw of a request: for tests that check what reached the upstream. */
@@ -36,6 +38,10 @@ export function faultyStream(chunks: readonly string[], fault: Fault | undefined
     pull(controller) {
       if (fault?.resetAfter !== undefined && i === fault.resetAfter) return reset()
       if (fault?.stallAfter !== undefined && i === fault.stallAfter) return new Promise<void>(() => {}) // never resolves
+      if (fault?.inject && i === fault.inject.after) {
+        controller.enqueue(encoder.encode(fault.inject.text))
+        return controller.close()
+      }
       if (i === chunks.length) return controller.close()
       controller.enqueue(encoder.encode(chunks[i++]))
     },

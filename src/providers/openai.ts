@@ -1,6 +1,6 @@
 import { httpError } from '../errors.ts'
 import { ENDPOINTS } from '../proxy/rules.ts'
-import { post, readText, upstreamFailure } from '../proxy/upstream.ts'
+import { post, readText, redact, upstreamFailure } from '../proxy/upstream.ts'
 import type { Upstream } from '../proxy/upstream.ts'
 import { sseBatches } from './sse.ts'
 import type { SseEvent } from './sse.ts'
@@ -38,7 +38,10 @@ export function parseJson(text: string, up: Upstream): Record<string, unknown> {
 
 async function* _events(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream): AsyncGenerator<SseEvent[]> {
   try {
-    yield* sseBatches(body)
+    for await (const batch of sseBatches(body)) {
+      // An upstream's error event may echo its key, as its error answers can.
+      yield batch.map((e) => (up.key && e.data.includes('"error"') ? { ...e, data: redact(e.data, up.key) } : e))
+    }
   } catch (error) {
     throw upstreamFailure(error, up)
   } finally {

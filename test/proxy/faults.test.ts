@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
-import { proxyServer, useProxy } from '../_setup.ts'
+import { ACME_KEY, proxyServer, useProxy } from '../_setup.ts'
 
 // Short timeouts, so that hung upstreams end within the test; a small body limit.
 const proxy = useProxy({ UPSTREAM_TIMEOUT_MS: '300', STREAM_IDLE_TIMEOUT_MS: '300', MAX_BODY_BYTES: '200' })
@@ -113,5 +113,14 @@ describe('request bodies', () => {
     expect(res.status).toBe(status)
     expect((await res.json()).error.message).toMatch(message)
     expect(proxy.mock.seen).toHaveLength(0)
+  })
+})
+
+describe('an upstream error event inside a stream', () => {
+  it('reaches the client as the upstream sent it, with the provider key redacted', async () => {
+    proxy.mock.fail({ inject: { after: 2, text: `data: {"error":{"message":"key ${ACME_KEY} was revoked","type":"server_error"}}\n\n` } })
+    const raw = await (await post(JSON.stringify(chat({ stream: true })))).text()
+    expect(raw.trim().split('\n\n').at(-1)).toBe('data: {"error":{"message":"key [redacted] was revoked","type":"server_error"}}')
+    expect(raw).not.toContain(ACME_KEY)
   })
 })
