@@ -6,6 +6,7 @@
 //    beside the upstream called directly and a minimal node:http + undici.request pass-through.
 //    Targets: at least 0.8x the pass-through's throughput at 50 connections; added p50 latency
 //    at 1 connection at most 1.3x the pass-through's; RSS under 50 concurrent streams < 150 MB.
+//    The same pass-through as a bare h3 route shows what the framework alone costs.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
@@ -13,6 +14,9 @@ import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import autocannon from 'autocannon'
+import { H3 } from 'h3'
+import { toNodeHandler } from 'h3/node'
+import { FastResponse } from 'srvx'
 import { request } from 'undici'
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8)
@@ -56,11 +60,32 @@ if (mode === '--bare') {
     for await (const piece of upstream.body) res.write(piece)
     res.end()
   })
+} else if (mode === '--h3-passthrough') {
+  // The same pass-through as an h3 route: what the framework alone costs.
+  const target = process.argv[3]!
+  const app = new H3()
+  app.post('/v1/chat/completions', async (event) => {
+    const upstream = await request(`${target}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: await event.req.text() })
+    const chunks = upstream.body[Symbol.asyncIterator]()
+    const body = new ReadableStream({
+      async pull(c) {
+        const { value, done } = await chunks.next()
+        if (done) c.close()
+        else c.enqueue(value)
+      },
+      cancel: () => void upstream.body.destroy(),
+    })
+    return new FastResponse(body, { status: upstream.statusCode, headers: { 'content-type': String(upstream.headers['content-type']) } })
+  })
+  _serve(toNodeHandler(app))
 } else {
-  const gateway = await _start(['--import', 'tsx', 'src/server.ts'], { PORT: '0', OPENAI_API_KEY: 'bench-key', ANTHROPIC_API_KEY: 'bench-key' })
-  await _listings(gateway.url)
-  gateway.child.kill('SIGTERM')
-  await _chat()
+  // BENCH_ONLY=listings or BENCH_ONLY=chat runs one part.
+  if (process.env.BENCH_ONLY !== 'chat') {
+    const gateway = await _start(['--import', 'tsx', 'src/server.ts'], { PORT: '0', OPENAI_API_KEY: 'bench-key', ANTHROPIC_API_KEY: 'bench-key' })
+    await _listings(gateway.url)
+    gateway.child.kill('SIGTERM')
+  }
+  if (process.env.BENCH_ONLY !== 'listings') await _chat()
 }
 
 async function _listings(gatewayUrl: string) {
@@ -89,8 +114,9 @@ async function _chat() {
   const upstream = await _start(['--import', 'tsx', script, '--upstream'], {})
   const base = upstream.url.replace(/\/$/, '')
   const passthrough = await _start(['--import', 'tsx', script, '--passthrough', base], {})
+  const h3passthrough = await _start(['--import', 'tsx', script, '--h3-passthrough', base], {})
   const gateway = await _start(['--import', 'tsx', 'src/server.ts'], { PORT: '0', OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${base}/v1` })
-  const targets = [['upstream direct', upstream.url], ['minimal pass-through', passthrough.url], ['gateway', gateway.url]] as const
+  const targets = [['upstream direct', upstream.url], ['minimal pass-through', passthrough.url], ['h3 pass-through', h3passthrough.url], ['gateway', gateway.url]] as const
   console.log(`2. chat completions (gpt-4.1, ${CHUNKS} chunks when streamed): ${DURATION_S} s per run; p50 at 1 connection from ${LATENCY_SAMPLES} sequential requests\n`)
   console.log(`${'target'.padEnd(22)}${'stream'.padStart(7)}${'req/s @1'.padStart(10)}${'req/s @50'.padStart(11)}${'p50 @1 (µs)'.padStart(13)}`)
   const results: Record<string, { rps50: number; p50: number }> = {}
@@ -116,7 +142,7 @@ async function _chat() {
     console.log(`${stream ? 'streamed' : 'non-streamed'}: throughput at 50 connections ${throughput.toFixed(2)}x the pass-through (target ${CHAT_TARGET}x: ${throughput >= CHAT_TARGET ? 'met' : 'MISSED'}); added p50 at 1 connection ${(g.p50 - d.p50).toFixed(0)} µs vs ${(m.p50 - d.p50).toFixed(0)} µs = ${added.toFixed(2)}x (target ${LATENCY_TARGET}x: ${added <= LATENCY_TARGET ? 'met' : 'MISSED'})`)
   }
   console.log(`gateway peak RSS through 50 concurrent streams: ${peakRss.toFixed(0)} MB (target < ${RSS_TARGET_MB} MB: ${peakRss < RSS_TARGET_MB ? 'met' : 'MISSED'})`)
-  for (const t of [upstream, passthrough, gateway]) t.child.kill('SIGTERM')
+  for (const t of [upstream, passthrough, h3passthrough, gateway]) t.child.kill('SIGTERM')
 }
 
 // p50 latency in microseconds of sequential requests on one keep-alive connection.
