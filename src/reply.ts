@@ -18,7 +18,7 @@ const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' 
  * slows the upstream rather than filling memory). A client that leaves cancels the stream,
  * which ends the generator and with it the upstream request.
  */
-export function streamReply(event: H3Event, chunks: AsyncGenerator<string>, contentType: string, headers: Record<string, string> = {}): Response {
+export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array>, contentType: string, headers: Record<string, string> = {}): Response {
   const encoder = new TextEncoder()
   const body = new ReadableStream<Uint8Array>({
     // An empty first chunk makes Node send the headers now, not with the first upstream event
@@ -30,7 +30,7 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string>, cont
       try {
         const { value, done } = await chunks.next()
         if (done) controller.close()
-        else controller.enqueue(encoder.encode(value))
+        else controller.enqueue(typeof value === 'string' ? encoder.encode(value) : value)
       } catch (error) {
         controller.error(error)
       }

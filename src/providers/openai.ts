@@ -24,7 +24,7 @@ export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
     const text = await readText(res, up)
     return { kind: 'json', text, json: parseJson(text, up) }
   }
-  return { kind: 'stream', events: _events(res.body, up) }
+  return { kind: 'stream', events: _events(res.body, up), raw: res.body }
 }
 
 /** The upstream's JSON answer, or 502 when it is not JSON. */

@@ -7,7 +7,11 @@ import { callAnthropic } from '../providers/anthropic.ts'
 import { callOpenAI } from '../providers/openai.ts'
 import type { SseEvent } from '../providers/sse.ts'
 import type { Outcome } from '../providers/types.ts'
+import { SseParser } from '../providers/sse.ts'
+import { sseText } from '../routes/inference.ts'
 import { applyRules } from './rules.ts'
+import { redact, upstreamFailure } from './upstream.ts'
+import type { Upstream } from './upstream.ts'
 
 // APIs that stream when asked to.
 const STREAMING: ReadonlySet<Api> = new Set(['chat', 'completions', 'responses'])
@@ -16,7 +20,8 @@ const STREAMING: ReadonlySet<Api> = new Set(['chat', 'completions', 'responses']
 export interface Called {
   readonly model: Model
   readonly dropped: readonly string[]
-  readonly outcome: Outcome
+  /** As the adapter answered, or (asked for `raw`) an OpenAI stream as the bytes to send on. */
+  readonly outcome: Outcome | { readonly kind: 'bytes'; readonly chunks: AsyncGenerator<Uint8Array> }
 }
 
 /**
@@ -25,7 +30,7 @@ export interface Called {
  * adapter, and count the call, its tokens and cost. A stream's usage chunk is stripped again
  * when the client did not ask for it; an error inside a stream becomes an error event.
  */
-export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>): Promise<Called> {
+export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>, options: { raw?: boolean } = {}): Promise<Called> {
   if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
   const model = gw.resolve(input.model)
   event.context.model = model.id
@@ -45,12 +50,67 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
     throw error
   }
   const allDropped = [...dropped, ...(outcome.dropped ?? [])]
+  if (outcome.kind === 'stream' && outcome.raw && options.raw) {
+    const chunks = passThrough(gw, model, outcome.raw, includeUsage, up, event.req.signal)
+    return { model, dropped: allDropped, outcome: { kind: 'bytes', chunks } }
+  }
   if (outcome.kind === 'json') {
     _account(gw, model, outcome.json)
     gw.stats.call(model.id, 'ok')
     return { model, dropped: allDropped, outcome }
   }
   return { model, dropped: allDropped, outcome: { kind: 'stream', events: _accounted(gw, model, outcome.events, includeUsage, event.req.signal) } }
+}
+
+// Byte markers of the events the gateway must look at; every other event passes untouched.
+const USAGE = Buffer.from('"usage":{')
+const ERROR = Buffer.from('"error"')
+
+/**
+ * An OpenAI stream passed through as bytes: complete events travel on as they came unless they
+ * carry usage (counted, and stripped when the client did not ask) or an error (its key
+ * redacted), which are parsed; only those regions are decoded. CR line ends, rare, take the
+ * parsing path for the rest of the stream.
+ */
+export async function* passThrough(gw: Gateway, model: Model, body: AsyncIterable<Uint8Array> & { destroy(): unknown }, includeUsage: boolean, up: Upstream, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  const key = up.key
+  const parsed = async function* (): AsyncGenerator<SseEvent[]> {
+    let pending: Buffer | undefined
+    let parser: SseParser | undefined // once a CR is seen
+    for await (const piece of body) {
+      const chunk = pending ? Buffer.concat([pending, piece]) : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
+      pending = undefined
+      if (parser || chunk.includes(13)) {
+        parser ??= new SseParser()
+        const events = parser.push(chunk)
+        if (events.length) yield events
+        continue
+      }
+      const end = chunk.lastIndexOf('\n\n')
+      if (end === -1) {
+        pending = chunk
+        continue
+      }
+      const complete = chunk.subarray(0, end + 2)
+      if (end + 2 < chunk.length) pending = chunk.subarray(end + 2)
+      if (complete.includes(USAGE) || complete.includes(ERROR)) yield new SseParser().push(complete)
+      else yield [{ data: '', raw: complete } as SseEvent & { raw: Uint8Array }]
+    }
+    if (pending) yield new SseParser().push(Buffer.concat([pending, Buffer.from('\n\n')]))
+  }
+  const redacting = async function* (): AsyncGenerator<SseEvent[]> {
+    try {
+      for await (const batch of parsed()) yield key ? batch.map((e) => (e.data.includes('"error"') ? { ...e, data: redact(e.data, key) } : e)) : batch
+    } catch (error) {
+      throw upstreamFailure(error, up)
+    } finally {
+      body.destroy()
+    }
+  }
+  for await (const batch of _accounted(gw, model, redacting(), includeUsage, signal)) {
+    const raw = (batch[0] as { raw?: Uint8Array }).raw
+    yield raw ?? Buffer.from(batch.map(sseText).join(''))
+  }
 }
 
 async function* _accounted(gw: Gateway, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal): AsyncGenerator<SseEvent[]> {
@@ -61,7 +121,7 @@ async function* _accounted(gw: Gateway, model: Model, batches: AsyncGenerator<Ss
   try {
     for await (const batch of batches) {
       const out = batch.filter((event) => {
-        if (!event.data.includes('"usage":{')) return true
+        if (!event.data.includes('"usage":{')) return true // raw regions (data '') included
         const json = JSON.parse(event.data) as Record<string, unknown>
         usage = json
         // The usage chunk the gateway asked for on the client's behalf: not theirs to see.

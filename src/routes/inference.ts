@@ -26,10 +26,11 @@ export function inferenceRoutes(app: H3, gw: Gateway): void {
   for (const api of Object.keys(ENDPOINTS) as Api[]) {
     route(app, ENDPOINTS[api], {
       POST: async (event: H3Event) => {
-        const called = await callModel(gw, event, api, await jsonObject(event, gw.config.maxBodyBytes))
+        const called = await callModel(gw, event, api, await jsonObject(event, gw.config.maxBodyBytes), { raw: true })
         const headers = callHeaders(gw, called)
-        if (called.outcome.kind === 'json') return reply(event, called.outcome.text, headers)
-        return streamReply(event, _sse(called.outcome.events), 'text/event-stream; charset=utf-8', headers)
+        const o = called.outcome
+        if (o.kind === 'json') return reply(event, o.text, headers)
+        return streamReply(event, o.kind === 'bytes' ? o.chunks : _sse(o.events), 'text/event-stream; charset=utf-8', headers)
       },
     })
   }

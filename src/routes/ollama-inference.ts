@@ -62,6 +62,7 @@ async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'gene
     const usage = (called.outcome.json.usage ?? {}) as Json
     return reply(event, JSON.stringify(line({ ...message(choice.message?.content ?? '', calls), done: true, done_reason: _reason(choice.finish_reason), total_duration: _ns(performance.now() - started), prompt_eval_count: usage.prompt_tokens ?? 0, eval_count: usage.completion_tokens ?? 0 })), headers)
   }
+  if (called.outcome.kind !== 'stream') throw new Error('a stream was expected') // callModel answers bytes only when asked
   return streamReply(event, _ndjson(called.outcome.events, started, line, message), 'application/x-ndjson', headers)
 }
 

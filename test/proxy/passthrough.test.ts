@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest'
+import { chatCompletion } from '../../src/mock/openai.ts'
+import { passThrough } from '../../src/proxy/call.ts'
+import { proxyCatalog, testApp } from '../_setup.ts'
+
+// A recorded OpenAI stream: role chunk, content chunks with multi-byte text, finish, usage, [DONE].
+const recorded = chatCompletion({ model: 'm', messages: [{ role: 'user', content: 'caf\u00e9 \ud83d\ude42 ok' }], stream: true, stream_options: { include_usage: true } }).chunks.join('')
+const bytes = new TextEncoder().encode(recorded)
+const usageEvent = recorded.split('\n\n').find((e) => e.includes('"usage"'))!
+
+async function run(chunks: Uint8Array[], includeUsage: boolean) {
+  const { gateway } = testApp()
+  async function* body() {
+    for (const c of chunks) yield c
+  }
+  const up = { provider: proxyCatalog.providers.acme!, baseUrl: '', firstByteMs: 1, idleMs: 1, key: 'sk-never-seen-1234' }
+  let out = ''
+  const decoder = new TextDecoder()
+  for await (const piece of passThrough(gateway, proxyCatalog.models.chat!, Object.assign(body(), { destroy: () => {} }), includeUsage, up, new AbortController().signal)) out += decoder.decode(piece, { stream: true })
+  return { out, stats: gateway.stats.toJSON(new Date()) }
+}
+
+describe('the OpenAI stream pass-through', () => {
+  it('sends the upstream bytes unchanged when the client asked for usage, at every split', async () => {
+    for (let i = 0; i <= bytes.length; i++) {
+      const { out, stats } = await run([bytes.slice(0, i), bytes.slice(i)], true)
+      expect(out).toBe(recorded)
+      expect(stats.tokens_by_model.chat).toEqual({ prompt: 3, completion: 5 })
+    }
+  })
+
+  it('strips only the usage event it asked for on the client\'s behalf, at every split', async () => {
+    for (let i = 0; i <= bytes.length; i++) {
+      const { out, stats } = await run([bytes.slice(0, i), bytes.slice(i)], false)
+      expect(out).toBe(recorded.replace(`${usageEvent}\n\n`, ''))
+      expect(stats.tokens_by_model.chat).toEqual({ prompt: 3, completion: 5 })
+    }
+  })
+})
