@@ -1,4 +1,3 @@
-import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
 import { toChunks, toMessagesRequest } from '../../src/providers/anthropic.ts'
 import type { Upstream } from '../../src/proxy/upstream.ts'
