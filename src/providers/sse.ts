@@ -91,6 +91,12 @@ export class LineSplitter {
   }
 }
 
+/** An SSE event as its bytes on the wire. */
+export function sseText(e: SseEvent): string {
+  const data = e.data.includes('\n') ? e.data.split('\n').join('\ndata: ') : e.data
+  return e.event === undefined ? `data: ${data}\n\n` : `event: ${e.event}\ndata: ${data}\n\n`
+}
+
 /** The events of a stream of chunks, one batch per chunk (empty batches skipped). */
 export async function* sseBatches(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<SseEvent[]> {
   const parser = new SseParser()

@@ -2,9 +2,8 @@ import { HTTPError } from 'h3'
 import type { Model } from '../catalog/types.ts'
 import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
-import { SseParser } from '../providers/sse.ts'
+import { SseParser, sseText } from '../providers/sse.ts'
 import type { SseEvent } from '../providers/sse.ts'
-import { sseText } from '../routes/inference.ts'
 import { redact, upstreamFailure } from './upstream.ts'
 import type { Upstream } from './upstream.ts'
 
@@ -95,8 +94,10 @@ export async function* accounted(gw: Gateway, model: Model, batches: AsyncGenera
   }
 }
 
-// Tokens from an answer's usage (chat, completions, embeddings; the Responses API's input/output
-// tokens, also inside a response.completed event) and their cost at the catalog's prices.
+/**
+ * Counts the tokens of an answer's usage (chat, completions, embeddings; the Responses API's
+ * input/output tokens, also inside a response.completed event) and their cost at the catalog's prices.
+ */
 export function account(gw: Gateway, model: Model, json: Record<string, unknown>): void {
   const usage = (json.usage ?? (json.response as { usage?: unknown } | undefined)?.usage) as Record<string, any> | undefined
   if (!usage) return

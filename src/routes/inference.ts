@@ -2,18 +2,13 @@ import type { H3, H3Event } from 'h3'
 import type { Api } from '../catalog/types.ts'
 import type { Gateway } from '../gateway.ts'
 import { deprecationHeaders } from '../gateway.ts'
+import { sseText } from '../providers/sse.ts'
 import type { SseEvent } from '../providers/sse.ts'
 import { callModel } from '../proxy/call.ts'
 import type { Called } from '../proxy/call.ts'
 import { ENDPOINTS } from '../proxy/rules.ts'
 import { reply, streamReply } from '../reply.ts'
 import { jsonObject, route } from './internal/methods.ts'
-
-/** An SSE event as its bytes on the wire. */
-export function sseText(e: SseEvent): string {
-  const data = e.data.includes('\n') ? e.data.split('\n').join('\ndata: ') : e.data
-  return e.event === undefined ? `data: ${data}\n\n` : `event: ${e.event}\ndata: ${data}\n\n`
-}
 
 /** Headers a call's answer carries: deprecation, and what the catalog's rules dropped. */
 export function callHeaders(gw: Gateway, called: Called): Record<string, string> {

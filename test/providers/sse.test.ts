@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LineTooLongError, lines, ndjson, sseEvents } from '../../src/providers/sse.ts'
-import { sseText } from '../../src/routes/inference.ts'
+import { LineTooLongError, lines, ndjson, sseEvents, sseText } from '../../src/providers/sse.ts'
 
 const encoder = new TextEncoder()
 
