@@ -26,6 +26,8 @@ declare module 'h3' {
     failure?: string
     /** Headers every answer to this request carries: its id (the client's `x-request-id` when tame, else a fresh UUID) and CORS. */
     headers?: Record<string, string>
+    /** Where a stream registers itself, so that a drain can end it. */
+    streams?: Set<{ end(reason: string): void }>
   }
 }
 
@@ -50,16 +52,16 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
  * Writes lines to stdout in one write per event-loop turn rather than one per line: a write to
  * a pipe is a blocking system call on Linux, and a busy gateway logs thousands of lines a second.
  */
-export function bufferedStdout(): (line: string) => void {
+export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
   let pending: string[] = []
   const flush = () => {
-    process.stdout.write(`${pending.join('\n')}\n`)
+    if (pending.length) process.stdout.write(`${pending.join('\n')}\n`)
     pending = []
   }
-  process.once('beforeExit', () => pending.length && flush())
-  return (line) => {
+  const log = (line: string) => {
     if (pending.push(line) === 1) setImmediate(flush)
   }
+  return Object.assign(log, { flush })
 }
 
 /**
@@ -92,6 +94,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
     const requestId = given && REQUEST_ID.test(given) ? given : `${instance}-${(++served).toString(36)}`
     const access = config.corsOrigins.length ? cors(event, config.corsOrigins) : undefined
     event.context.headers = { 'x-request-id': requestId, ...access?.headers }
+    event.context.streams = gateway.streams
     let response: Response
     try {
       if (access?.preflight) response = access.preflight

@@ -22,6 +22,8 @@ export interface Config {
   readonly upstreamTimeoutMs?: number
   /** `STREAM_IDLE_TIMEOUT_MS`: longest silence inside a stream. Default: the provider's `stream_idle_timeout_ms`. */
   readonly streamIdleTimeoutMs?: number
+  /** `SHUTDOWN_TIMEOUT_MS`: how long SIGTERM waits for in-flight requests before ending open streams. Default: 10000. */
+  readonly shutdownTimeoutMs: number
 }
 
 /** A setting the gateway cannot start with; the message names the variable. */
@@ -54,6 +56,7 @@ export function loadConfig(env: Env): Config {
     unsupportedParams: _choice(env, 'UNSUPPORTED_PARAMS', ['drop', 'reject'] as const),
     upstreamTimeoutMs: _integer(env, 'UPSTREAM_TIMEOUT_MS', undefined),
     streamIdleTimeoutMs: _integer(env, 'STREAM_IDLE_TIMEOUT_MS', undefined),
+    shutdownTimeoutMs: _integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
   }
 }
 

@@ -20,22 +20,47 @@ const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' 
  */
 export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array>, contentType: string, headers: Record<string, string> = {}): Response {
   const encoder = new TextEncoder()
+  const open = event.context.streams
+  let handle: { end(reason: string): void } | undefined
+  let ended = false
+  const finish = () => {
+    ended = true
+    if (handle) open?.delete(handle)
+  }
   const body = new ReadableStream<Uint8Array>({
     // An empty first chunk makes Node send the headers now, not with the first upstream event
     // (a reasoning model may think for minutes before that).
     start(controller) {
       controller.enqueue(new Uint8Array(0))
+      // At the end of a drain: a last error event in the stream's own format, then the end.
+      handle = {
+        end(reason) {
+          if (ended) return
+          finish()
+          const farewell = contentType.startsWith('text/event-stream') ? `data: ${JSON.stringify({ error: { message: reason, type: 'server_error', param: null, code: 'shutting_down' } })}\n\n` : `${JSON.stringify({ error: reason })}\n`
+          controller.enqueue(encoder.encode(farewell))
+          controller.close()
+          void chunks.return(undefined)
+        },
+      }
+      open?.add(handle)
     },
     async pull(controller) {
       try {
         const { value, done } = await chunks.next()
-        if (done) controller.close()
-        else controller.enqueue(typeof value === 'string' ? encoder.encode(value) : value)
+        if (ended) return
+        if (done) {
+          finish()
+          controller.close()
+        } else controller.enqueue(typeof value === 'string' ? encoder.encode(value) : value)
       } catch (error) {
+        if (ended) return
+        finish()
         controller.error(error)
       }
     },
     async cancel() {
+      finish()
       await chunks.return(undefined)
     },
   })

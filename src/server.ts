@@ -2,13 +2,14 @@
 // closes on SIGTERM/SIGINT. `npm start` compiles the catalog first.
 import { toNodeHandler } from 'h3/node'
 import { listen } from 'listhen'
-import { createApp } from './app.ts'
+import { bufferedStdout, createApp } from './app.ts'
 import { catalog } from './catalog/catalog.generated.ts'
 import { ConfigError } from './config.ts'
 
+const log = bufferedStdout()
 let built: ReturnType<typeof createApp>
 try {
-  built = createApp({ catalog, env: process.env })
+  built = createApp({ catalog, env: process.env, log })
 } catch (error) {
   if (!(error instanceof ConfigError)) throw error
   console.error(`cannot start: ${error.message}`)
@@ -25,9 +26,23 @@ if (port !== 0 && listener.address.port !== port) {
 }
 console.log(JSON.stringify({ time: new Date().toISOString(), message: 'listening', url: listener.url, port: listener.address.port, catalog_version: catalog.version, models: Object.keys(catalog.models).length }))
 
+// SIGTERM/SIGINT: refuse new connections, let in-flight requests finish for up to
+// SHUTDOWN_TIMEOUT_MS (/readyz answers 503 meanwhile), then end the streams still open with an
+// error event, and exit 0.
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, () => {
-    console.log(JSON.stringify({ time: new Date().toISOString(), message: `${signal}: closing` }))
-    void listener.close().then(() => process.exit(0))
+  process.once(signal, async () => {
+    const say = (message: string) => log(JSON.stringify({ time: new Date().toISOString(), message }))
+    say(`${signal}: draining for up to ${gateway.config.shutdownTimeoutMs} ms`)
+    gateway.runtime.draining = true
+    const closed = listener.close().then(() => true)
+    const wait = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref())
+    if (!(await Promise.race([closed, wait(gateway.config.shutdownTimeoutMs)]))) {
+      say(`ending ${gateway.streams.size} open stream(s)`)
+      for (const stream of [...gateway.streams]) stream.end('the gateway is shutting down')
+      await Promise.race([closed, wait(2000)])
+    }
+    say('closed')
+    log.flush()
+    process.exit(0)
   })
 }

@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
+import { mockServer } from './_setup.ts'
 
 const root = new URL('../', import.meta.url).pathname
 // What `npm start` runs once its prestart step has compiled the catalog (as npm test has).
@@ -46,5 +47,33 @@ describe('the server process (npm start)', () => {
     const server = start({ PORT: 'eighty' })
     expect(await server.exited).toBe(1)
     expect(server.output().err).toContain('cannot start: PORT: "eighty" is not a port number (0-65535)')
+  }, 30_000)
+})
+
+describe('graceful shutdown (SIGTERM)', () => {
+  it('refuses new connections, lets in-flight requests finish, ends open streams with an error event, exits 0', async () => {
+    const mock = await mockServer({})
+    const server = start({ PORT: '0', OPENAI_API_KEY: 'sk-canary-drain-0000', OPENAI_BASE_URL: `${mock.url}/v1`, SHUTDOWN_TIMEOUT_MS: '1500' })
+    const url = await server.listening
+    const post = (stream: boolean) => fetch(`${url}v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4.1', stream, messages: [{ role: 'user', content: 'hi' }] }) })
+    mock.fail({ stallAfter: 1 }) // a stream that will still be open when the drain ends
+    const stream = await post(true)
+    const reader = stream.body!.getReader()
+    await reader.read()
+    mock.fail({ delayMs: 500 }) // a request that finishes within the drain
+    const inflight = post(false)
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    server.child.kill('SIGTERM')
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    await expect(fetch(`${url}healthz`)).rejects.toThrow() // no new connections
+    expect((await inflight).status).toBe(200)
+    let rest = ''
+    const decoder = new TextDecoder()
+    for (let r = await reader.read(); !r.done; r = await reader.read()) rest += decoder.decode(r.value)
+    expect(rest.trim().split('\n\n').at(-1)).toBe('data: {"error":{"message":"the gateway is shutting down","type":"server_error","param":null,"code":"shutting_down"}}')
+    expect(await server.exited).toBe(0)
+    expect(server.output().out).toContain('"message":"ending 1 open stream(s)"')
+    expect(mock.seen[0]!.closed).toBe(true) // the upstream request of the ended stream is closed too
+    await mock.close()
   }, 30_000)
 })
