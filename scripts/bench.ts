@@ -7,6 +7,9 @@
 //    Targets: at least 0.8x the pass-through's throughput at 50 connections; added p50 latency
 //    at 1 connection at most 1.3x the pass-through's; RSS under 50 concurrent streams < 150 MB.
 //    The same pass-through as a bare h3 route shows what the framework alone costs.
+// 3. Startup: from process start to the first answered request, the production build
+//    (`node dist/server.js`; run `npm run build` first) beside a bare node:http server.
+//    Target: within 1.5x.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
@@ -79,13 +82,14 @@ if (mode === '--bare') {
   })
   _serve(toNodeHandler(app))
 } else {
-  // BENCH_ONLY=listings or BENCH_ONLY=chat runs one part.
-  if (process.env.BENCH_ONLY !== 'chat') {
+  // BENCH_ONLY=listings, chat or startup runs one part.
+  if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'listings') {
     const gateway = await _start(['--import', 'tsx', 'src/server.ts'], { PORT: '0', OPENAI_API_KEY: 'bench-key', ANTHROPIC_API_KEY: 'bench-key' })
     await _listings(gateway.url)
     gateway.child.kill('SIGTERM')
   }
-  if (process.env.BENCH_ONLY !== 'listings') await _chat()
+  if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'chat') await _chat()
+  if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'startup') await _startup()
 }
 
 async function _listings(gatewayUrl: string) {
@@ -143,6 +147,27 @@ async function _chat() {
   }
   console.log(`gateway peak RSS through 50 concurrent streams: ${peakRss.toFixed(0)} MB (target < ${RSS_TARGET_MB} MB: ${peakRss < RSS_TARGET_MB ? 'met' : 'MISSED'})`)
   for (const t of [upstream, passthrough, h3passthrough, gateway]) t.child.kill('SIGTERM')
+}
+
+async function _startup() {
+  const RUNS = 7
+  const bare = `require('node:http').createServer((q, s) => s.end('{"status":"ok"}')).listen(Number(process.env.PORT), '127.0.0.1')`
+  // Each process gets a known port and is polled every 2 ms from the moment it is spawned.
+  const measure = async (args: string[], port: number) => {
+    const times: number[] = []
+    for (let i = 0; i < RUNS; i++) {
+      const started = performance.now()
+      const child = spawn(process.execPath, args, { env: { ...process.env, PORT: String(port) }, stdio: 'ignore' })
+      while ((await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.status !== 200) await new Promise((r) => setTimeout(r, 2))
+      times.push(performance.now() - started)
+      child.kill('SIGKILL')
+      await new Promise((r) => child.once('exit', r))
+    }
+    return times.sort((a, b) => a - b)[Math.floor(RUNS / 2)]!
+  }
+  const b = await measure(['-e', bare], 18_431)
+  const g = await measure(['dist/server.js'], 18_432)
+  console.log(`\n3. startup, process start to first answered request (median of ${RUNS}): bare node:http ${b.toFixed(0)} ms, gateway ${g.toFixed(0)} ms = ${(g / b).toFixed(2)}x (target 1.5x: ${g / b <= 1.5 ? 'met' : 'MISSED'})`)
 }
 
 // p50 latency in microseconds of sequential requests on one keep-alive connection.

@@ -5,6 +5,7 @@ import { listen } from 'listhen'
 import { bufferedStdout, createApp } from './app.ts'
 import { catalog } from './catalog/catalog.generated.ts'
 import { ConfigError } from './config.ts'
+import { loadUpstreamClient } from './proxy/upstream.ts'
 
 const log = bufferedStdout()
 let built: ReturnType<typeof createApp>
@@ -24,6 +25,7 @@ if (port !== 0 && listener.address.port !== port) {
   console.error(`cannot start: PORT ${port} is in use on ${host}`)
   process.exit(1)
 }
+void loadUpstreamClient() // now that requests are answered, load the completion path's client
 console.log(JSON.stringify({ time: new Date().toISOString(), message: 'listening', url: listener.url, port: listener.address.port, catalog_version: catalog.version, models: Object.keys(catalog.models).length }))
 
 // SIGTERM/SIGINT: refuse new connections, let in-flight requests finish for up to

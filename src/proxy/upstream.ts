@@ -1,4 +1,3 @@
-import { Agent, errors, request } from 'undici'
 import type { Dispatcher } from 'undici'
 import type { Catalog, Provider } from '../catalog/types.ts'
 import type { Env } from '../catalog/visibility.ts'
@@ -22,8 +21,16 @@ export interface Upstream {
 
 // One keep-alive pool per process for every upstream: undici's request is the completion hot
 // path (about 3x the throughput of fetch here). Redirects are never followed (undici's request
-// does not follow them), so a key never travels to another host.
-const agent = new Agent({ keepAliveTimeout: 30_000, connections: 256 })
+// does not follow them), so a key never travels to another host. undici takes ~100 ms to load,
+// a third of the gateway's startup: it loads on first use, or when `loadUpstreamClient` is
+// called once the server listens.
+let client: Promise<{ request: typeof import('undici').request; agent: Dispatcher }> | undefined
+
+/** Loads the upstream HTTP client (undici) if it is not loaded yet. */
+export function loadUpstreamClient() {
+  client ??= import('undici').then(({ Agent, request }) => ({ request, agent: new Agent({ keepAliveTimeout: 30_000, connections: 256 }) }))
+  return client
+}
 
 // How much of an upstream error body is read to find its message.
 const MAX_ERROR_BYTES = 64 * 1024
@@ -62,6 +69,7 @@ export function resolveUpstreams(catalog: Catalog, env: Env, config: Pick<Config
  * 504; a network failure is 502. A client that went away aborts it (`signal`).
  */
 export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+  const { request, agent } = await loadUpstreamClient()
   let res: Dispatcher.ResponseData
   try {
     res = await request(`${up.baseUrl}${path}`, {
@@ -100,9 +108,10 @@ export function upstreamFailure(error: unknown, up: Upstream): unknown {
   if (HTTPError.isError(error)) return error
   if (error instanceof SyntaxError) return httpError(502, `${up.provider.name} sent an event that is not JSON`, { code: 'upstream_invalid' })
   if (error instanceof LineTooLongError) return httpError(502, `${up.provider.name} sent a line longer than ${LineTooLongError.LIMIT} bytes`, { code: 'upstream_invalid' })
-  if (error instanceof errors.HeadersTimeoutError) return httpError(504, `${up.provider.name} did not answer within ${up.firstByteMs} ms`, { code: 'upstream_timeout' })
-  if (error instanceof errors.BodyTimeoutError) return httpError(504, `${up.provider.name} sent nothing for ${up.idleMs} ms`, { code: 'upstream_timeout' })
-  if ((error as Error)?.name === 'AbortError' || error instanceof errors.RequestAbortedError) return error
+  const code = (error as { code?: string } | undefined)?.code
+  if (code === 'UND_ERR_HEADERS_TIMEOUT') return httpError(504, `${up.provider.name} did not answer within ${up.firstByteMs} ms`, { code: 'upstream_timeout' })
+  if (code === 'UND_ERR_BODY_TIMEOUT') return httpError(504, `${up.provider.name} sent nothing for ${up.idleMs} ms`, { code: 'upstream_timeout' })
+  if ((error as Error)?.name === 'AbortError' || code === 'UND_ERR_ABORTED') return error
   const cause = (error as { code?: string; cause?: { code?: string } })?.code ?? (error as { cause?: { code?: string } })?.cause?.code ?? 'network error'
   return httpError(502, `${up.provider.name} could not be reached (${cause})`, { code: 'upstream_unreachable', cause: error })
 }
