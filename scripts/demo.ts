@@ -16,7 +16,7 @@ export function demoEnv(mockUrl: string): Record<string, string> {
     ANTHROPIC_API_KEY: 'demo-anthropic-key',
     ANTHROPIC_BASE_URL: mockUrl,
     LOCAL_BASE_URL: `${mockUrl}/v1`,
-    EXPOSE_EXPERIMENTAL_MODELS: 'false',
+    ADMIN_TOKEN: 'demo-admin-token-0123',
   }
 }
 
@@ -32,7 +32,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const { app, gateway } = createApp({ catalog, env: { ...process.env, ...demoEnv(mockUrl) } })
   const listener = await listen(toNodeHandler(app), { port: gateway.config.port, hostname: gateway.config.host, showURL: false, isProd: true })
   const url = listener.url.replace(/\/$/, '')
-  console.log(`gateway on ${url}, every provider answered by the mock upstream on ${mockUrl}\n\ntry:\n`)
+  console.log(`gateway on ${url}, every provider answered by the mock upstream on ${mockUrl}; admin token demo-admin-token-0123\n\ntry:\n`)
   console.log(`curl ${url}/v1/models`)
   console.log(`curl ${url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"gpt-5.1","messages":[{"role":"user","content":"hello"}]}'`)
   console.log(`curl -N ${url}/v1/chat/completions -H 'content-type: application/json' -d '{"model":"claude-sonnet-4-5","stream":true,"messages":[{"role":"user","content":"hello"}]}'`)

@@ -34,19 +34,20 @@ function project(): { dir: string; sh: (script: string) => string } {
 }
 
 describe('the README', () => {
-  it('quick start: every curl line gets a 2xx from the demo (gateway + mock upstream)', async () => {
+  it('every curl line gets a 2xx from the demo (gateway + mock upstream)', async () => {
     const mock = createServer(toNodeHandler(demoMock().app)).listen(0, '127.0.0.1')
     await once(mock, 'listening')
     const { app } = createApp({ catalog, env: demoEnv(`http://127.0.0.1:${(mock.address() as AddressInfo).port}`), log: () => {} })
-    const curls = shellBlocks('Quick start').join('\n').split('\n').filter((l) => l.startsWith('curl '))
-    expect(curls.length).toBe(6)
+    const curls = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')).filter((l) => l.startsWith('curl '))
+    expect(curls.length).toBeGreaterThan(25)
     for (const line of curls) {
       const path = /http:\/\/127\.0\.0\.1:8000(\S+)/.exec(line)![1]!
       const body = /-d '([^']*)'/.exec(line)?.[1]
       const headers = Object.fromEntries([...line.matchAll(/-H '([^:]+): ([^']*)'/g)].map((m) => [m[1]!, m[2]!]))
       const res = await app.fetch(new Request(`http://gateway.test${path}`, { method: body ? 'POST' : 'GET', headers, body }))
-      expect(res.status, line).toBe(200)
-      expect((await res.text()).length, line).toBeGreaterThan(10)
+      expect(res.status, line).toBeGreaterThanOrEqual(200)
+      expect(res.status, line).toBeLessThan(300)
+      expect((await res.text()).length, line).toBeGreaterThan(1)
     }
     mock.close()
   })
