@@ -30,7 +30,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   await new Promise((resolve) => mock.once('listening', resolve))
   const mockUrl = `http://127.0.0.1:${(mock.address() as AddressInfo).port}`
   const { app, gateway } = createApp({ catalog, env: { ...process.env, ...demoEnv(mockUrl) } })
-  const listener = await listen(toNodeHandler(app), { port: gateway.config.port, hostname: gateway.config.host, showURL: false, isProd: true })
+  const listener = await listen(toNodeHandler(app), { port: gateway.config.port, hostname: gateway.config.host, showURL: false, isProd: true, autoClose: false })
   const url = listener.url.replace(/\/$/, '')
   console.log(`gateway on ${url}, every provider answered by the mock upstream on ${mockUrl}; admin token demo-admin-token-0123\n\ntry:\n`)
   console.log(`curl ${url}/v1/models`)

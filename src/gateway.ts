@@ -20,8 +20,8 @@ export interface Gateway {
   readonly env: Env
   readonly config: Config
   readonly now: () => Date
-  /** Settings an admin may change at run time, for this process only; `draining` once SIGTERM came. */
-  readonly runtime: { exposeExperimental: boolean; draining: boolean }
+  /** Settings an admin may change at run time, for this process only. */
+  readonly runtime: { exposeExperimental: boolean }
   /** Streams being sent: at the end of a drain, each is ended with an error event. */
   readonly streams: Set<{ end(reason: string): void }>
   readonly stats: Stats
@@ -38,7 +38,7 @@ export interface Gateway {
 
 /** Builds the gateway state for one process. */
 export function createGateway(catalog: Catalog, env: Env, config: Config, now: () => Date): Gateway {
-  const runtime = { exposeExperimental: config.exposeExperimental, draining: false }
+  const runtime = { exposeExperimental: config.exposeExperimental }
   let state = ''
   let cache = new Map<string, { body: string; etag: string } | { error: unknown }>()
   return {

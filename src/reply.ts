@@ -40,7 +40,7 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
           const farewell = contentType.startsWith('text/event-stream') ? `data: ${JSON.stringify({ error: { message: reason, type: 'server_error', param: null, code: 'shutting_down' } })}\n\n` : `${JSON.stringify({ error: reason })}\n`
           controller.enqueue(encoder.encode(farewell))
           controller.close()
-          void chunks.return(undefined)
+          chunks.return(undefined).catch(() => {}) // the request's abort signal closes the upstream
         },
       }
       open?.add(handle)
@@ -61,7 +61,7 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
     },
     async cancel() {
       finish()
-      await chunks.return(undefined)
+      await chunks.return(undefined).catch(() => {})
     },
   })
   return new FastResponse(body, { headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': contentType, ...headers } })

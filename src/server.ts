@@ -29,22 +29,27 @@ void loadUpstreamClient() // now that requests are answered, load the completion
 console.log(JSON.stringify({ time: new Date().toISOString(), message: 'listening', url: listener.url, port: listener.address.port, catalog_version: catalog.version, models: Object.keys(catalog.models).length }))
 
 // SIGTERM/SIGINT: refuse new connections, let in-flight requests finish for up to
-// SHUTDOWN_TIMEOUT_MS (/readyz answers 503 meanwhile), then end the streams still open with an
-// error event, and exit 0.
+// SHUTDOWN_TIMEOUT_MS, then end the streams still open with an error event, and exit 0. A
+// second signal during the drain changes nothing (Ctrl-C under npm sends SIGINT twice).
+let draining: Promise<void> | undefined
+const say = (message: string) => log(JSON.stringify({ time: new Date().toISOString(), message }))
 for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-  process.once(signal, async () => {
-    const say = (message: string) => log(JSON.stringify({ time: new Date().toISOString(), message }))
-    say(`${signal}: draining for up to ${gateway.config.shutdownTimeoutMs} ms`)
-    gateway.runtime.draining = true
-    const closed = listener.close().then(() => true)
-    const wait = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref())
-    if (!(await Promise.race([closed, wait(gateway.config.shutdownTimeoutMs)]))) {
-      say(`ending ${gateway.streams.size} open stream(s)`)
-      for (const stream of [...gateway.streams]) stream.end('the gateway is shutting down')
-      await Promise.race([closed, wait(2000)])
-    }
-    say('closed')
-    log.flush()
-    process.exit(0)
+  process.on(signal, () => {
+    if (draining) return say(`${signal}: already draining`)
+    draining = drain(signal)
   })
+}
+
+async function drain(signal: string): Promise<void> {
+  say(`${signal}: draining for up to ${gateway.config.shutdownTimeoutMs} ms`)
+  const closed = listener.close().then(() => true)
+  const wait = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref())
+  if (!(await Promise.race([closed, wait(gateway.config.shutdownTimeoutMs)]))) {
+    say(`ending ${gateway.streams.size} open stream(s)`)
+    for (const stream of [...gateway.streams]) stream.end('the gateway is shutting down')
+    await Promise.race([closed, wait(2000)])
+  }
+  say('closed')
+  log.flush()
+  process.exit(0)
 }

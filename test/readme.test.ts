@@ -43,7 +43,8 @@ describe('the README', () => {
     for (const line of curls) {
       const path = /http:\/\/127\.0\.0\.1:8000(\S+)/.exec(line)![1]!
       const body = /-d '([^']*)'/.exec(line)?.[1]
-      const headers = Object.fromEntries([...line.matchAll(/-H '([^:]+): ([^']*)'/g)].map((m) => [m[1]!, m[2]!]))
+      const headers: Record<string, string> = Object.fromEntries([...line.matchAll(/-H '([^:]+): ([^']*)'/g)].map((m) => [m[1]!, m[2]!]))
+      if (body) headers['content-type'] ??= 'application/x-www-form-urlencoded' // what curl -d sends
       const res = await app.fetch(new Request(`http://gateway.test${path}`, { method: body ? 'POST' : 'GET', headers, body }))
       expect(res.status, line).toBeGreaterThanOrEqual(200)
       expect(res.status, line).toBeLessThan(300)

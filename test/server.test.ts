@@ -51,7 +51,7 @@ describe('the server process (npm start)', () => {
 })
 
 describe('graceful shutdown (SIGTERM)', () => {
-  it('refuses new connections, lets in-flight requests finish, ends open streams with an error event, exits 0', async () => {
+  it('refuses new connections, lets in-flight requests finish, ends open streams with an error event, exits 0, whatever a second signal says', async () => {
     const mock = await mockServer({})
     const server = start({ PORT: '0', OPENAI_API_KEY: 'sk-canary-drain-0000', OPENAI_BASE_URL: `${mock.url}/v1`, SHUTDOWN_TIMEOUT_MS: '1500' })
     const url = await server.listening
@@ -65,6 +65,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     await new Promise((resolve) => setTimeout(resolve, 100))
     server.child.kill('SIGTERM')
     await new Promise((resolve) => setTimeout(resolve, 100))
+    server.child.kill('SIGINT') // a second signal (Ctrl-C under npm) does not cut the drain short
     await expect(fetch(`${url}healthz`)).rejects.toThrow() // no new connections
     expect((await inflight).status).toBe(200)
     let rest = ''
@@ -73,6 +74,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     expect(rest.trim().split('\n\n').at(-1)).toBe('data: {"error":{"message":"the gateway is shutting down","type":"server_error","param":null,"code":"shutting_down"}}')
     expect(await server.exited).toBe(0)
     expect(server.output().out).toContain('"message":"ending 1 open stream(s)"')
+    expect(server.output().out).toContain('"message":"SIGINT: already draining"')
     expect(mock.seen[0]!.closed).toBe(true) // the upstream request of the ended stream is closed too
     await mock.close()
   }, 30_000)

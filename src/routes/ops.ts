@@ -1,5 +1,4 @@
 import type { H3 } from 'h3'
-import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
 import { reply } from '../reply.ts'
 import { route } from './internal/methods.ts'
@@ -8,11 +7,7 @@ import { route } from './internal/methods.ts'
 export function opsRoutes(app: H3, gw: Gateway): void {
   route(app, '/healthz', { GET: () => ({ status: 'ok' }) })
   route(app, '/readyz', {
-    GET: () => {
-      // A draining instance tells its load balancer to send nothing more.
-      if (gw.runtime.draining) throw httpError(503, 'shutting down: in-flight requests are finishing', { code: 'shutting_down' })
-      return { status: 'ready', catalog_version: gw.catalog.version, models: Object.keys(gw.catalog.models).length }
-    },
+    GET: () => ({ status: 'ready', catalog_version: gw.catalog.version, models: Object.keys(gw.catalog.models).length }),
   })
   route(app, '/metrics', {
     GET: (event) => reply(event, gw.stats.prometheus({ catalog_version: gw.catalog.version }, gw.now()), { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }),
