@@ -1,4 +1,6 @@
 import { describe, expect, it } from 'vitest'
+import { createApp } from '../src/app.ts'
+import { catalog } from '../src/catalog/catalog.generated.ts'
 import { ConfigError, loadConfig } from '../src/config.ts'
 
 describe('loadConfig', () => {
@@ -25,5 +27,16 @@ describe('loadConfig', () => {
   ])('stops on %o, naming the variable', (env, message) => {
     expect(() => loadConfig(env)).toThrow(ConfigError)
     expect(() => loadConfig(env)).toThrow(message)
+  })
+})
+
+describe('provider base URL overrides', () => {
+  it.each([
+    ['http://169.254.169.254/v1', 'OPENAI_BASE_URL: must not point at a link-local or cloud metadata address (169.254.169.254)'],
+    ['https://user:pw@api.example.com/v1', 'OPENAI_BASE_URL: must not contain credentials (name the key variable in api_key_env)'],
+    ['ftp://example.com', 'OPENAI_BASE_URL: must be http(s), not ftp:'],
+  ])('stop startup on %s, naming the variable', (url, message) => {
+    expect(() => createApp({ catalog, env: { OPENAI_BASE_URL: url }, log: () => {} })).toThrow(new ConfigError(message))
+    expect(() => createApp({ catalog, env: { OPENAI_BASE_URL: url }, log: () => {} })).toThrow(ConfigError)
   })
 })

@@ -1,3 +1,4 @@
+import { baseUrlProblem } from '../../src/catalog/base-url.ts'
 import { TEXT_KINDS } from '../../src/catalog/model.ts'
 import { patternRegExp } from '../../src/catalog/lookup.ts'
 import type { Api, CatalogFile, Kind, ModelEntry, PatternEntry } from '../../src/catalog/types.ts'
@@ -12,10 +13,6 @@ const KIND_APIS: Readonly<Record<Kind, readonly Api[]>> = {
   rerank: ['rerank'],
   moderation: ['moderations'],
 }
-
-// Cloud metadata endpoints and link-local hosts (IPv4, IPv6 and IPv4-mapped IPv6): a catalog
-// must never send a provider key there.
-const FORBIDDEN_HOSTS = /^(169\.254\.\d+\.\d+|\[fe80:.*\]|\[::ffff:a9fe:.*\]|metadata\.google\.internal|metadata)$/i
 
 // Patterns run on every unlisted id a client sends (at most 256 characters). Past two
 // unbounded quantifiers, backtracking grows as n^3 and beyond.
@@ -35,7 +32,7 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
 
   for (const [id, p] of Object.entries(file.providers)) {
     if (skip.has(`providers/${id}`)) continue
-    const problem = _baseUrlProblem(p.base_url)
+    const problem = baseUrlProblem(p.base_url)
     if (problem) add(['providers', id, 'base_url'], `base_url ${problem}`)
     if (p.protocol === 'anthropic' && p.endpoint_type === 'openAI') add(['providers', id, 'endpoint_type'], 'endpoint_type openAI does not fit the anthropic protocol (use anthropic)')
   }
@@ -137,20 +134,6 @@ function _kindIssues(m: Fields | PatternEntry, add: (field: string, message: str
 
 function _a(word: string): string {
   return /^[aeiou]/.test(word) ? 'an' : 'a'
-}
-
-function _baseUrlProblem(raw: string): string | undefined {
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    return `${JSON.stringify(raw)} is not a URL`
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be http(s), not ${url.protocol}`
-  if (url.username || url.password) return 'must not contain credentials (name the key variable in api_key_env)'
-  if (url.search || url.hash) return 'must not have a query or fragment'
-  if (FORBIDDEN_HOSTS.test(url.hostname.replace(/\.$/, ''))) return `must not point at a link-local or cloud metadata address (${url.hostname})`
-  return undefined
 }
 
 // Nested: a repeated group with a repeating quantifier or an alternation inside (star height

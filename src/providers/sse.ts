@@ -119,8 +119,3 @@ export async function* lines(chunks: AsyncIterable<Uint8Array | string>): AsyncG
   for await (const chunk of chunks) yield* splitter.push(chunk)
   yield* splitter.end()
 }
-
-/** Parses newline-delimited JSON (Ollama's stream), skipping blank lines. */
-export async function* ndjson(chunks: AsyncIterable<Uint8Array | string>): AsyncGenerator<unknown> {
-  for await (const line of lines(chunks)) if (line.trim()) yield JSON.parse(line)
-}

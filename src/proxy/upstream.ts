@@ -1,4 +1,5 @@
 import type { Dispatcher } from 'undici'
+import { baseUrlProblem } from '../catalog/base-url.ts'
 import type { Catalog, Provider } from '../catalog/types.ts'
 import type { Env } from '../catalog/visibility.ts'
 import type { Config } from '../config.ts'
@@ -36,22 +37,15 @@ export function loadUpstreamClient() {
 const MAX_ERROR_BYTES = 64 * 1024
 
 /**
- * Resolves every provider once, at startup: the base URL from `base_url_env` when set (it must
- * be http(s) without credentials, or startup stops naming the variable), the key, timeouts.
+ * Resolves every provider once, at startup: the base URL from `base_url_env` when set (held to
+ * the catalog's base URL rules, or startup stops naming the variable), the key, timeouts.
  */
 export function resolveUpstreams(catalog: Catalog, env: Env, config: Pick<Config, 'upstreamTimeoutMs' | 'streamIdleTimeoutMs'>): Readonly<Record<string, Upstream>> {
   const out: Record<string, Upstream> = {}
   for (const p of Object.values(catalog.providers)) {
     const override = p.base_url_env ? env[p.base_url_env] : undefined
-    if (override) {
-      let url: URL | undefined
-      try {
-        url = new URL(override)
-      } catch {}
-      if (!url || !/^https?:$/.test(url.protocol) || url.username || url.password) {
-        throw new ConfigError(`${p.base_url_env}: ${url ? 'must be an http(s) URL without credentials' : 'is not a URL'}`)
-      }
-    }
+    const problem = override ? baseUrlProblem(override) : undefined
+    if (problem) throw new ConfigError(`${p.base_url_env}: ${problem}`)
     out[p.id] = {
       provider: p,
       baseUrl: (override || p.base_url).replace(/\/+$/, ''),

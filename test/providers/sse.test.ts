@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LineTooLongError, lines, ndjson, sseEvents, sseText } from '../../src/providers/sse.ts'
+import { LineTooLongError, lines, sseEvents, sseText } from '../../src/providers/sse.ts'
 
 const encoder = new TextEncoder()
 
@@ -39,7 +39,7 @@ describe('sseEvents', () => {
   })
 })
 
-describe('lines and ndjson', () => {
+describe('lines', () => {
   it('keep a long line whole across many chunks, and refuse one past 16 MiB', async () => {
     const line = 'x'.repeat(100_000)
     async function* pieces(text: string, size: number) {
@@ -54,10 +54,6 @@ describe('lines and ndjson', () => {
     for (const chunks of splits(bytes)) expect(await collect(lines(from(chunks)))).toEqual(['a', 'b', 'c', 'd'])
   })
 
-  it('parse NDJSON at any boundary', async () => {
-    const bytes = encoder.encode('{"a":"\u00e9"}\n\n{"b":2}\n')
-    for (const chunks of splits(bytes)) expect(await collect(ndjson(from(chunks)))).toEqual([{ a: '\u00e9' }, { b: 2 }])
-  })
 })
 
 describe('sseText', () => {

@@ -1,0 +1,22 @@
+// Cloud metadata endpoints and link-local hosts (IPv4, IPv6 and IPv4-mapped IPv6): a provider
+// key must never be sent there.
+const FORBIDDEN_HOSTS = /^(169\.254\.\d+\.\d+|\[fe80:.*\]|\[::ffff:a9fe:.*\]|metadata\.google\.internal|metadata)$/i
+
+/**
+ * Why a provider base URL is unusable, if it is: not a URL, not http(s), credentials, a query
+ * or fragment, or a link-local / cloud metadata host. Checked for models.yaml at build time and
+ * for `base_url_env` overrides at startup.
+ */
+export function baseUrlProblem(raw: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    return `${JSON.stringify(raw)} is not a URL`
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return `must be http(s), not ${url.protocol}`
+  if (url.username || url.password) return 'must not contain credentials (name the key variable in api_key_env)'
+  if (url.search || url.hash) return 'must not have a query or fragment'
+  if (FORBIDDEN_HOSTS.test(url.hostname.replace(/\.$/, ''))) return `must not point at a link-local or cloud metadata address (${url.hostname})`
+  return undefined
+}
