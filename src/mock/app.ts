@@ -20,6 +20,8 @@ export interface MockUpstream {
   readonly seen: Seen[]
   /** Queues a fault for the next completion-style request. */
   fail(fault: Fault): void
+  /** Applies `fault` to every completion-style request with none queued, until called without one. */
+  failAll(fault?: Fault): void
 }
 
 type Body = Record<string, any>
@@ -33,6 +35,7 @@ type Generator = (body: Body) => { json: unknown; chunks?: string[] }
 export function createMockUpstream(options: MockOptions = {}): MockUpstream {
   const seen: Seen[] = []
   const faults: Fault[] = []
+  let standing: Fault | undefined
   const app = new H3({ silent: true })
 
   const handle = (anthropic: boolean, generate: Generator) => async (event: H3Event) => {
@@ -40,12 +43,19 @@ export function createMockUpstream(options: MockOptions = {}): MockUpstream {
     const record: Seen = { method: event.req.method, path: event.url.pathname, headers: Object.fromEntries(event.req.headers), body }
     seen.push(record)
     const node = event.runtime?.node
-    node?.res?.once('close', () => (record.closed = true))
+    const socket = node?.req.socket
+    const before = socket?.bytesWritten ?? 0
+    if (socket) record.sent = () => socket.bytesWritten - before
+    node?.res?.once('close', () => ((record.closed = true), (record.closedAt = performance.now())))
     const refusal = _authProblem(event, anthropic, options)
     if (refusal) return _error(refusal.status, refusal.message, anthropic, refusal.type)
     if (!body || typeof body !== 'object') return _error(400, 'the body must be a JSON object', anthropic)
     if (anthropic && typeof body.max_tokens !== 'number') return _error(400, 'max_tokens: Field required', anthropic)
-    const fault = faults.shift()
+    const fault = faults.shift() ?? standing
+    if (fault?.drop) {
+      node?.req.socket.resetAndDestroy()
+      return new Response(null)
+    }
     if (fault?.delayMs) await sleep(fault.delayMs, event.req.signal)
     if (fault?.status) return new Response(JSON.stringify(fault.body ?? _errorBody(fault.status, `mock fault: status ${fault.status}`, anthropic)), { status: fault.status, headers: { 'content-type': 'application/json', ...fault.headers } })
     const result = generate(body)
@@ -69,7 +79,7 @@ export function createMockUpstream(options: MockOptions = {}): MockUpstream {
   app.post('/v1/moderations', handle(false, (b) => ({ json: moderations(b) })))
   app.post('/v1/rerank', handle(false, (b) => ({ json: rerank(b) })))
   app.post('/v1/messages', handle(true, message))
-  return { app, seen, fail: (fault) => faults.push(fault) }
+  return { app, seen, fail: (fault) => faults.push(fault), failAll: (fault) => (standing = fault) }
 }
 
 function _authProblem(event: H3Event, anthropic: boolean, options: MockOptions): { status: number; message: string; type: string } | undefined {

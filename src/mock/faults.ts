@@ -12,6 +12,10 @@ export interface Fault {
   readonly resetAfter?: number
   /** Send this many stream chunks, then `text` as it is, and end the stream. */
   readonly inject?: { readonly after: number; readonly text: string }
+  /** Reset the connection as the request arrives, without an answer. */
+  readonly drop?: boolean
+  /** Wait this long before each stream chunk (a slow model). */
+  readonly chunkDelayMs?: number
 }
 
 /** What the mock saw of a request: for tests that check what reached the upstream. */
@@ -22,6 +26,10 @@ export interface Seen {
   readonly body: unknown
   /** Set when the connection closed, finished or not. */
   closed?: boolean
+  /** When it closed (`performance.now()` of the mock's process). */
+  closedAt?: number
+  /** Bytes of the answer written to the connection so far (headers included). */
+  sent?: () => number
 }
 
 /**
@@ -35,8 +43,12 @@ export function faultyStream(chunks: readonly string[], fault: Fault | undefined
     start(controller) {
       controller.enqueue(new Uint8Array(0)) // headers go out now, as a real server's do
     },
-    pull(controller) {
-      if (fault?.resetAfter !== undefined && i === fault.resetAfter) return reset()
+    async pull(controller) {
+      if (fault?.chunkDelayMs) await sleep(fault.chunkDelayMs)
+      if (fault?.resetAfter !== undefined && i === fault.resetAfter) {
+        await sleep(20) // the chunks sent so far reach the client first
+        return reset()
+      }
       if (fault?.stallAfter !== undefined && i === fault.stallAfter) return new Promise<void>(() => {}) // never resolves
       if (fault?.inject && i === fault.inject.after) {
         controller.enqueue(encoder.encode(fault.inject.text))

@@ -33,6 +33,9 @@ export function loadUpstreamClient() {
   return client
 }
 
+// A connection that ended before any answer: reset, written to after the peer closed, or closed.
+const DROPPED: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SOCKET'])
+
 // How much of an upstream error body is read to find its message.
 const MAX_ERROR_BYTES = 64 * 1024
 
@@ -60,13 +63,13 @@ export function resolveUpstreams(catalog: Catalog, env: Env, config: Pick<Config
 /**
  * POSTs JSON to the upstream. Answers 2xx with undici's response; an upstream 4xx/5xx becomes
  * the same status with the upstream's message (and `Retry-After`); no first byte in time is
- * 504; a network failure is 502. A client that went away aborts it (`signal`).
+ * 504; a network failure is 502. A connection dropped before any answer is tried once more (a
+ * stale keep-alive connection). A client that went away aborts it (`signal`).
  */
 export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
   const { request, agent } = await loadUpstreamClient()
-  let res: Dispatcher.ResponseData
-  try {
-    res = await request(`${up.baseUrl}${path}`, {
+  const send = () =>
+    request(`${up.baseUrl}${path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
@@ -74,6 +77,14 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
       dispatcher: agent,
       headersTimeout: up.firstByteMs,
       bodyTimeout: up.idleMs,
+    })
+  let res: Dispatcher.ResponseData
+  try {
+    res = await send().catch((error: unknown) => {
+      // A pooled connection the upstream closed as the request went out (an idle limit it did
+      // not announce): the request was never read, so it goes once more, on a new connection.
+      if (signal.aborted || !DROPPED.has((error as { code?: string }).code ?? '')) throw error
+      return send()
     })
   } catch (error) {
     throw upstreamFailure(error, up)

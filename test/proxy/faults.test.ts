@@ -55,6 +55,21 @@ describe('upstream faults', () => {
     await dead.close()
   })
 
+  it('sends a request once more when the upstream drops the connection before answering (a stale keep-alive connection), but only once', async () => {
+    proxy.mock.fail({ drop: true })
+    const res = await post(JSON.stringify(chat()))
+    expect(res.status).toBe(200)
+    expect((await res.json()).choices[0].message.content).toBe('You said: one two three four')
+    expect(proxy.mock.seen).toHaveLength(2)
+    proxy.mock.seen.length = 0
+    proxy.mock.fail({ drop: true })
+    proxy.mock.fail({ drop: true })
+    const again = await post(JSON.stringify(chat()))
+    expect(again.status).toBe(502)
+    expect((await again.json()).error).toMatchObject({ message: 'Acme could not be reached (ECONNRESET)', code: 'upstream_unreachable' })
+    expect(proxy.mock.seen).toHaveLength(2)
+  })
+
   it('answers 502 when the upstream resets the connection mid-stream', async () => {
     proxy.mock.fail({ resetAfter: 2 })
     const raw = await (await post(JSON.stringify(chat({ stream: true })))).text()

@@ -1,0 +1,55 @@
+// Error storm: thousands of upstream 4xx/5xx answers. Each reaches the client with the
+// upstream's status; the gateway's sockets and heap do not grow.
+import { post } from '../client.ts'
+import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, startGateway } from '../harness.ts'
+import type { Figures } from '../harness.ts'
+import type { Scenario } from '../run.ts'
+
+const STATUSES = [400, 401, 404, 429, 500, 502, 503, 529]
+
+export const errorStorm: Scenario = async ({ mock }) => {
+  const count = 5000
+  const concurrency = 50
+  const gw = await startGateway(mock.url)
+  const failures: string[] = []
+  const round = async (n: number, tag: string) => {
+    let lost = 0
+    let next = 0
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < n) {
+          const i = next++
+          const status = STATUSES[i % STATUSES.length]!
+          mock.fail({ status, body: { error: { message: `storm ${status}`, type: 'server_error', param: null, code: null } }, headers: status === 429 ? { 'retry-after': '1' } : {} })
+          const o = await post(`${gw.url}/v1/chat/completions`, chat(i % 3 === 0 ? MODELS.anthropic : MODELS.openai, `${tag}${i}`, 3, i % 2 === 0))
+          // Faults are taken in order, so the status a request meets is any of the storm's.
+          if (!STATUSES.includes(o.status) || !o.body.includes('storm ')) {
+            lost++
+            if (failures.length < 3) failures.push(`expected an upstream error passed on, got ${o.status}: ${o.error ?? o.body.slice(0, 200)}`)
+          }
+        }
+      }),
+    )
+    return lost
+  }
+  await round(500, 'warm')
+  const before = await gw.memory()
+  const socketsBefore = gatewaySockets(gw.port, mock.port)
+  const lost = await round(count, 'e')
+  const upstreamOpen = await openUpstream(mock)
+  const after = await gw.memory()
+  const socketsAfter = gatewaySockets(gw.port, mock.port)
+  const growth = (after.heapUsed - before.heapUsed) / before.heapUsed
+  if (growth > 0.1) failures.push(`heap after GC grew ${(growth * 100).toFixed(1)}% (limit 10%)`)
+  if (socketsAfter.toUpstream > Math.max(socketsBefore.toUpstream, concurrency)) failures.push(`connections to the upstream grew from ${socketsBefore.toUpstream} to ${socketsAfter.toUpstream}`)
+  if (keyInLogs(gw.lines)) failures.push('a provider key appeared in the gateway log')
+  await gw.stop()
+  return {
+    scenario: `error storm (${count} upstream 4xx/5xx)`,
+    sent: count, completed: count - lost, aborted: 0, lost, upstreamOpen,
+    heapBefore: before.heapUsed, heapAfter: after.heapUsed, rssBefore: before.rss, rssAfter: after.rss,
+    closeWait: socketsAfter.closeWait,
+    detail: `connections to the upstream ${socketsBefore.toUpstream} -> ${socketsAfter.toUpstream}; heap ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`,
+    failures,
+  } satisfies Figures
+}
