@@ -80,6 +80,9 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   const instance = randomUUID().slice(0, 8)
   let served = 0
   const clientKeys = config.apiKeys.length && config.adminToken ? [...config.apiKeys, config.adminToken] : config.apiKeys
+  // Every secret the process holds: no log line carries one, whatever text an error brought in.
+  const secrets = [...Object.values(gateway.upstreams).flatMap((u) => (u.key ? [u.key] : [])), ...config.apiKeys, ...(config.adminToken ? [config.adminToken] : [])]
+  const debug = config.logLevel === 'debug'
 
   // Errors are caught and rendered by the middleware below; this only guards anything before it.
   const app = new H3({ silent: true, allowMalformedURL: true, onError: renderError })
@@ -107,10 +110,11 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
       }
     } catch (error) {
       response = renderError(error, event)
+      if (debug) event.context.failure ??= _causes(error)
     }
     const { model, failure } = event.context
     gateway.stats.request(event.req.method, event.context.matchedRoute?.route ?? 'unmatched', response.status)
-    log(JSON.stringify({
+    const line = JSON.stringify({
       time: now().toISOString(),
       request_id: requestId,
       method: event.req.method,
@@ -119,7 +123,9 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
       model,
       duration_ms: Math.round((performance.now() - started) * 100) / 100,
       error: failure,
-    }))
+      headers: debug ? _loggableHeaders(event.req.headers) : undefined,
+    })
+    log(secrets.some((s) => line.includes(s)) ? secrets.reduce((l, s) => l.replaceAll(s, '[redacted]'), line) : line)
     return response
   })
 
@@ -131,6 +137,22 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   adminRoutes(app, gateway)
   opsRoutes(app, gateway)
   return { app, gateway }
+}
+
+// Headers whose values are credentials, logged as [redacted] at debug level.
+const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie'])
+
+function _loggableHeaders(headers: Headers): Record<string, string> {
+  return Object.fromEntries([...headers].map(([name, value]) => [name, SECRET_HEADERS.has(name) ? '[redacted]' : value]))
+}
+
+// An error and what caused it, for a debug log line: "message <- cause <- cause's cause".
+function _causes(error: unknown): string {
+  const out: string[] = []
+  for (let e = error as { message?: unknown; code?: unknown; cause?: unknown } | undefined; e && out.length < 5; e = e.cause as typeof e) {
+    out.push(`${String(e.message ?? e)}${typeof e.code === 'string' && !String(e.message).includes(e.code) ? ` (${e.code})` : ''}`)
+  }
+  return out.join(' <- ')
 }
 
 function _authorize(event: H3Event, keys: readonly string[]): void {

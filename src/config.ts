@@ -24,6 +24,8 @@ export interface Config {
   readonly streamIdleTimeoutMs?: number
   /** `SHUTDOWN_TIMEOUT_MS`: how long SIGTERM waits for in-flight requests before ending open streams. Default: 10000. */
   readonly shutdownTimeoutMs: number
+  /** `LOG_LEVEL`: `info` (one line per request) or `debug` (plus its headers, secrets hidden, and every error's causes). Default: `info`. */
+  readonly logLevel: 'info' | 'debug'
 }
 
 /** A setting the gateway cannot start with; the message names the variable. */
@@ -57,6 +59,7 @@ export function loadConfig(env: Env): Config {
     upstreamTimeoutMs: _integer(env, 'UPSTREAM_TIMEOUT_MS', undefined),
     streamIdleTimeoutMs: _integer(env, 'STREAM_IDLE_TIMEOUT_MS', undefined),
     shutdownTimeoutMs: _integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
+    logLevel: _choice(env, 'LOG_LEVEL', ['info', 'debug'] as const),
   }
 }
 

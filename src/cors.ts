@@ -22,5 +22,5 @@ export function cors(event: H3Event, origins: readonly string[]): { preflight?: 
   const headers: Record<string, string> = allowed ? { 'access-control-allow-origin': origin, 'access-control-expose-headers': EXPOSE_HEADERS, vary: 'origin' } : { vary: 'origin' }
   if (!preflight) return { headers }
   const extra: Record<string, string> = allowed ? { 'access-control-allow-methods': 'GET, HEAD, POST', 'access-control-allow-headers': ALLOW_HEADERS, 'access-control-max-age': '600' } : {}
-  return { preflight: new Response(null, { status: 204, headers: { ...headers, ...extra } }), headers }
+  return { preflight: new Response(null, { status: 204, statusText: 'No Content', headers: { ...headers, ...extra } }), headers }
 }

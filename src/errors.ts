@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import { HTTPError } from 'h3'
 import type { H3Event } from 'h3'
 
@@ -52,5 +53,5 @@ export function renderError(thrown: unknown, event: H3Event): Response {
         error: { message, type: OPENAI_TYPES[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), param: data.param ?? null, code: data.code ?? null },
         detail: message,
       }
-  return new Response(JSON.stringify(body), { status, headers })
+  return new Response(JSON.stringify(body), { status, statusText: STATUS_CODES[status], headers })
 }

@@ -1,3 +1,4 @@
+import { STATUS_CODES } from 'node:http'
 import { FastResponse } from 'srvx'
 import type { H3Event } from 'h3'
 
@@ -7,7 +8,7 @@ import type { H3Event } from 'h3'
  * object, which keeps small answers close to a bare node:http server's cost.
  */
 export function reply(event: H3Event, body: string | null, headers: Record<string, string> = {}, status = 200): Response {
-  return new FastResponse(body, { status, headers: { 'content-type': 'application/json', ...event.context.headers, ...headers } })
+  return new FastResponse(body, { status, statusText: STATUS_CODES[status], headers: { 'content-type': 'application/json', ...event.context.headers, ...headers } })
 }
 
 // Streams go out as they come: no caching, no proxy buffering (nginx), and never compressed.
@@ -64,5 +65,5 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
       await chunks.return(undefined).catch(() => {})
     },
   })
-  return new FastResponse(body, { headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': contentType, ...headers } })
+  return new FastResponse(body, { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': contentType, ...headers } })
 }

@@ -35,7 +35,9 @@ export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?
       served = await _served(up)
     } catch (error) {
       failed = true
-      lines.push(`${id}: could not list models at ${up.baseUrl}: ${redact((error as Error).message, up.key)}`)
+      // fetch's own failures say only "fetch failed": the reason is in the cause.
+      const cause = (error as { cause?: { cause?: { message?: string } } }).cause?.cause?.message
+      lines.push(`${id}: could not list models at ${up.baseUrl}: ${redact(`${(error as Error).message}${cause ? ` (${cause})` : ''}`, up.key)}`)
       continue
     }
     const expected = new Set(Object.values(catalog.models).filter((m) => m.provider === id && isCallable(m, now)).map((m) => m.upstream_id))
@@ -60,6 +62,8 @@ async function _served(up: Upstream): Promise<Set<string>> {
       query: anthropic ? { limit: 1000, ...(after && { after_id: after }) } : undefined,
       retry: 2,
       timeout: 15_000,
+      // Never followed, so the key never travels to another host: a redirect is a failure.
+      redirect: 'error',
     })
     for (const m of list.data ?? []) ids.add(m.id)
     if (!anthropic || !list.has_more || !list.last_id) break

@@ -57,7 +57,7 @@ export function createMockUpstream(options: MockOptions = {}): MockUpstream {
       return new Response(null)
     }
     if (fault?.delayMs) await sleep(fault.delayMs, event.req.signal)
-    if (fault?.status) return new Response(JSON.stringify(fault.body ?? _errorBody(fault.status, `mock fault: status ${fault.status}`, anthropic)), { status: fault.status, headers: { 'content-type': 'application/json', ...fault.headers } })
+    if (fault?.status) return new Response(fault.raw ?? JSON.stringify(fault.body ?? _errorBody(fault.status, `mock fault: status ${fault.status}`, anthropic)), { status: fault.status, headers: { 'content-type': 'application/json', ...fault.headers } })
     const result = generate(body)
     if (!body.stream || !result.chunks) return new Response(JSON.stringify(result.json), { headers: { 'content-type': 'application/json' } })
     const reset = () => node?.req.socket.destroy()

@@ -1,8 +1,9 @@
 /** A fault the mock applies to one request (the next one, in the order they were queued). */
 export interface Fault {
-  /** Answer with this status (and `body`, `headers`) instead of a completion. */
+  /** Answer with this status (and `body` as JSON, or `raw` as it is, and `headers`) instead of a completion. */
   readonly status?: number
   readonly body?: unknown
+  readonly raw?: string
   readonly headers?: Record<string, string>
   /** Wait this long before sending headers. */
   readonly delayMs?: number

@@ -40,7 +40,7 @@ async function* _events(body: AsyncIterable<Uint8Array> & { destroy(): unknown }
   try {
     for await (const batch of sseBatches(body)) {
       // An upstream's error event may echo its key, as its error answers can.
-      yield batch.map((e) => (up.key && e.data.includes('"error"') ? { ...e, data: redact(e.data, up.key) } : e))
+      yield batch.map((e) => (up.key && (e.data.includes('"error"') || e.data.includes(up.key)) ? { ...e, data: redact(e.data, up.key) } : e))
     }
   } catch (error) {
     throw upstreamFailure(error, up)

@@ -13,12 +13,13 @@ const ERROR = Buffer.from('"error"')
 
 /**
  * An OpenAI stream passed through as bytes: complete events travel on as they came unless they
- * carry usage (counted, and stripped when the client did not ask) or an error (its key
- * redacted), which are parsed; only those regions are decoded. CR line ends, rare, take the
+ * carry usage (counted, and stripped when the client did not ask), an error or the provider key
+ * (redacted), which are parsed; only those regions are decoded. CR line ends, rare, take the
  * parsing path for the rest of the stream.
  */
 export async function* passThrough(gw: Gateway, model: Model, body: AsyncIterable<Uint8Array> & { destroy(): unknown }, includeUsage: boolean, up: Upstream, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   const key = up.key
+  const keyBytes = key ? Buffer.from(key) : undefined
   const parsed = async function* (): AsyncGenerator<SseEvent[]> {
     let pending: Buffer | undefined
     let parser: SseParser | undefined // once a CR is seen
@@ -38,14 +39,14 @@ export async function* passThrough(gw: Gateway, model: Model, body: AsyncIterabl
       }
       const complete = chunk.subarray(0, end + 2)
       if (end + 2 < chunk.length) pending = chunk.subarray(end + 2)
-      if (complete.includes(USAGE) || complete.includes(ERROR)) yield new SseParser().push(complete)
+      if (complete.includes(USAGE) || complete.includes(ERROR) || (keyBytes && complete.includes(keyBytes))) yield new SseParser().push(complete)
       else yield [{ data: '', raw: complete } as SseEvent & { raw: Uint8Array }]
     }
     if (pending) yield new SseParser().push(Buffer.concat([pending, Buffer.from('\n\n')]))
   }
   const redacting = async function* (): AsyncGenerator<SseEvent[]> {
     try {
-      for await (const batch of parsed()) yield key ? batch.map((e) => (e.data.includes('"error"') ? { ...e, data: redact(e.data, key) } : e)) : batch
+      for await (const batch of parsed()) yield key ? batch.map((e) => (e.data.includes('"error"') || e.data.includes(key) ? { ...e, data: redact(e.data, key) } : e)) : batch
     } catch (error) {
       throw upstreamFailure(error, up)
     } finally {

@@ -33,6 +33,15 @@ export function applyRules(model: Model, api: Api, input: Record<string, unknown
     const use = model.apis.map((a) => ENDPOINTS[a]).join(' or ')
     throw httpError(400, `The model '${model.id}' does not support ${ENDPOINTS[api]}: use ${use}.`, { code: 'unsupported_api', param: 'model' })
   }
+  // Checked here because the gateway acts on them: a truthy non-boolean `stream` would have the
+  // upstream stream an answer the gateway reads as one JSON body.
+  if (input.stream !== undefined && input.stream !== null && typeof input.stream !== 'boolean') {
+    throw httpError(400, `stream must be true or false (got ${JSON.stringify(input.stream)}).`, { code: 'invalid_type', param: 'stream' })
+  }
+  const options = input.stream_options
+  if (options !== undefined && options !== null && (typeof options !== 'object' || Array.isArray(options))) {
+    throw httpError(400, `stream_options must be an object (got ${JSON.stringify(options)}).`, { code: 'invalid_type', param: 'stream_options' })
+  }
   for (const field of FORBIDDEN_FIELDS) {
     if (field in input) throw httpError(400, `${field} is not accepted: the gateway chooses the upstream and its credentials from the catalog.`, { code: 'unsupported_parameter', param: field })
   }

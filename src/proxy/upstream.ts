@@ -61,7 +61,8 @@ export function resolveUpstreams(catalog: Catalog, env: Env, config: Pick<Config
 }
 
 /**
- * POSTs JSON to the upstream. Answers 2xx with undici's response; an upstream 4xx/5xx becomes
+ * POSTs JSON to the upstream. Answers 2xx with undici's response; a redirect is 502 (never
+ * followed, so a key never travels to another host); an upstream 4xx/5xx becomes
  * the same status with the upstream's message (and `Retry-After`); no first byte in time is
  * 504; a network failure is 502. A connection dropped before any answer is tried once more (a
  * stale keep-alive connection). A client that went away aborts it (`signal`).
@@ -89,7 +90,19 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
   } catch (error) {
     throw upstreamFailure(error, up)
   }
-  if (res.statusCode < 400) return res
+  if (res.statusCode < 300) {
+    // A stream asked for (the adapters accept only event streams then) must be one: anything
+    // else would reach the client as an empty stream, its error unsaid.
+    const type = String(res.headers['content-type'] ?? '')
+    if (headers.accept !== 'text/event-stream' || type.startsWith('text/event-stream')) return res
+    res.body.destroy()
+    throw httpError(502, `${up.provider.name} answered a stream request with ${type ? `'${type.split(';')[0]}'` : 'no content type'}, not an event stream`, { code: 'upstream_invalid' })
+  }
+  if (res.statusCode < 400) {
+    // Never followed: the key would travel to wherever the upstream points.
+    res.body.destroy()
+    throw httpError(502, `${up.provider.name} answered with a redirect (${res.statusCode}), which the gateway does not follow: point the provider's base URL at the right address`, { code: 'upstream_redirect' })
+  }
   const text = await _readSome(res.body)
   const message = redact(_upstreamMessage(text) ?? `status ${res.statusCode}`, up.key)
   const retryAfter = res.headers['retry-after']

@@ -125,8 +125,12 @@ function _messages(messages: unknown): Json[] {
   if (!Array.isArray(messages)) throw httpError(400, 'messages must be a list', { param: 'messages' })
   const pending: string[] = []
   return messages.map((m: Json, i) => {
+    if (!m || typeof m !== 'object' || Array.isArray(m)) throw httpError(400, `messages[${i}] must be an object with a role and content`, { param: `messages[${i}]` })
+    if (m.images !== undefined && !(Array.isArray(m.images) && m.images.every((x: unknown) => typeof x === 'string'))) {
+      throw httpError(400, `messages[${i}].images must be a list of base64-encoded images`, { param: `messages[${i}].images` })
+    }
     if (m.role === 'tool') return { role: 'tool', content: String(m.content ?? ''), tool_call_id: pending.shift() ?? `call_${i}` }
-    const images = Array.isArray(m.images) ? m.images.map((data: string) => ({ type: 'image_url', image_url: { url: `data:${_imageType(data)};base64,${data}` } })) : []
+    const images = m.images ? m.images.map((data: string) => ({ type: 'image_url', image_url: { url: `data:${_imageType(data)};base64,${data}` } })) : []
     const content = images.length ? [{ type: 'text', text: String(m.content ?? '') }, ...images] : String(m.content ?? '')
     if (m.role !== 'assistant' || !Array.isArray(m.tool_calls)) return { role: m.role, content }
     const tool_calls = m.tool_calls.map((c: Json, j: number) => {
