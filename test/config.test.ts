@@ -5,12 +5,12 @@ import { ConfigError, loadConfig } from '../src/config.ts'
 
 describe('loadConfig', () => {
   it('has documented defaults', () => {
-    expect(loadConfig({})).toEqual({ port: 8000, host: '127.0.0.1', exposeExperimental: false, adminToken: undefined, apiKeys: [], corsOrigins: [], maxBodyBytes: 33554432, unsupportedParams: 'drop', upstreamTimeoutMs: undefined, streamIdleTimeoutMs: undefined, shutdownTimeoutMs: 10000 })
+    expect(loadConfig({})).toEqual({ port: 8000, host: '127.0.0.1', exposeExperimental: false, adminToken: undefined, apiKeys: [], corsOrigins: [], maxBodyBytes: 33554432, unsupportedParams: 'drop', upstreamTimeoutMs: undefined, streamIdleTimeoutMs: undefined, shutdownTimeoutMs: 10000, logLevel: 'info' })
   })
 
   it('reads every setting', () => {
-    const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', EXPOSE_EXPERIMENTAL_MODELS: 'Yes', ADMIN_TOKEN: 'a'.repeat(16), GATEWAY_API_KEYS: ` ${'b'.repeat(16)}, ${'c'.repeat(16)} `, CORS_ORIGINS: 'https://a.example,http://localhost:3000', MAX_BODY_BYTES: '1024', UNSUPPORTED_PARAMS: 'Reject', UPSTREAM_TIMEOUT_MS: '5000', STREAM_IDLE_TIMEOUT_MS: '700', SHUTDOWN_TIMEOUT_MS: '2500' })
-    expect(config).toEqual({ port: 0, host: '0.0.0.0', exposeExperimental: true, adminToken: 'a'.repeat(16), apiKeys: ['b'.repeat(16), 'c'.repeat(16)], corsOrigins: ['https://a.example', 'http://localhost:3000'], maxBodyBytes: 1024, unsupportedParams: 'reject', upstreamTimeoutMs: 5000, streamIdleTimeoutMs: 700, shutdownTimeoutMs: 2500 })
+    const config = loadConfig({ PORT: '0', HOST: '0.0.0.0', EXPOSE_EXPERIMENTAL_MODELS: 'Yes', ADMIN_TOKEN: 'a'.repeat(16), GATEWAY_API_KEYS: ` ${'b'.repeat(16)}, ${'c'.repeat(16)} `, CORS_ORIGINS: 'https://a.example,http://localhost:3000', MAX_BODY_BYTES: '1024', UNSUPPORTED_PARAMS: 'Reject', UPSTREAM_TIMEOUT_MS: '5000', STREAM_IDLE_TIMEOUT_MS: '700', SHUTDOWN_TIMEOUT_MS: '2500', LOG_LEVEL: 'DEBUG' })
+    expect(config).toEqual({ port: 0, host: '0.0.0.0', exposeExperimental: true, adminToken: 'a'.repeat(16), apiKeys: ['b'.repeat(16), 'c'.repeat(16)], corsOrigins: ['https://a.example', 'http://localhost:3000'], maxBodyBytes: 1024, unsupportedParams: 'reject', upstreamTimeoutMs: 5000, streamIdleTimeoutMs: 700, shutdownTimeoutMs: 2500, logLevel: 'debug' })
   })
 
   it.each([

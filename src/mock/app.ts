@@ -58,7 +58,13 @@ export function createMockUpstream(options: MockOptions = {}): MockUpstream {
     }
     if (fault?.delayMs) await sleep(fault.delayMs, event.req.signal)
     if (fault?.status) return new Response(fault.raw ?? JSON.stringify(fault.body ?? _errorBody(fault.status, `mock fault: status ${fault.status}`, anthropic)), { status: fault.status, headers: { 'content-type': 'application/json', ...fault.headers } })
-    const result = generate(body)
+    let result: ReturnType<Generator>
+    try {
+      result = generate(body)
+    } catch (error) {
+      // A body of the wrong shape: a real API validates it and says so with 400.
+      return _error(400, `invalid request body: ${(error as Error).message}`, anthropic)
+    }
     if (!body.stream || !result.chunks) return new Response(JSON.stringify(result.json), { headers: { 'content-type': 'application/json' } })
     const reset = () => node?.req.socket.destroy()
     return new Response(faultyStream(result.chunks, fault, reset), { headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' } })

@@ -49,7 +49,10 @@ export function toMessagesRequest(ex: Exchange): Json {
     if (last?.role === role) last.content.push(...blocks) // Anthropic wants roles to alternate
     else messages.push({ role, content: blocks })
   }
-  for (const m of (b.messages ?? []) as Json[]) {
+  _objects(b.messages ?? [], 'messages')
+  for (const [i, m] of (b.messages ?? []).entries() as Iterable<[number, Json]>) {
+    if (Array.isArray(m.content)) _objects(m.content, `messages[${i}].content`)
+    if (m.tool_calls !== undefined) _objects(m.tool_calls, `messages[${i}].tool_calls`)
     if (m.role === 'system' || m.role === 'developer') system.push(_text(m.content))
     else if (m.role === 'tool') push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id, content: _text(m.content) }])
     else if (m.role === 'assistant') {
@@ -63,7 +66,8 @@ export function toMessagesRequest(ex: Exchange): Json {
   if (b.stop !== undefined && b.stop !== null) out.stop_sequences = Array.isArray(b.stop) ? b.stop : [b.stop]
   for (const field of ['temperature', 'top_p', 'stream'] as const) if (b[field] !== undefined && b[field] !== null) out[field] = b[field]
   if (typeof b.user === 'string') out.metadata = { user_id: b.user }
-  if (Array.isArray(b.tools)) {
+  if (b.tools !== undefined && b.tools !== null) {
+    _objects(b.tools, 'tools')
     out.tools = (b.tools as Json[]).map((t) => ({ name: t.function?.name, description: t.function?.description, input_schema: t.function?.parameters ?? { type: 'object', properties: {} } }))
   }
   const choice = _toolChoice(b.tool_choice, b.parallel_tool_calls)
@@ -151,6 +155,13 @@ function _blocks(content: unknown): Json[] {
     const data = /^data:([^;]+);base64,(.*)$/s.exec(url)
     return [{ type: 'image', source: data ? { type: 'base64', media_type: data[1], data: data[2] } : { type: 'url', url } }]
   })
+}
+
+// The translation reads fields of these lists' items: each must be an object (400 otherwise).
+function _objects(list: unknown, param: string): void {
+  if (!Array.isArray(list)) throw httpError(400, `${param} must be a list`, { code: 'invalid_type', param })
+  const bad = list.findIndex((x) => !x || typeof x !== 'object' || Array.isArray(x))
+  if (bad >= 0) throw httpError(400, `${param}[${bad}] must be an object (got ${JSON.stringify(list[bad])})`, { code: 'invalid_type', param: `${param}[${bad}]` })
 }
 
 function _object(args: unknown): Json {

@@ -74,7 +74,7 @@ describe('random requests on every POST route', () => {
       }),
       params(400),
     )
-  }, 120_000)
+  }, 600_000)
 })
 
 function _apply(base: Record<string, unknown>, edits: readonly ({ set: string; value: unknown } | { remove: string })[]): Record<string, unknown> {

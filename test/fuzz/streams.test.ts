@@ -123,7 +123,7 @@ describe('Ollama NDJSON, read by the official ollama client', () => {
       }),
       params(25),
     )
-  }, 60_000)
+  }, 600_000)
 })
 
 function _content(events: readonly SseEvent[]): string {
