@@ -38,6 +38,8 @@ export function parseSource(text: string): Source {
     strict: true,
     prettyErrors: false,
     lineCounter: lines,
+    // A collection used as a key is reported below, with its line; not as a process warning.
+    logLevel: 'error',
   })
   const issues: Issue[] = []
   for (const e of [...doc.errors, ...doc.warnings]) {
@@ -123,8 +125,13 @@ function _findHazards(node: unknown, path: (string | number)[], issues: Issue[])
       if (!isPair(pair)) continue
       if (!isScalar(pair.key) || typeof pair.key.value !== 'string') {
         // `0x10:` would silently become the id "16", `~:` an empty one: keys are written as strings.
+        const offset = (pair.key as Node | null)?.range?.[0] ?? (pair.value as Node | null)?.range?.[0]
+        if (isMap(pair.key) || isSeq(pair.key)) {
+          issues.push({ path, offset, message: `a ${isMap(pair.key) ? 'map' : 'list'} is used as a key: keys are ids, written as strings` })
+          continue
+        }
         const source = (isScalar(pair.key) && pair.key.source) || String(pair.key ?? '~')
-        issues.push({ path, offset: (pair.key as Node | null)?.range?.[0] ?? (pair.value as Node | null)?.range?.[0], message: `key ${source} is not a string: quote it ("${source}")` })
+        issues.push({ path, offset, message: `key ${source} is not a string: quote it ("${source}")` })
         continue
       }
       const key = pair.key.value

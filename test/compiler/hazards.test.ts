@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { compileCatalog } from '../../scripts/compiler/compile.ts'
 import { catalogYaml, compileErrors } from '../_setup.ts'
 
@@ -37,6 +37,13 @@ describe('YAML hazards', () => {
 
   it('flags sexagesimal numbers', () => {
     expect(compileErrors(withLine('    description: 1:30'))).toEqual(['models.yaml:17:18: m1: 1:30 is a base-60 number in YAML 1.1: quote it'])
+  })
+
+  it('rejects a list or map used as a key, with its line, and no process warning', () => {
+    const warn = vi.spyOn(process, 'emitWarning')
+    expect(compileErrors('providers: {}\nmodels:\n  ? [a, b]\n  : {}\n  ? {a: 1}\n  : {}\n')).toEqual(['models.yaml:3:5: models: a list is used as a key: keys are ids, written as strings', 'models.yaml:5:5: models: a map is used as a key: keys are ids, written as strings'])
+    expect(warn).not.toHaveBeenCalled()
+    warn.mockRestore()
   })
 
   it('rejects merge keys instead of merging', () => {
