@@ -86,7 +86,7 @@ describe('the catalog table', { timeout: 30_000 }, () => {
     await page.getByLabel('Search').fill('gpt-5.1')
     await page.getByLabel('Search').focus()
     // Tab from the search box through the filters, the table region and its sort buttons to the model.
-    const focused = () => page.evaluate(() => document.activeElement?.textContent)
+    const focused = () => page.locator(':focus').textContent()
     let presses = 0
     while ((await focused()) !== 'gpt-5.1' && presses < 15) (await page.keyboard.press('Tab'), presses++)
     expect(await focused()).toBe('gpt-5.1')
@@ -105,10 +105,10 @@ describe('the catalog table', { timeout: 30_000 }, () => {
     expect(await page.locator('#snippet-sdk').textContent()).toContain(`baseURL: '${demo.url}/v1'`)
     await dialog.getByRole('button', { name: 'Copy curl' }).click()
     await expect.poll(() => page.locator('#copy-status').textContent(), poll).toBe('Copied to the clipboard.')
-    expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(curl)
+    expect(await page.evaluate<string>('navigator.clipboard.readText()')).toBe(curl)
     await page.keyboard.press('Escape')
     await dialog.waitFor({ state: 'hidden' })
-    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('gpt-5.1')
+    expect(await focused()).toBe('gpt-5.1')
   })
 
   it('the snippet a dialog shows works against the gateway', async () => {

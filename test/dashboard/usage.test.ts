@@ -1,0 +1,53 @@
+import OpenAI from 'openai'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { demoServer, screenshot, useBrowser } from './_browser.ts'
+
+const browser = useBrowser()
+const usageRows = (page: Page) => page.locator('#usage tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)))
+
+describe('the usage panel', { timeout: 30_000 }, () => {
+  let demo: Awaited<ReturnType<typeof demoServer>>
+  beforeAll(async () => {
+    demo = await demoServer()
+  })
+  afterAll(() => demo.close())
+
+  it('says there were no model calls yet, then counts a chat completion made meanwhile', async () => {
+    // A short refresh period keeps the test quick; the page's default is 5 s.
+    const page = await browser.open(`${demo.url}/?refresh=0.3`, { viewport: { width: 1280, height: 900 } })
+    const since = (await (await fetch(`${demo.url}/api/stats`)).json()).since as string
+    const empty = page.locator('#usage-empty')
+    await expect.poll(() => empty.textContent(), { timeout: 5_000 }).toBe(`No model calls since ${since.slice(0, 10)} ${since.slice(11, 19)} UTC.`)
+    expect(await empty.isVisible()).toBe(true)
+    expect(await page.locator('#usage').isVisible()).toBe(false)
+    expect(await page.locator('#usage-chart svg').count()).toBe(0)
+
+    const client = new OpenAI({ baseURL: `${demo.url}/v1`, apiKey: 'unused', maxRetries: 0 })
+    const answer = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello from the dashboard test' }] })
+    const { prompt_tokens, completion_tokens } = answer.usage!
+
+    await expect.poll(() => usageRows(page), { timeout: 5_000 }).toEqual([['gpt-4o', '1', '0', '0', String(prompt_tokens), String(completion_tokens), expect.stringMatching(/^\$0\.0000\d+$/)]])
+    expect(await empty.isVisible()).toBe(false)
+    const chart = page.getByRole('img', { name: 'Requests by model' })
+    expect(await chart.locator('desc').textContent()).toBe('gpt-4o: 1 request')
+    expect(await chart.locator('rect').count()).toBe(1)
+    expect(await page.locator('#usage-summary').textContent()).toContain(`${prompt_tokens + completion_tokens} tokens`)
+
+    // A second call: the same row counts 2, without reloading.
+    await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'again' }] })
+    await expect.poll(async () => (await usageRows(page))[0]?.[1], { timeout: 5_000 }).toBe('2')
+    expect(await chart.locator('desc').textContent()).toBe('gpt-4o: 2 requests')
+    expect(page.errors).toEqual([])
+    await screenshot(page, 'dashboard')
+  })
+
+  it('refreshes every 5 seconds by default', async () => {
+    const page = await browser.open(`${demo.url}/`)
+    const stats = () => page.evaluate<number>('performance.getEntriesByType("resource").filter((e) => e.name.endsWith("/api/stats")).length')
+    await expect.poll(stats, { timeout: 5_000 }).toBe(1)
+    const first = Date.now()
+    await expect.poll(stats, { timeout: 8_000, interval: 200 }).toBe(2)
+    expect(Date.now() - first).toBeGreaterThan(3_500)
+  })
+})
