@@ -58,16 +58,16 @@ export async function demoServer(options: DemoOptions = {}) {
 }
 
 /**
- * For a test file: one headless Chromium, launched before its tests and closed after. A
- * browser that cannot start fails the file with the reason: nothing is skipped.
+ * For a test file: one headless Chromium, launched before its tests and closed after. When it
+ * cannot start, every test that opens a page fails with the reason: nothing is skipped.
  */
 export function useBrowser() {
-  const ctx = {} as { browser: Browser }
+  const ctx = {} as { browser?: Browser; failure?: Error }
   beforeAll(async () => {
     try {
       ctx.browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, headless: true })
     } catch (error) {
-      throw new Error(`Chromium did not start from ${CHROMIUM_PATH} (set CHROMIUM_PATH, or install Debian's chromium package as .ci/run does): ${(error as Error).message}`)
+      ctx.failure = new Error(`Chromium did not start from ${CHROMIUM_PATH} (set CHROMIUM_PATH, or install Debian's chromium package as .ci/run does): ${(error as Error).message}`)
     }
   }, 30_000)
   afterAll(async () => {
@@ -76,6 +76,7 @@ export function useBrowser() {
   return {
     /** A fresh page (own context: own session storage) at `url`, its uncaught errors collected in `errors`. */
     async open(url: string, options: BrowserContextOptions = {}): Promise<Page & { errors: string[] }> {
+      if (!ctx.browser) throw ctx.failure ?? new Error('the browser is not running')
       const context = await ctx.browser.newContext(options)
       const page = Object.assign(await context.newPage(), { errors: [] as string[] })
       page.on('pageerror', (error) => page.errors.push(error.message))
