@@ -74,12 +74,14 @@ export function useBrowser() {
     await ctx.browser?.close()
   })
   return {
-    /** A fresh page (own context: own session storage) at `url`, its uncaught errors collected in `errors`. */
+    /** A fresh page (own context: own session storage) at `url`, its uncaught errors and CSP violations collected in `errors`. */
     async open(url: string, options: BrowserContextOptions = {}): Promise<Page & { errors: string[] }> {
       if (!ctx.browser) throw ctx.failure ?? new Error('the browser is not running')
       const context = await ctx.browser.newContext(options)
       const page = Object.assign(await context.newPage(), { errors: [] as string[] })
       page.on('pageerror', (error) => page.errors.push(error.message))
+      // Anything the page's Content-Security-Policy blocked is reported on the console.
+      page.on('console', (message) => void (/Content.Security.Policy/i.test(message.text()) && page.errors.push(message.text())))
       await page.goto(url)
       return page
     },

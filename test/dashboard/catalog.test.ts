@@ -78,6 +78,12 @@ describe('the catalog table', { timeout: 30_000 }, () => {
     expect(await header.getAttribute('aria-sort')).toBe('descending')
     expect(await windows()).toEqual([...known.sort((a, b) => b - a), ...Array(missing).fill(null)])
     expect(new Set(await windows()).size).toBeGreaterThan(3)
+    // Input price, cheapest first.
+    await page.getByRole('button', { name: 'Input price (USD / 1M tokens)' }).click()
+    const inputs = (await page.locator('#models tbody tr td:nth-child(8)').allTextContents()).filter(Boolean).map(Number)
+    expect(inputs).toEqual([...inputs].sort((a, b) => a - b))
+    expect(inputs[0]).toBeLessThan(inputs.at(-1)!)
+    expect(await header.getAttribute('aria-sort')).toBe('none')
   })
 
   it('opens a model by keyboard with every field and snippets naming it; Escape closes it', async () => {
@@ -159,6 +165,20 @@ describe('deprecation and provider badges', { timeout: 30_000 }, () => {
       await page.getByRole('button', { name: 'claude-sonnet-4-5-20250929' }).click()
       expect(await page.getByRole('dialog').locator('dt:text-is("provider_configured") + dd').textContent()).toBe('false')
       expect(await page.getByRole('dialog').locator('dt:text-is("upstream_id") + dd').textContent()).toBe('claude-sonnet-4-5-20250929')
+    } finally {
+      await demo.close()
+    }
+  })
+
+  it('says so when the admin API is disabled (no ADMIN_TOKEN)', async () => {
+    const demo = await demoServer({ env: { ADMIN_TOKEN: '' } })
+    try {
+      const page = await browser.open(`${demo.url}/`)
+      await expect.poll(() => ids(page), poll).toContain('gpt-5.1')
+      await page.getByLabel('Admin token (optional)').fill(DEMO_ADMIN)
+      await page.getByRole('button', { name: 'Use admin token' }).click()
+      await expect.poll(() => page.getByRole('status').first().textContent(), poll).toBe('The admin token was refused (HTTP 403): the admin API is disabled: set ADMIN_TOKEN to enable it')
+      expect(await ids(page)).toContain('gpt-5.1')
     } finally {
       await demo.close()
     }

@@ -42,6 +42,15 @@ describe('the usage panel', { timeout: 30_000 }, () => {
     await screenshot(page, 'dashboard')
   })
 
+  it('says so in the status line when the gateway stops answering', async () => {
+    const gone = await demoServer()
+    const page = await browser.open(`${gone.url}/?refresh=0.3`)
+    await expect.poll(() => page.locator('#usage-empty').textContent(), { timeout: 5_000 }).toMatch(/^No model calls since/)
+    expect(await page.getByRole('status').first().textContent()).toBe('')
+    await gone.close()
+    await expect.poll(() => page.getByRole('status').first().textContent(), { timeout: 5_000 }).toMatch(/^Loading the usage failed \(no answer\): the gateway did not answer \(.+\)$/)
+  })
+
   it('refreshes every 5 seconds by default', async () => {
     // The page's own clock, faked: five seconds pass without the test waiting for them.
     const page = await browser.open('about:blank')
