@@ -137,8 +137,8 @@ if (state.key) {
   $('key-form').hidden = false
   $('api-key').value = state.key
 }
-await reloadAll()
 // The usage panel refreshes on its own, skipping turns while the tab is hidden.
 setInterval(() => {
   if (!document.hidden) void refreshUsage()
 }, REFRESH_MS)
+void reloadAll()
