@@ -11,6 +11,7 @@ import { reply } from './reply.ts'
 import { createGateway } from './gateway.ts'
 import type { Gateway } from './gateway.ts'
 import { adminRoutes } from './routes/admin.ts'
+import { DASHBOARD_PATHS, dashboardRoutes } from './routes/dashboard.ts'
 import { inferenceRoutes } from './routes/inference.ts'
 import { ollamaRoutes } from './routes/ollama.ts'
 import { ollamaInferenceRoutes } from './routes/ollama-inference.ts'
@@ -42,8 +43,9 @@ export interface AppOptions {
   readonly log?: (line: string) => void
 }
 
-// Routes that load balancers and orchestrators call without credentials.
-const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz'])
+// Routes that load balancers and orchestrators call without credentials, and the dashboard's
+// page and assets (they hold no data; the API calls they make carry the key).
+const PUBLIC_PATHS: ReadonlySet<string> = new Set(['/healthz', '/readyz', ...DASHBOARD_PATHS])
 
 // A client's request id is echoed only if it is this tame; otherwise a fresh one is made.
 const REQUEST_ID = /^[\w.:-]{1,128}$/
@@ -136,6 +138,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   webuiRoutes(app, gateway)
   adminRoutes(app, gateway)
   opsRoutes(app, gateway)
+  dashboardRoutes(app)
   return { app, gateway }
 }
 

@@ -34,6 +34,12 @@ describe('the production build', () => {
     const res = await fetch(`${url}v1/models`)
     expect(res.status).toBe(200)
     expect(((await res.json()).data as { id: string }[]).map((m) => m.id)).toContain('gpt-5.1')
+    // The dashboard's files ship in the package (public/), found from dist/routes.
+    const page = await fetch(url)
+    expect(page.status).toBe(200)
+    expect(page.headers.get('content-type')).toBe('text/html; charset=utf-8')
+    expect(await page.text()).toContain('<title>Model catalog</title>')
+    for (const asset of ['dashboard.js', 'dashboard.css']) expect((await fetch(`${url}${asset}`)).status, asset).toBe(200)
     server.kill('SIGTERM')
     expect((await once(server, 'exit'))[0]).toBe(0)
   }, 240_000)

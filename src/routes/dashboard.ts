@@ -1,0 +1,51 @@
+import { createHash } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
+import { extname } from 'node:path'
+import type { H3 } from 'h3'
+import { reply } from '../reply.ts'
+import { route } from './internal/methods.ts'
+
+// The dashboard's files: plain HTML, CSS and ES modules, served as they are (no build step).
+// The same relative URL works from src/routes (tsx) and dist/routes (the package).
+const PUBLIC_DIR = new URL('../../public/', import.meta.url)
+
+// What each kind of file is served as; any other file in public/ is not served.
+const CONTENT_TYPES: Readonly<Record<string, string>> = {
+  '.html': 'text/html; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+}
+
+// The page runs only its own script and style and talks only to this origin, so injected
+// markup can neither run code nor send data elsewhere. `data:` images: the empty favicon.
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+const HEADERS = { 'cache-control': 'no-cache', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }
+
+/** The paths of the dashboard's page (`/`) and its assets (`/<file>`): they hold no data, so they need no client key. */
+export const DASHBOARD_PATHS: readonly string[] = _files().map(([name]) => (name === 'index.html' ? '/' : `/${name}`))
+
+/** GET / and its assets, each read once when the app is built, with a strong ETag (If-None-Match gets 304). */
+export function dashboardRoutes(app: H3): void {
+  for (const [name, type] of _files()) {
+    const body = readFileSync(new URL(name, PUBLIC_DIR), 'utf8')
+    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
+    const headers = { ...HEADERS, 'content-type': type, etag }
+    route(app, name === 'index.html' ? '/' : `/${name}`, {
+      GET: (event) => {
+        const given = event.req.headers.get('if-none-match') ?? ''
+        if (given.trim() === '*' || given.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) return reply(event, null, headers, 304)
+        return reply(event, body, headers)
+      },
+    })
+  }
+}
+
+function _files(): [name: string, type: string][] {
+  return readdirSync(PUBLIC_DIR)
+    .sort()
+    .flatMap((name) => {
+      const type = CONTENT_TYPES[extname(name)]
+      return type ? [[name, type] as [string, string]] : []
+    })
+}
