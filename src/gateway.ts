@@ -9,7 +9,7 @@ import type { Config } from './config.ts'
 import { httpError } from './errors.ts'
 import { resolveUpstreams } from './proxy/upstream.ts'
 import type { Upstream } from './proxy/upstream.ts'
-import { reply } from './reply.ts'
+import { etagMatches, reply } from './reply.ts'
 import { Stats } from './stats.ts'
 
 const DAY_MS = 86_400_000
@@ -68,7 +68,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       }
       if ('error' in entry) throw entry.error
       const headers = { etag: entry.etag, 'cache-control': 'no-cache' }
-      if (_matches(event.req.headers.get('if-none-match'), entry.etag)) return reply(event, null, headers, 304)
+      if (etagMatches(event, entry.etag)) return reply(event, null, headers, 304)
       return reply(event, entry.body, headers)
     },
     resolve(name, param = 'model') {
@@ -95,9 +95,4 @@ export function deprecationHeaders(model: Model, now: Date): Record<string, stri
     deprecation: s.announced ? `@${Date.parse(`${s.announced}T00:00:00Z`) / 1000}` : 'true',
     sunset: new Date(`${s.sunset}T00:00:00Z`).toUTCString(),
   }
-}
-
-function _matches(ifNoneMatch: string | null, etag: string): boolean {
-  if (!ifNoneMatch) return false
-  return ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)
 }

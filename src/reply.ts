@@ -11,6 +11,13 @@ export function reply(event: H3Event, body: string | null, headers: Record<strin
   return new FastResponse(body, { status, statusText: STATUS_CODES[status], headers: { 'content-type': 'application/json', ...event.context.headers, ...headers } })
 }
 
+/** Whether the request's If-None-Match names `etag` (or `*`): the client's copy is current (304). */
+export function etagMatches(event: H3Event, etag: string): boolean {
+  const given = event.req.headers.get('if-none-match')
+  if (!given) return false
+  return given.trim() === '*' || given.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)
+}
+
 // Streams go out as they come: no caching, no proxy buffering (nginx), and never compressed.
 const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import type { H3 } from 'h3'
-import { reply } from '../reply.ts'
+import { etagMatches, reply } from '../reply.ts'
 import { route } from './internal/methods.ts'
 
 // The dashboard's files: plain HTML, CSS and ES modules, served as they are (no build step).
@@ -32,11 +32,7 @@ export function dashboardRoutes(app: H3): void {
     const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
     const headers = { ...HEADERS, 'content-type': type, etag }
     route(app, name === 'index.html' ? '/' : `/${name}`, {
-      GET: (event) => {
-        const given = event.req.headers.get('if-none-match') ?? ''
-        if (given.trim() === '*' || given.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag)) return reply(event, null, headers, 304)
-        return reply(event, body, headers)
-      },
+      GET: (event) => (etagMatches(event, etag) ? reply(event, null, headers, 304) : reply(event, body, headers)),
     })
   }
 }

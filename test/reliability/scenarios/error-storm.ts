@@ -32,7 +32,7 @@ export const errorStorm: Scenario = async ({ mock }) => {
     )
     return lost
   }
-  await round(500, 'warm')
+  await round(2000, 'warm') // the heap settles (compiled code, pools) before the baseline
   const before = await gw.memory()
   const socketsBefore = gatewaySockets(gw.port, mock.port)
   const lost = await round(count, 'e')

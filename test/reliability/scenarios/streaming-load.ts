@@ -28,8 +28,12 @@ export const streamingLoad: Scenario = async ({ mock, quick }) => {
     const abortAfterMs = abort ? Math.random() * (words + 4) * chunkDelayMs : undefined
     return { ...(await post(`${gw.url}/v1/chat/completions`, body, { abortAfterMs })), tag, anthropic, words }
   }
-  // Warm up (lazy loads, JIT, pools) before the baseline.
-  await Promise.all(Array.from({ length: concurrency }, (_, i) => send(`warm${i}`, false)))
+  // Warm up (lazy loads, compiled code, pools: the heap settles) before the baseline.
+  const warmUntil = performance.now() + (quick ? 2000 : 5000)
+  await Promise.all(Array.from({ length: concurrency }, async (_, i) => {
+    for (let j = 0; performance.now() < warmUntil; j++) await send(`warm${i}-${j}`, Math.random() < abortShare)
+  }))
+  await openUpstream(mock)
   const before = await gw.memory()
   let sent = 0
   let completed = 0
