@@ -127,7 +127,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
       error: failure,
       headers: debug ? _loggableHeaders(event.req.headers) : undefined,
     })
-    log(secrets.some((s) => line.includes(s)) ? secrets.reduce((l, s) => l.replaceAll(s, '[redacted]'), line) : line)
+    log(secrets.reduce((l, secret) => l.replaceAll(secret, '[redacted]'), line))
     return response
   })
 
@@ -143,7 +143,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
 }
 
 // Headers whose values are credentials, logged as [redacted] at debug level.
-const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'cookie'])
+const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-authorization', 'x-api-key', 'api-key', 'x-goog-api-key', 'cookie', 'set-cookie'])
 
 function _loggableHeaders(headers: Headers): Record<string, string> {
   return Object.fromEntries([...headers].map(([name, value]) => [name, SECRET_HEADERS.has(name) ? '[redacted]' : value]))
@@ -153,7 +153,8 @@ function _loggableHeaders(headers: Headers): Record<string, string> {
 function _causes(error: unknown): string {
   const out: string[] = []
   for (let e = error as { message?: unknown; code?: unknown; cause?: unknown } | undefined; e && out.length < 5; e = e.cause as typeof e) {
-    out.push(`${String(e.message ?? e)}${typeof e.code === 'string' && !String(e.message).includes(e.code) ? ` (${e.code})` : ''}`)
+    const said = `${String(e.message ?? e)}${typeof e.code === 'string' && !String(e.message).includes(e.code) ? ` (${e.code})` : ''}`
+    if (said !== out.at(-1)) out.push(said) // a wrapper that repeats its cause says it once
   }
   return out.join(' <- ')
 }

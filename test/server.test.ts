@@ -76,7 +76,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     expect(server.output().out).toContain('"message":"ending 1 open stream(s)"')
     expect(server.output().out).toContain('"message":"SIGINT: already draining"')
     // The upstream request of the ended stream is closed too (the mock may hear of it a moment later).
-    for (let waited = 0; !mock.seen[0]!.closed && waited < 1000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
+    for (let waited = 0; !mock.seen[0]!.closed && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
     expect(mock.seen[0]!.closed).toBe(true) // the upstream request of the ended stream is closed too
     await mock.close()
   }, 30_000)

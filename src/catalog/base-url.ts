@@ -1,9 +1,9 @@
-// Cloud metadata endpoints and link-local hosts (IPv4, IPv6 fe80::/10, IPv4-mapped IPv6, AWS's
-// IPv6 and Alibaba's metadata addresses, and their names): a provider key must never be sent
-// there. Hosts are checked as the URL parser normalises them, so 2852039166, 0xA9FEA9FE and
-// [::ffff:169.254.169.254] are all 169.254.169.254 here. Names that resolve there by DNS are
-// not caught: that is a deployment's egress policy.
-const FORBIDDEN_HOSTS = /^(169\.254\.\d+\.\d+|\[fe[89ab][0-9a-f]:.*\]|\[::ffff:a9fe:.*\]|\[fd00:ec2::254\]|100\.100\.100\.200|metadata\.google\.internal|metadata|instance-data(\.ec2\.internal)?)$/i
+// Cloud metadata endpoints and link-local hosts (IPv4; IPv6 fe80::/10; 169.254.x.x mapped,
+// embedded or NAT64-translated into IPv6; AWS's IPv6 and Alibaba's metadata addresses; their
+// names): a provider key must never be sent there. Hosts are checked as the URL parser
+// normalises them, so 2852039166, 0xA9FEA9FE and 169.254.169.254. are all 169.254.169.254
+// here. Names that resolve there by DNS are not caught: that is a deployment's egress policy.
+const FORBIDDEN_HOSTS = /^(169\.254\.\d+\.\d+|\[fe[89ab][0-9a-f]:.*\]|\[(::ffff:|::|64:ff9b::)a9fe:.*\]|\[fd00:ec2::254\]|100\.100\.100\.200|metadata\.google\.internal|metadata|instance-data(\.ec2\.internal)?)$/i
 
 /**
  * Why a provider base URL is unusable, if it is: not a URL, not http(s), credentials, a query

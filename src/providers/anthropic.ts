@@ -52,7 +52,7 @@ export function toMessagesRequest(ex: Exchange): Json {
   _objects(b.messages ?? [], 'messages')
   for (const [i, m] of (b.messages ?? []).entries() as Iterable<[number, Json]>) {
     if (Array.isArray(m.content)) _objects(m.content, `messages[${i}].content`)
-    if (m.tool_calls !== undefined) _objects(m.tool_calls, `messages[${i}].tool_calls`)
+    if (m.tool_calls !== undefined && m.tool_calls !== null) _objects(m.tool_calls, `messages[${i}].tool_calls`)
     if (m.role === 'system' || m.role === 'developer') system.push(_text(m.content))
     else if (m.role === 'tool') push('user', [{ type: 'tool_result', tool_use_id: m.tool_call_id, content: _text(m.content) }])
     else if (m.role === 'assistant') {

@@ -1,6 +1,6 @@
 import { httpError } from '../errors.ts'
 import { ENDPOINTS } from '../proxy/rules.ts'
-import { post, readText, redact, upstreamFailure } from '../proxy/upstream.ts'
+import { post, readText, redactEvent, upstreamFailure } from '../proxy/upstream.ts'
 import type { Upstream } from '../proxy/upstream.ts'
 import { sseBatches } from './sse.ts'
 import type { SseEvent } from './sse.ts'
@@ -40,7 +40,7 @@ async function* _events(body: AsyncIterable<Uint8Array> & { destroy(): unknown }
   try {
     for await (const batch of sseBatches(body)) {
       // An upstream's error event may echo its key, as its error answers can.
-      yield batch.map((e) => (up.key && (e.data.includes('"error"') || e.data.includes(up.key)) ? { ...e, data: redact(e.data, up.key) } : e))
+      yield up.key ? batch.map((e) => redactEvent(e, up.key)) : batch
     }
   } catch (error) {
     throw upstreamFailure(error, up)

@@ -4,7 +4,7 @@ import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
 import { SseParser, sseText } from '../providers/sse.ts'
 import type { SseEvent } from '../providers/sse.ts'
-import { redact, upstreamFailure } from './upstream.ts'
+import { redactEvent, upstreamFailure } from './upstream.ts'
 import type { Upstream } from './upstream.ts'
 
 // Byte markers of the events the gateway must look at; every other event passes untouched.
@@ -46,7 +46,7 @@ export async function* passThrough(gw: Gateway, model: Model, body: AsyncIterabl
   }
   const redacting = async function* (): AsyncGenerator<SseEvent[]> {
     try {
-      for await (const batch of parsed()) yield key ? batch.map((e) => (e.data.includes('"error"') || e.data.includes(key) ? { ...e, data: redact(e.data, key) } : e)) : batch
+      for await (const batch of parsed()) yield key ? batch.map((e) => redactEvent(e, key)) : batch
     } catch (error) {
       throw upstreamFailure(error, up)
     } finally {

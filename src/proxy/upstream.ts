@@ -7,6 +7,7 @@ import { ConfigError } from '../config.ts'
 import { HTTPError } from 'h3'
 import { httpError } from '../errors.ts'
 import { LineTooLongError } from '../providers/sse.ts'
+import type { SseEvent } from '../providers/sse.ts'
 
 /** A provider as this process reaches it: base URL (env override applied), key, timeouts. */
 export interface Upstream {
@@ -64,8 +65,8 @@ export function resolveUpstreams(catalog: Catalog, env: Env, config: Pick<Config
  * POSTs JSON to the upstream. Answers 2xx with undici's response; a redirect is 502 (never
  * followed, so a key never travels to another host); an upstream 4xx/5xx becomes
  * the same status with the upstream's message (and `Retry-After`); no first byte in time is
- * 504; a network failure is 502. A connection dropped before any answer is tried once more (a
- * stale keep-alive connection). A client that went away aborts it (`signal`).
+ * 504; a network failure is 502. A connection dropped before any answer is tried once more
+ * (a stale keep-alive connection). A client that went away aborts it (`signal`).
  */
 export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
   const { request, agent } = await loadUpstreamClient()
@@ -82,8 +83,10 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
   let res: Dispatcher.ResponseData
   try {
     res = await send().catch((error: unknown) => {
-      // A pooled connection the upstream closed as the request went out (an idle limit it did
-      // not announce): the request was never read, so it goes once more, on a new connection.
+      // Most often a pooled connection the upstream closed as the request went out (an idle
+      // limit it did not announce), so the request was never read: it goes once more. An
+      // upstream that did read it before dropping the connection gets it twice, as it would
+      // from the official SDKs, which retry connection errors themselves.
       if (signal.aborted || !DROPPED.has((error as { code?: string }).code ?? '')) throw error
       return send()
     })
@@ -93,14 +96,14 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
   if (res.statusCode < 300) {
     // A stream asked for (the adapters accept only event streams then) must be one: anything
     // else would reach the client as an empty stream, its error unsaid.
-    const type = String(res.headers['content-type'] ?? '')
+    const type = String(res.headers['content-type'] ?? '').toLowerCase()
     if (headers.accept !== 'text/event-stream' || type.startsWith('text/event-stream')) return res
-    res.body.destroy()
+    _discard(res.body)
     throw httpError(502, `${up.provider.name} answered a stream request with ${type ? `'${type.split(';')[0]}'` : 'no content type'}, not an event stream`, { code: 'upstream_invalid' })
   }
   if (res.statusCode < 400) {
     // Never followed: the key would travel to wherever the upstream points.
-    res.body.destroy()
+    _discard(res.body)
     throw httpError(502, `${up.provider.name} answered with a redirect (${res.statusCode}), which the gateway does not follow: point the provider's base URL at the right address`, { code: 'upstream_redirect' })
   }
   const text = await _readSome(res.body)
@@ -134,11 +137,23 @@ export function upstreamFailure(error: unknown, up: Upstream): unknown {
   return httpError(502, `${up.provider.name} could not be reached (${cause})`, { code: 'upstream_unreachable', cause: error })
 }
 
+/** An upstream's stream event, with the key taken out when it is an error or holds the key. */
+export function redactEvent(e: SseEvent, key: string | undefined): SseEvent {
+  return key && (e.data.includes('"error"') || e.data.includes(key)) ? { ...e, data: redact(e.data, key) } : e
+}
+
 /** `text` with the provider key, and OpenAI's masked echo of a key, taken out. */
 export function redact(text: string, key: string | undefined): string {
   let out = key ? text.replaceAll(key, '[redacted]') : text
   out = out.replace(/\b(sk|key)-[\w-]*\*{2,}[\w-]*/g, '[redacted]')
   return out
+}
+
+// Drops a body nobody will read. undici's body emits an error when destroyed unread: with no
+// listener, that error would be uncaught and end the process.
+function _discard(body: Dispatcher.ResponseData['body']): void {
+  body.on('error', () => {})
+  body.destroy()
 }
 
 async function _readSome(body: Dispatcher.ResponseData['body']): Promise<string> {

@@ -44,6 +44,7 @@ export function ollamaInferenceRoutes(app: H3, gw: Gateway): void {
 
 async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'generate'): Promise<Response> {
   const started = performance.now()
+  if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') throw httpError(400, `stream must be true or false (got ${JSON.stringify(b.stream)})`, { param: 'stream' })
   const stream = b.stream !== false
   const o = (b.options ?? {}) as Json
   const body: Json = { model: _name(b.model), messages: _messages(b.messages), stream }
@@ -126,7 +127,7 @@ function _messages(messages: unknown): Json[] {
   const pending: string[] = []
   return messages.map((m: Json, i) => {
     if (!m || typeof m !== 'object' || Array.isArray(m)) throw httpError(400, `messages[${i}] must be an object with a role and content`, { param: `messages[${i}]` })
-    if (m.images !== undefined && !(Array.isArray(m.images) && m.images.every((x: unknown) => typeof x === 'string'))) {
+    if (m.images !== undefined && m.images !== null && !(Array.isArray(m.images) && m.images.every((x: unknown) => typeof x === 'string'))) {
       throw httpError(400, `messages[${i}].images must be a list of base64-encoded images`, { param: `messages[${i}].images` })
     }
     if (m.role === 'tool') return { role: 'tool', content: String(m.content ?? ''), tool_call_id: pending.shift() ?? `call_${i}` }

@@ -42,24 +42,31 @@ const headers = fc.dictionary(
   { maxKeys: 5 },
 )
 
+// The cloud providers' mock checks their keys; the keyless local provider has its own.
 let mock: Awaited<ReturnType<typeof mockServer>>
+let local: Awaited<ReturnType<typeof mockServer>>
 let app: ReturnType<typeof createApp>['app']
 beforeAll(async () => {
   mock = await mockServer()
+  local = await mockServer({})
   app = createApp({
     catalog: proxyCatalog,
-    env: { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, ACME_BASE_URL: `${mock.url}/v1`, CLAUDE_BASE_URL: mock.url, LOCAL_BASE_URL: `${mock.url}/v1`, ADMIN_TOKEN: ADMIN, UPSTREAM_TIMEOUT_MS: '2000' },
+    env: { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, ACME_BASE_URL: `${mock.url}/v1`, CLAUDE_BASE_URL: mock.url, LOCAL_BASE_URL: `${local.url}/v1`, ADMIN_TOKEN: ADMIN, UPSTREAM_TIMEOUT_MS: '10000' },
     now: () => NOW,
     log: () => {},
   }).app
 })
-afterAll(() => mock.close())
+afterAll(async () => {
+  await mock.close()
+  await local.close()
+})
 
 describe('random requests on every POST route', () => {
   it('never answer 500, and what the gateway refuses never reaches the upstream', async () => {
     await fc.assert(
       fc.asyncProperty(body, headers, async ({ route, text }, extra) => {
         mock.seen.length = 0
+        local.seen.length = 0
         const res = await app.fetch(new Request(`http://gateway.test${route}`, { method: 'POST', headers: { 'content-type': 'application/json', ...extra }, body: text }))
         const answer = await res.text()
         const what = `${route} ${text.slice(0, 300)} ${JSON.stringify(extra)} -> ${res.status} ${answer.slice(0, 300)}`
@@ -70,7 +77,9 @@ describe('random requests on every POST route', () => {
         const message = typeof json.error === 'string' ? json.error : json.error.message
         expect(message.length, what).toBeGreaterThan(0)
         // An error from a request that reached the upstream is the upstream's own, named as such.
-        if (mock.seen.length) expect(message, what).toMatch(/^(Acme|Claude|Local): /)
+        if (mock.seen.length + local.seen.length) expect(message, what).toMatch(/^(Acme|Claude|Local): /)
+        // Refused by the gateway itself: the client's fault (4xx), or a provider without its key (503).
+        else if (res.status >= 500) expect(`${res.status} ${message}`, what).toMatch(/^503 The provider '\w+' of the model '\w+' is not configured: set \w+\.$/)
       }),
       params(400),
     )

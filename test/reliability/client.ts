@@ -17,14 +17,18 @@ export interface Outcome {
   abortedAt?: number
 }
 
+// No call may hang the suite: one still open after this long is lost.
+const DEADLINE_MS = 60_000
+
 /**
  * POSTs `body` as JSON to `url` and reads the answer to its end; `abortAfterMs` gives up that
- * long after sending (if the answer has not ended by then).
+ * long after sending (if the answer has not ended by then), on purpose.
  */
 export async function post(url: string, body: unknown, options: { abortAfterMs?: number; headers?: Record<string, string> } = {}): Promise<Outcome> {
   const controller = new AbortController()
   let abortedAt: number | undefined
   const timer = options.abortAfterMs === undefined ? undefined : setTimeout(() => ((abortedAt = performance.now()), controller.abort()), options.abortAfterMs)
+  const deadline = setTimeout(() => controller.abort(new Error(`no complete answer within ${DEADLINE_MS} ms`)), DEADLINE_MS)
   let status = 0
   let text = ''
   try {
@@ -38,6 +42,7 @@ export async function post(url: string, body: unknown, options: { abortAfterMs?:
     return { status, body: text, aborted: false, error: (error as Error).message }
   } finally {
     clearTimeout(timer)
+    clearTimeout(deadline)
   }
 }
 

@@ -85,18 +85,18 @@ export async function startGateway(mockUrl: string, env: Record<string, string> 
   const stderr: string[] = []
   child.stderr!.on('data', (d: Buffer) => stderr.push(d.toString()))
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)))
-  const port = await new Promise<number>((resolve, reject) => {
+  const port = await within(30_000, 'the gateway to listen', new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stdout! }).on('line', (line) => {
       lines.push(line)
       if (line.includes('"message":"listening"')) resolve((JSON.parse(line) as { port: number }).port)
     })
     void exited.then((code) => reject(new Error(`the gateway exited (${code}) before listening: ${stderr.join('')}`)))
-  })
+  }))
   const memory = () =>
-    new Promise<Memory>((resolve) => {
+    within(10_000, 'the gateway to report its memory', new Promise<Memory>((resolve) => {
       child.once('message', (m) => resolve(m as Memory))
       child.send('memory')
-    })
+    }))
   const stop = async () => {
     if (child.exitCode === null) child.kill('SIGKILL')
     await exited
@@ -133,6 +133,25 @@ export async function openUpstream(mock: MockUpstream, ms = 2000): Promise<numbe
 }
 
 export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** `promise`, or an error saying what did not happen within `ms` (no wait in the suite is unbounded). */
+export function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`waited ${ms} ms for ${what}`)), ms)))
+  return Promise.race([promise, late]).finally(() => clearTimeout(timer))
+}
+
+/** Waits until `done()` holds, polling; throws after `ms`. */
+export async function until(done: () => boolean, ms: number, what: string): Promise<void> {
+  const end = performance.now() + ms
+  while (!done()) {
+    if (performance.now() > end) throw new Error(`waited ${ms} ms for ${what}`)
+    await sleep(10)
+  }
+}
+
+/** A scenario gets a fresh mock upstream and says whether it is a quick run. */
+export type Scenario = (ctx: { mock: Awaited<ReturnType<typeof startMock>>; quick: boolean }) => Promise<Figures>
 
 /** A prompt of `words` words after `tag`, so that the mock's record of it can be found. */
 export const prompt = (tag: string, words: number) => `${tag} ${Array.from({ length: words }, (_, i) => `w${i}`).join(' ')}`

@@ -3,16 +3,13 @@
 // prints a line of figures as it ends; a table closes the run; the exit code is 1 if any
 // scenario failed. RELIABILITY_QUICK=1 shortens the long ones (for working on the suite).
 import { mb, startMock } from './harness.ts'
-import type { Figures } from './harness.ts'
+import type { Figures, Scenario } from './harness.ts'
 import { cancellationStorm } from './scenarios/cancellation-storm.ts'
 import { errorStorm } from './scenarios/error-storm.ts'
 import { gracefulShutdown } from './scenarios/graceful-shutdown.ts'
 import { slowReader } from './scenarios/slow-reader.ts'
 import { staleKeepAlive } from './scenarios/stale-keep-alive.ts'
 import { streamingLoad } from './scenarios/streaming-load.ts'
-
-/** A scenario gets a fresh mock upstream and says whether it is a quick run. */
-export type Scenario = (ctx: { mock: Awaited<ReturnType<typeof startMock>>; quick: boolean }) => Promise<Figures>
 
 const SCENARIOS: Record<string, Scenario> = {
   'streaming-load': streamingLoad,

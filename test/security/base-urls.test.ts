@@ -15,6 +15,8 @@ const REFUSED: [string, string][] = [
   ['http://0xA9FEA9FE/', 'must not point at a link-local or cloud metadata address (169.254.169.254)'],
   ['http://169.254.169.254./', 'must not point at a link-local or cloud metadata address (169.254.169.254)'],
   ['http://[::ffff:169.254.169.254]/', 'must not point at a link-local or cloud metadata address ([::ffff:a9fe:a9fe])'],
+  ['http://[64:ff9b::169.254.169.254]/', 'must not point at a link-local or cloud metadata address ([64:ff9b::a9fe:a9fe])'],
+  ['http://[::169.254.169.254]/', 'must not point at a link-local or cloud metadata address ([::a9fe:a9fe])'],
   ['http://[fe80::1]/v1', 'must not point at a link-local or cloud metadata address ([fe80::1])'],
   ['http://[febf::1]/v1', 'must not point at a link-local or cloud metadata address ([febf::1])'],
   ['http://[fd00:ec2::254]/', 'must not point at a link-local or cloud metadata address ([fd00:ec2::254])'],

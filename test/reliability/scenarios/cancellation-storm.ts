@@ -2,8 +2,7 @@
 // A fresh request then succeeds within 5 s, and nothing is left open upstream.
 import { post, readChatStream } from '../client.ts'
 import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, startGateway } from '../harness.ts'
-import type { Figures } from '../harness.ts'
-import type { Scenario } from '../run.ts'
+import type { Figures, Scenario } from '../harness.ts'
 
 export const cancellationStorm: Scenario = async ({ mock }) => {
   const count = 200

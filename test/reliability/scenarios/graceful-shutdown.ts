@@ -4,9 +4,8 @@
 import { connect } from 'node:net'
 import { post, readChatStream } from '../client.ts'
 import type { Outcome } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, sleep, startGateway } from '../harness.ts'
-import type { Figures } from '../harness.ts'
-import type { Scenario } from '../run.ts'
+import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, sleep, startGateway, until, within } from '../harness.ts'
+import type { Figures, Scenario } from '../harness.ts'
 
 const DRAIN_MS = 10_000 // the default
 
@@ -19,26 +18,31 @@ export const gracefulShutdown: Scenario = async ({ mock }) => {
   // In flight at SIGTERM: 100 answers that take 1 s, 50 streams that take about 3 s, and 20
   // streams that stall and will still be open when the drain period ends.
   const calls: Promise<Outcome & { kind: 'quick' | 'stream' | 'stalled' }>[] = []
-  const start = (kind: 'quick' | 'stream' | 'stalled', i: number) => {
-    mock.fail(kind === 'quick' ? { delayMs: 1000 } : kind === 'stream' ? { chunkDelayMs: 50 } : { stallAfter: 3 })
-    calls.push(post(url, chat(i % 3 === 0 ? MODELS.anthropic : MODELS.openai, `${kind}${i}`, 50, kind !== 'quick')).then((o) => ({ ...o, kind })))
+  // One kind at a time, each reaching the upstream before the next is sent: the mock applies
+  // faults in the order requests arrive, so every request of a kind meets that kind's fault.
+  const phase = async (kind: 'quick' | 'stream' | 'stalled', count: number) => {
+    const fault = kind === 'quick' ? { delayMs: 1000 } : kind === 'stream' ? { chunkDelayMs: 50 } : { stallAfter: 3 }
+    for (let i = 0; i < count; i++) {
+      mock.fail(fault)
+      calls.push(post(url, chat(i % 3 === 0 ? MODELS.anthropic : MODELS.openai, `${kind}${i}`, 50, kind !== 'quick')).then((o) => ({ ...o, kind })))
+    }
+    await until(() => mock.seen.length === 1 + calls.length, 30_000, `${count} ${kind} requests to reach the upstream`)
   }
-  for (let i = 0; i < 20; i++) start('stalled', i)
-  for (let i = 0; i < 50; i++) start('stream', i)
-  for (let i = 0; i < 100; i++) start('quick', i)
-  // Every request has reached the upstream (the faults were taken in the order queued).
-  while (mock.seen.length < 1 + calls.length) await sleep(10)
+  await phase('stalled', 20)
+  await phase('stream', 50)
+  await phase('quick', 100)
   const signalled = performance.now()
   gw.child.kill('SIGTERM')
-  await sleep(200)
-  const refused = await new Promise<boolean>((resolve) => {
-    const socket = connect(gw.port, '127.0.0.1')
-    socket.once('connect', () => (socket.destroy(), resolve(false)))
-    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'))
-  })
-  if (!refused) failures.push('a new connection was accepted during the drain')
-  const outcomes = await Promise.all(calls)
-  const code = await gw.exited
+  // Refused at once, and still refused late in the drain.
+  const probes: boolean[] = []
+  for (const at of [200, 3000, 8000]) {
+    await sleep(at - (performance.now() - signalled))
+    probes.push(await refusedConnection(gw.port))
+  }
+  if (probes.some((refused) => !refused)) failures.push(`a new connection was accepted during the drain (probes at 0.2, 3 and 8 s: ${probes.map((r) => (r ? 'refused' : 'accepted')).join(', ')})`)
+  const refused = probes.every(Boolean)
+  const outcomes = await within(DRAIN_MS + 20_000, 'the calls in flight to end', Promise.all(calls))
+  const code = await within(DRAIN_MS + 20_000, 'the gateway to exit', gw.exited)
   const exitMs = performance.now() - signalled
   if (code !== 0) failures.push(`exit code ${code}`)
   let completed = 0
@@ -67,4 +71,12 @@ export const gracefulShutdown: Scenario = async ({ mock }) => {
     detail: `new connection ${refused ? 'refused' : 'accepted'}; ${completed} in flight finished, ${endedByDrain} stalled streams ended with an error event; exit ${code} after ${(exitMs / 1000).toFixed(1)} s`,
     failures,
   } satisfies Figures
+}
+
+function refusedConnection(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1')
+    socket.once('connect', () => (socket.destroy(), resolve(false)))
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code === 'ECONNREFUSED'))
+  })
 }

@@ -6,8 +6,7 @@ import type { IncomingMessage } from 'node:http'
 import { chatCompletion } from '../../../src/mock/openai.ts'
 import { readChatStream } from '../client.ts'
 import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, seenLast, sleep, startGateway } from '../harness.ts'
-import type { Figures } from '../harness.ts'
-import type { Scenario } from '../run.ts'
+import type { Figures, Scenario } from '../harness.ts'
 
 const IDLE_MS = 3000
 

@@ -7,8 +7,7 @@ import { replyTo } from '../../../src/mock/replies.ts'
 import { post, readChatStream, seenByTag } from '../client.ts'
 import type { Outcome } from '../client.ts'
 import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, prompt, sleep, startGateway } from '../harness.ts'
-import type { Figures } from '../harness.ts'
-import type { Scenario } from '../run.ts'
+import type { Figures, Scenario } from '../harness.ts'
 
 export const streamingLoad: Scenario = async ({ mock, quick }) => {
   const concurrency = 200
