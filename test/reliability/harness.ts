@@ -12,6 +12,7 @@ import { toNodeHandler } from 'h3/node'
 import { demoEnv } from '../../scripts/demo.ts'
 import { catalog } from '../../src/catalog/catalog.generated.ts'
 import { createMockUpstream } from '../../src/mock/app.ts'
+import { post } from './client.ts'
 import type { MockUpstream } from '../../src/mock/app.ts'
 
 const ROOT = new URL('../../', import.meta.url)
@@ -159,6 +160,21 @@ export const prompt = (tag: string, words: number) => `${tag} ${Array.from({ len
 /** A chat request body with `prompt(tag, words)`; streamed ones ask for usage (so OpenAI's pass through untouched). */
 export function chat(model: string, tag: string, words: number, stream: boolean): Record<string, unknown> {
   return { model, stream, ...(stream ? { stream_options: { include_usage: true } } : {}), messages: [{ role: 'user', content: prompt(tag, words) }] }
+}
+
+/**
+ * `count` calls (both providers, streamed and not, 20 at a time), so that a baseline of memory
+ * is taken after the first loads and compilations rather than before them.
+ */
+export async function warmUp(gw: GatewayProcess, count = 200): Promise<void> {
+  let next = 0
+  await Promise.all(Array.from({ length: 20 }, async () => {
+    while (next < count) {
+      const i = next++
+      const o = await post(`${gw.url}/v1/chat/completions`, chat(i % 2 ? MODELS.anthropic : MODELS.openai, `warm${i}`, 20, i % 4 < 2))
+      if (o.status !== 200) throw new Error(`warm-up call ${i} failed: ${o.status} ${o.error ?? o.body.slice(0, 200)}`)
+    }
+  }))
 }
 
 /** Whether any of the gateway's log lines holds one of the provider keys. */

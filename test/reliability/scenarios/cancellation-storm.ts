@@ -1,14 +1,14 @@
 // Cancellation storm: clients that all give up after 0.5 s while the upstream takes its time.
 // A fresh request then succeeds within 5 s, and nothing is left open upstream.
 import { post, readChatStream } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, startGateway } from '../harness.ts'
+import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, startGateway, warmUp } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 export const cancellationStorm: Scenario = async ({ mock }) => {
   const count = 200
   const gw = await startGateway(mock.url)
   const failures: string[] = []
-  await post(`${gw.url}/v1/chat/completions`, chat(MODELS.openai, 'warm', 5, false))
+  await warmUp(gw)
   const before = await gw.memory()
   mock.failAll({ delayMs: 10_000 })
   // Half streamed, half not; a quarter through the Anthropic translation.

@@ -4,7 +4,7 @@
 import { connect } from 'node:net'
 import { post, readChatStream } from '../client.ts'
 import type { Outcome } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, sleep, startGateway, until, within } from '../harness.ts'
+import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, sleep, startGateway, until, warmUp, within } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 const DRAIN_MS = 10_000 // the default
@@ -13,7 +13,8 @@ export const gracefulShutdown: Scenario = async ({ mock }) => {
   const gw = await startGateway(mock.url)
   const failures: string[] = []
   const url = `${gw.url}/v1/chat/completions`
-  await post(url, chat(MODELS.openai, 'warm', 5, false))
+  await warmUp(gw)
+  const warm = mock.seen.length
   const before = await gw.memory()
   // In flight at SIGTERM: 100 answers that take 1 s, 50 streams that take about 3 s, and 20
   // streams that stall and will still be open when the drain period ends.
@@ -26,7 +27,7 @@ export const gracefulShutdown: Scenario = async ({ mock }) => {
       mock.fail(fault)
       calls.push(post(url, chat(i % 3 === 0 ? MODELS.anthropic : MODELS.openai, `${kind}${i}`, 50, kind !== 'quick')).then((o) => ({ ...o, kind })))
     }
-    await until(() => mock.seen.length === 1 + calls.length, 30_000, `${count} ${kind} requests to reach the upstream`)
+    await until(() => mock.seen.length === warm + calls.length, 30_000, `${count} ${kind} requests to reach the upstream`)
   }
   await phase('stalled', 20)
   await phase('stream', 50)

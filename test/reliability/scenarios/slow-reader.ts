@@ -5,7 +5,7 @@ import { request } from 'node:http'
 import type { IncomingMessage } from 'node:http'
 import { chatCompletion } from '../../../src/mock/openai.ts'
 import { readChatStream } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, seenLast, sleep, startGateway } from '../harness.ts'
+import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, seenLast, sleep, startGateway, warmUp } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 const IDLE_MS = 3000
@@ -15,8 +15,7 @@ export const slowReader: Scenario = async ({ mock, quick }) => {
   const gw = await startGateway(mock.url, { STREAM_IDLE_TIMEOUT_MS: String(IDLE_MS) })
   const failures: string[] = []
   const url = `${gw.url}/v1/chat/completions`
-  const warm = await slowGet(url, chat(MODELS.openai, 'warm', 5, true), Infinity, 1)
-  if (warm.status !== 200) throw new Error(`warm-up failed: ${warm.status}`)
+  await warmUp(gw)
   const before = await gw.memory()
 
   // 1. A long fast stream (about 40 MB), read at 1 KB/s for a while, then given up. Socket

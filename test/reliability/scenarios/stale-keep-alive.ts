@@ -5,7 +5,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { post, readChatStream } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, sleep, startGateway } from '../harness.ts'
+import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, sleep, startGateway, warmUp } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 export const staleKeepAlive: Scenario = async ({ mock, quick }) => {
@@ -14,6 +14,7 @@ export const staleKeepAlive: Scenario = async ({ mock, quick }) => {
   const upstream = closeIdleAfter(mock.server, idleMs)
   const gw = await startGateway(mock.url)
   const failures: string[] = []
+  await warmUp(gw)
   const before = await gw.memory()
   let sent = 0
   let completed = 0
