@@ -1,5 +1,8 @@
 // Calls to the gateway's JSON API, each with the bearer token it needs.
 
+// A call still unanswered after this long counts as no answer.
+const TIMEOUT_MS = 15_000
+
 /** An API answer that was not 2xx (status 0: no answer at all), with the gateway's own message. */
 export class ApiError extends Error {
   constructor(status, message) {
@@ -15,7 +18,7 @@ export async function api(path, { token = '', body } = {}) {
   if (body !== undefined) headers['content-type'] = 'application/json'
   let res
   try {
-    res = await fetch(path, { method: body === undefined ? 'GET' : 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body) })
+    res = await fetch(path, { method: body === undefined ? 'GET' : 'POST', headers, body: body === undefined ? undefined : JSON.stringify(body), signal: AbortSignal.timeout(TIMEOUT_MS) })
   } catch (error) {
     throw new ApiError(0, `the gateway did not answer (${error.message})`)
   }

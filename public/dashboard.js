@@ -14,25 +14,32 @@ const REFRESH_MS = Math.max(Number(new URLSearchParams(location.search).get('ref
 // What each source of errors is called in the status line.
 const LABELS = { models: 'Loading the models', config: 'Loading the settings', usage: 'Loading the usage', expose: 'Changing the experimental setting', admin: 'The admin token' }
 
-const state = { key: sessionStorage.getItem(KEY_STORAGE) ?? '', admin: '' }
+// keyRequired: a client route has answered 401, so snippets must carry a key.
+const state = { key: sessionStorage.getItem(KEY_STORAGE) ?? '', admin: '', keyRequired: false }
+// Each load takes a ticket; an answer whose ticket is no longer the newest is dropped, so a slow
+// earlier answer never overwrites a newer one (after the token changed, say).
+const tickets = { models: 0, config: 0, usage: 0 }
 const messages = new Map()
 const $ = (id) => document.getElementById(id)
 
 const detail = detailView()
-const catalog = catalogView((model) => detail.open(model, Boolean(state.key)))
+const catalog = catalogView((model) => detail.open(model, state.keyRequired || Boolean(state.key)))
 
 /** Sets (or with no text clears) the status line's message from `source`. */
 function setStatus(source, text, ok = false) {
   if (text) messages.set(source, { text, ok })
   else messages.delete(source)
   const all = [...messages.values()]
-  $('status').textContent = all.map((m) => m.text).join('\n')
+  const shown = all.map((m) => m.text).join('\n')
+  // Written only when it changes: the line is live, and a screen reader reads every write.
+  if ($('status').textContent !== shown) $('status').textContent = shown
   $('status').classList.toggle('ok', all.length > 0 && all.every((m) => m.ok))
 }
 
 // A 401 from a client route means a key is needed (or the one given is wrong): ask for it.
 function report(source, error) {
   if (error.status === 401 && source !== 'admin' && source !== 'expose') {
+    state.keyRequired = true
     const form = $('key-form')
     if (form.hidden) {
       form.hidden = false
@@ -48,12 +55,15 @@ function report(source, error) {
 const clientToken = () => state.key || state.admin
 
 async function loadModels() {
+  const ticket = ++tickets.models
   try {
     const body = state.admin ? await api('/api/admin/models', { token: state.admin }) : await api('/api/models', { token: clientToken() })
+    if (ticket !== tickets.models) return
     catalog.render(body.models)
     setStatus('models', '')
     setStatus('auth', '')
   } catch (error) {
+    if (ticket !== tickets.models) return
     if (state.admin && (error.status === 401 || error.status === 403)) {
       _setAdmin('')
       setStatus('admin', `The admin token was refused (HTTP ${error.status}): ${error.message}`)
@@ -65,23 +75,28 @@ async function loadModels() {
 }
 
 async function loadConfig() {
+  const ticket = ++tickets.config
   try {
     const config = await api('/api/config', { token: clientToken() })
+    if (ticket !== tickets.config) return
     $('catalog-version').textContent = config.catalog_version
     $('experimental-state').textContent = config.expose_experimental_models ? 'listed' : 'hidden'
     $('expose').checked = config.expose_experimental_models
     setStatus('config', '')
   } catch (error) {
-    report('config', error)
+    if (ticket === tickets.config) report('config', error)
   }
 }
 
 async function refreshUsage() {
+  const ticket = ++tickets.usage
   try {
-    renderUsage(await api('/api/stats', { token: clientToken() }))
+    const stats = await api('/api/stats', { token: clientToken() })
+    if (ticket !== tickets.usage) return
+    renderUsage(stats)
     setStatus('usage', '')
   } catch (error) {
-    report('usage', error)
+    if (ticket === tickets.usage) report('usage', error)
   }
 }
 
@@ -137,8 +152,13 @@ if (state.key) {
   $('key-form').hidden = false
   $('api-key').value = state.key
 }
-// The usage panel refreshes on its own, skipping turns while the tab is hidden.
-setInterval(() => {
-  if (!document.hidden) void refreshUsage()
-}, REFRESH_MS)
+// The usage panel refreshes on its own: the next turn starts when the last answer is in (a slow
+// gateway never gets a pile of requests), skipping turns while the tab is hidden, and at once
+// when the tab comes back.
+async function poll() {
+  if (!document.hidden) await refreshUsage()
+  setTimeout(poll, REFRESH_MS)
+}
+document.addEventListener('visibilitychange', () => void (!document.hidden && refreshUsage()))
 void reloadAll()
+setTimeout(poll, REFRESH_MS)

@@ -1,10 +1,8 @@
 // A model's detail view: every field the API gave (rendered generically, so new catalog
 // fields show without a change here) and snippets that call it through this gateway.
 
-// Which endpoint a snippet calls: the model's own `apis` (admin listing) in this order of
-// preference, else what its kind serves (the public listing has no `apis`).
+// Which endpoint a snippet calls: the first of the model's `apis` in this order of preference.
 const API_ORDER = ['chat', 'responses', 'completions', 'embeddings', 'rerank', 'moderations']
-const KIND_API = { chat: 'chat', reasoning: 'responses', completion: 'completions', embedding: 'embeddings', rerank: 'rerank', moderation: 'moderations' }
 
 // Each API's path, a minimal body, and the OpenAI SDK call (rerank is not in the SDK).
 const CALLS = {
@@ -22,7 +20,7 @@ export function detailView() {
   const status = document.getElementById('copy-status')
   document.getElementById('detail-close').addEventListener('click', () => dialog.close())
   for (const button of dialog.querySelectorAll('button[data-copy]')) {
-    button.addEventListener('click', () => _copy(document.getElementById(button.dataset.copy).textContent, status))
+    button.addEventListener('click', () => _copy(document.getElementById(button.dataset.copy), status))
   }
   return {
     open(model, needsKey) {
@@ -39,7 +37,7 @@ export function detailView() {
 
 /** A curl command line and an OpenAI SDK (JavaScript) program calling `model` at `origin`. */
 export function snippets(model, origin, needsKey) {
-  const api = API_ORDER.find((a) => model.apis?.includes(a)) ?? KIND_API[model.kind] ?? 'chat'
+  const api = API_ORDER.find((a) => model.apis.includes(a)) ?? 'chat'
   const [path, body, method] = CALLS[api]
   const json = JSON.stringify(body(model.id))
   // The key itself never goes into a snippet: it names the variable to set.
@@ -77,11 +75,15 @@ function _fields(object) {
 }
 
 // Feedback goes to the dialog's own status line: while the dialog is open the page behind it is inert.
-async function _copy(text, status) {
+// Browsers offer the clipboard only to secure pages (HTTPS, localhost): elsewhere the snippet is
+// selected for Ctrl+C.
+async function _copy(pre, status) {
   try {
-    await navigator.clipboard.writeText(text)
+    if (!navigator.clipboard) throw new Error('this page is not served over HTTPS or from localhost')
+    await navigator.clipboard.writeText(pre.textContent)
     status.textContent = 'Copied to the clipboard.'
   } catch (error) {
-    status.textContent = `The browser did not allow copying (${error.message}): select the snippet and copy it by hand.`
+    getSelection().selectAllChildren(pre)
+    status.textContent = `The browser did not allow copying (${error.message}): the snippet is selected, press Ctrl+C (or Cmd+C) to copy it.`
   }
 }

@@ -2,7 +2,10 @@
 
 const SVG = 'http://www.w3.org/2000/svg'
 const numbers = new Intl.NumberFormat('en-US')
-const dollars = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumFractionDigits: 6 })
+const cents = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD' })
+const small = new Intl.NumberFormat('en-US', { style: 'currency', currency: 'USD', maximumSignificantDigits: 3 })
+// Dollars and cents from $1; below that three significant digits, so $0.0000004 is not "$0.00".
+const dollars = { format: (usd) => (usd >= 1 || usd === 0 ? cents : small).format(usd) }
 // The chart shows the busiest models; the table below lists them all.
 const CHART_BARS = 10
 
@@ -10,9 +13,13 @@ const CHART_BARS = 10
 export function renderUsage(stats) {
   const since = _time(stats.since)
   const ids = Object.keys(stats.requests_by_model)
+  const calls = ids.reduce((n, id) => n + stats.requests_by_model[id], 0)
+  const failed = ids.reduce((n, id) => n + (stats.errors_by_model[id] ?? 0), 0)
+  // Model calls first; the HTTP figures count every route, this page's own requests included.
   document.getElementById('usage-summary').textContent =
-    `${numbers.format(stats.requests)} HTTP requests (${numbers.format(stats.errors)} errors), ` +
-    `${numbers.format(stats.total_tokens)} tokens, ${dollars.format(stats.total_cost)} since ${since}; updated ${_time(new Date().toISOString())}.`
+    `${numbers.format(calls)} model ${calls === 1 ? 'call' : 'calls'} (${numbers.format(failed)} failed), ` +
+    `${numbers.format(stats.total_tokens)} tokens, ${dollars.format(stats.total_cost)} since ${since}; ` +
+    `${numbers.format(stats.requests)} HTTP requests on all routes, this page's included (${numbers.format(stats.errors)} errors); updated ${_time(new Date().toISOString())}.`
   const empty = document.getElementById('usage-empty')
   empty.hidden = ids.length > 0
   empty.textContent = ids.length ? '' : `No model calls since ${since}.`

@@ -17,6 +17,7 @@ export function toWebUIModel(m: Model, now: Date) {
     description: m.description ?? '',
     provider: m.provider,
     kind: m.kind,
+    apis: m.apis,
     capabilities: m.capabilities,
     efforts: m.efforts,
     experimental: m.experimental,

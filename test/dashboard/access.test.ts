@@ -8,7 +8,7 @@ const browser = useBrowser()
 const AXE = createRequire(import.meta.url).resolve('axe-core/axe.min.js')
 const PHONE = { width: 375, height: 740 }
 const rows = (page: Page) => page.locator('#models tbody tr').count()
-const poll = { timeout: 5_000 }
+const poll = { timeout: 15_000 }
 
 interface AxeViolation { id: string; impact: string; help: string; nodes: { target: string[]; failureSummary: string }[] }
 
@@ -69,6 +69,10 @@ describe('with client keys (GATEWAY_API_KEYS)', { timeout: 30_000 }, () => {
     await page.getByRole('button', { name: 'Use admin token' }).click()
     await expect.poll(() => rows(page), poll).toBe(Object.keys(demo.gateway.catalog.models).length)
     await expect.poll(() => page.locator('#status').textContent(), poll).toBe('')
+    // The gateway wants a key: the snippets say so, even though the page itself used the admin token.
+    await page.getByRole('button', { name: 'gpt-4o', exact: true }).click()
+    expect(await page.locator('#snippet-curl').textContent()).toContain('-H "authorization: Bearer $GATEWAY_API_KEY"')
+    expect(await page.locator('#snippet-sdk').textContent()).toContain('apiKey: process.env.GATEWAY_API_KEY')
   })
 })
 

@@ -7,7 +7,7 @@ describe('GET /api/models', () => {
   it('describes each model for a model picker', async () => {
     const body = await (await testApp({ ACME_API_KEY: 'sk-acme-canary', EXPOSE_EXPERIMENTAL_MODELS: 'true' }).request('/api/models')).json()
     expect(body.models.find((m: { id: string }) => m.id === 'acme-preview')).toEqual({
-      id: 'acme-preview', name: 'Acme Preview', description: '', provider: 'acme', kind: 'reasoning', capabilities: ['reasoning'], efforts: ['low', 'high'],
+      id: 'acme-preview', name: 'Acme Preview', description: '', provider: 'acme', kind: 'reasoning', apis: ['chat', 'responses'], capabilities: ['reasoning'], efforts: ['low', 'high'],
       experimental: true, context_window: null, max_output: null, pricing: null, deprecation: null,
     })
     expect(body.models.find((m: { id: string }) => m.id === 'acme-old').deprecation).toEqual({ state: 'deprecated', announced: '2026-10-01', sunset: '2027-01-31', replacement: 'acme-chat' })
