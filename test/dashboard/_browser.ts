@@ -3,8 +3,8 @@ import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toNodeHandler } from 'h3/node'
 import { chromium } from 'playwright-core'
-import type { Browser, BrowserContextOptions, Page } from 'playwright-core'
-import { afterAll, beforeAll } from 'vitest'
+import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
+import { afterAll, afterEach, beforeAll } from 'vitest'
 import { parseDocument } from 'yaml'
 import { demoEnv, demoMock } from '../../scripts/demo.ts'
 import { createApp } from '../../src/app.ts'
@@ -63,6 +63,11 @@ export async function demoServer(options: DemoOptions = {}) {
  */
 export function useBrowser() {
   const ctx = {} as { browser?: Browser; failure?: Error }
+  // Each test's pages are closed after it, so that their polling does not load the next tests.
+  const contexts: BrowserContext[] = []
+  afterEach(async () => {
+    await Promise.all(contexts.splice(0).map((c) => c.close()))
+  })
   beforeAll(async () => {
     try {
       ctx.browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, headless: true })
@@ -78,6 +83,7 @@ export function useBrowser() {
     async open(url: string, options: BrowserContextOptions = {}): Promise<Page & { errors: string[] }> {
       if (!ctx.browser) throw ctx.failure ?? new Error('the browser is not running')
       const context = await ctx.browser.newContext(options)
+      contexts.push(context)
       const page = Object.assign(await context.newPage(), { errors: [] as string[] })
       page.on('pageerror', (error) => page.errors.push(error.message))
       // Anything the page's Content-Security-Policy blocked is reported on the console.
