@@ -61,13 +61,18 @@ describe('the usage panel', { timeout: 30_000 }, () => {
     await page.clock.install()
     // Counted in the page as each call starts, so that a count read after the clock moved is exact.
     await page.addInitScript("window.statsCalls = 0; const f = fetch; window.fetch = (url, init) => (String(url).endsWith('/api/stats') && window.statsCalls++, f(url, init))")
+    // Counted as each answer is shown: the next turn is timed from there.
+    await page.addInitScript("window.shown = 0; addEventListener('DOMContentLoaded', () => new MutationObserver(() => window.shown++).observe(document.getElementById('usage-summary'), { childList: true }))")
     await page.goto(`${demo.url}/`)
     const fetched = () => page.evaluate<number>('window.statsCalls')
+    const shown = (n: number) => expect.poll(() => page.evaluate<number>('window.shown'), { timeout: 15_000 }).toBe(n)
     await expect.poll(fetched, { timeout: 15_000 }).toBe(1)
+    await shown(1)
     await page.clock.runFor(4_900)
     expect(await fetched()).toBe(1)
     await page.clock.runFor(200)
     expect(await fetched()).toBe(2)
+    await shown(2)
     await page.clock.runFor(5_000)
     expect(await fetched()).toBe(3)
   })
