@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { H3Event } from 'h3'
 import { deprecationState } from './catalog/deprecation.ts'
 import { findModel } from './catalog/lookup.ts'
@@ -9,7 +8,7 @@ import type { Config } from './config.ts'
 import { httpError } from './errors.ts'
 import { resolveUpstreams } from './proxy/upstream.ts'
 import type { Upstream } from './proxy/upstream.ts'
-import { etagMatches, reply } from './reply.ts'
+import { etagMatches, reply, strongEtag } from './reply.ts'
 import { Stats } from './stats.ts'
 
 const DAY_MS = 86_400_000
@@ -60,7 +59,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       if (!entry) {
         try {
           const body = JSON.stringify(build(listedModels(catalog, { env, exposeExperimental: runtime.exposeExperimental, now: date })))
-          entry = { body, etag: `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"` }
+          entry = { body, etag: strongEtag(body) }
         } catch (error) {
           entry = { error } // a listing that cannot be built (503) stays so until the state changes
         }

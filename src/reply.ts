@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import { FastResponse } from 'srvx'
 import type { H3Event } from 'h3'
@@ -9,6 +10,11 @@ import type { H3Event } from 'h3'
  */
 export function reply(event: H3Event, body: string | null, headers: Record<string, string> = {}, status = 200): Response {
   return new FastResponse(body, { status, statusText: STATUS_CODES[status], headers: { 'content-type': 'application/json', ...event.context.headers, ...headers } })
+}
+
+/** A strong ETag for `body`: a hash of its bytes. */
+export function strongEtag(body: string): string {
+  return `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
 }
 
 /** Whether the request's If-None-Match names `etag` (or `*`): the client's copy is current (304). */

@@ -7,6 +7,10 @@ export interface Resolution {
   readonly via: 'id' | 'alias' | 'pattern'
 }
 
+/** Characters no model id has (CR, LF, NUL and the other controls): a name with one is refused, not looked up. */
+// eslint-disable-next-line no-control-regex
+export const CONTROL_CHARACTERS = /[\u0000-\u001f\u007f]/
+
 // Ids are at most 256 characters (see the schema); longer names cannot match and are not tried.
 const MAX_ID_LENGTH = 256
 

@@ -1,4 +1,5 @@
 import type { H3Event } from 'h3'
+import { CONTROL_CHARACTERS } from '../catalog/lookup.ts'
 import type { Api, Model } from '../catalog/types.ts'
 import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
@@ -27,8 +28,7 @@ export interface Called {
  */
 export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>, options: { raw?: boolean } = {}): Promise<Called> {
   if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
+  if (CONTROL_CHARACTERS.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
   const model = gw.resolve(input.model)
   event.context.model = model.id
   const up = gw.upstreams[model.provider]!

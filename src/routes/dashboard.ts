@@ -1,8 +1,7 @@
-import { createHash } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { extname } from 'node:path'
 import type { H3 } from 'h3'
-import { etagMatches, reply } from '../reply.ts'
+import { etagMatches, reply, strongEtag } from '../reply.ts'
 import { route } from './internal/methods.ts'
 
 // The dashboard's files: plain HTML, CSS and ES modules, served as they are (no build step).
@@ -22,26 +21,23 @@ const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-sr
 
 const HEADERS = { 'cache-control': 'no-cache', 'content-security-policy': CSP, 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' }
 
-/** The paths of the dashboard's page (`/`) and its assets (`/<file>`): they hold no data, so they need no client key. */
-export const DASHBOARD_PATHS: readonly string[] = _files().map(([name]) => (name === 'index.html' ? '/' : `/${name}`))
-
-/** GET / and its assets, each read once when the app is built, with a strong ETag (If-None-Match gets 304). */
-export function dashboardRoutes(app: H3): void {
-  for (const [name, type] of _files()) {
+// Each file with its path, content type and strong ETag, read once when the module loads: the
+// files are part of the package, like the code.
+const FILES = readdirSync(PUBLIC_DIR)
+  .sort()
+  .flatMap((name) => {
+    const type = CONTENT_TYPES[extname(name)]
+    if (!type) return []
     const body = readFileSync(new URL(name, PUBLIC_DIR), 'utf8')
-    const etag = `"${createHash('sha256').update(body).digest('base64url').slice(0, 27)}"`
-    const headers = { ...HEADERS, 'content-type': type, etag }
-    route(app, name === 'index.html' ? '/' : `/${name}`, {
-      GET: (event) => (etagMatches(event, etag) ? reply(event, null, headers, 304) : reply(event, body, headers)),
-    })
-  }
-}
+    return [{ path: name === 'index.html' ? '/' : `/${name}`, body, headers: { ...HEADERS, 'content-type': type, etag: strongEtag(body) } }]
+  })
 
-function _files(): [name: string, type: string][] {
-  return readdirSync(PUBLIC_DIR)
-    .sort()
-    .flatMap((name) => {
-      const type = CONTENT_TYPES[extname(name)]
-      return type ? [[name, type] as [string, string]] : []
-    })
+/** The paths of the dashboard's page (`/`) and its assets (`/<file>`): they hold no data, so they need no client key. */
+export const DASHBOARD_PATHS: readonly string[] = FILES.map((f) => f.path)
+
+/** GET / and its assets, with a strong ETag (If-None-Match gets 304). */
+export function dashboardRoutes(app: H3): void {
+  for (const { path, body, headers } of FILES) {
+    route(app, path, { GET: (event) => (etagMatches(event, headers.etag) ? reply(event, null, headers, 304) : reply(event, body, headers)) })
+  }
 }

@@ -55,6 +55,7 @@ describe('the dashboard files', () => {
     for (const path of ['/index.html', '/../package.json', '/dashboard.ts', '/public/dashboard.js']) {
       const res = await request(path)
       expect(res.status, path).toBe(404)
+      expect((await res.json()).error.message, path).toMatch(/^no route for GET \//)
     }
   })
 
@@ -66,6 +67,8 @@ describe('the dashboard files', () => {
     expect(await models.json()).toEqual({ error: 'a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)' })
     expect((await request('/api/models', { headers: { authorization: `Bearer ${CLIENT_KEY}` } })).status).toBe(200)
     // Only the dashboard's own paths are public: an unknown path still asks for the key.
-    expect((await request('/dashboard.json')).status).toBe(401)
+    const unknown = await request('/dashboard.json')
+    expect(unknown.status).toBe(401)
+    expect((await unknown.json()).error.message).toBe('a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)')
   })
 })

@@ -177,6 +177,27 @@ export async function warmUp(gw: GatewayProcess, count = 200): Promise<void> {
   }))
 }
 
+/**
+ * How a scenario ends: the upstream given time to close what it should, the gateway's memory
+ * after GC and its sockets read, its log checked for keys (and the heap held to `heapLimit`,
+ * a share of the baseline, when given), the gateway stopped. Returns the figures every scenario
+ * reports, with the sockets and heap growth for its own checks.
+ */
+export async function conclude(gw: GatewayProcess, mock: Awaited<ReturnType<typeof startMock>>, before: Memory, failures: string[], heapLimit?: number) {
+  const upstreamOpen = await openUpstream(mock)
+  const after = await gw.memory()
+  const sockets = gatewaySockets(gw.port, mock.port)
+  const growth = (after.heapUsed - before.heapUsed) / before.heapUsed
+  if (heapLimit !== undefined && growth > heapLimit) failures.push(`heap after GC grew ${(growth * 100).toFixed(1)}% (limit ${heapLimit * 100}%)`)
+  if (keyInLogs(gw.lines)) failures.push('a provider key appeared in the gateway log')
+  await gw.stop()
+  const figures = { upstreamOpen, heapBefore: before.heapUsed, heapAfter: after.heapUsed, rssBefore: before.rss, rssAfter: after.rss, closeWait: sockets.closeWait }
+  return { figures, sockets, growth }
+}
+
+/** A change as a signed percentage, for a scenario's detail line. */
+export const percent = (share: number) => `${share >= 0 ? '+' : ''}${(share * 100).toFixed(1)}%`
+
 /** Whether any of the gateway's log lines holds one of the provider keys. */
 export function keyInLogs(lines: readonly string[]): boolean {
   return lines.some((l) => l.includes(KEYS.openai) || l.includes(KEYS.anthropic))

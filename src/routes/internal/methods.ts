@@ -1,4 +1,5 @@
 import type { H3, H3Event } from 'h3'
+import { CONTROL_CHARACTERS } from '../../catalog/lookup.ts'
 import { httpError } from '../../errors.ts'
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -55,7 +56,6 @@ export function pathId(raw: string | undefined): string {
   } catch {
     throw httpError(400, `the model id in the path is not valid percent-encoding: ${JSON.stringify(raw)}`, { code: 'invalid_model_id', param: 'model' })
   }
-  // eslint-disable-next-line no-control-regex
-  if (/[\u0000-\u001f\u007f]/.test(id)) throw httpError(400, 'the model id contains control characters', { code: 'invalid_model_id', param: 'model' })
+  if (CONTROL_CHARACTERS.test(id)) throw httpError(400, 'the model id contains control characters', { code: 'invalid_model_id', param: 'model' })
   return id
 }

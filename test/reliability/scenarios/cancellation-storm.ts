@@ -1,7 +1,7 @@
 // Cancellation storm: clients that all give up after 0.5 s while the upstream takes its time.
 // A fresh request then succeeds within 5 s, and nothing is left open upstream.
 import { post, readChatStream } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, startGateway, warmUp } from '../harness.ts'
+import { chat, conclude, MODELS, startGateway, warmUp } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 export const cancellationStorm: Scenario = async ({ mock }) => {
@@ -26,16 +26,11 @@ export const cancellationStorm: Scenario = async ({ mock }) => {
   const freshMs = performance.now() - started
   const freshOk = fresh.status === 200 && readChatStream(fresh.body).done
   if (!freshOk) failures.push(`the fresh request after the storm failed: ${fresh.aborted ? 'no answer within 5 s' : `status ${fresh.status} ${fresh.error ?? fresh.body.slice(0, 200)}`}`)
-  const upstreamOpen = await openUpstream(mock)
-  const after = await gw.memory()
-  const sockets = gatewaySockets(gw.port, mock.port)
-  if (keyInLogs(gw.lines)) failures.push('a provider key appeared in the gateway log')
-  await gw.stop()
+  const { figures } = await conclude(gw, mock, before, failures)
   return {
     scenario: `cancellation storm (${count} clients give up after 0.5 s)`,
-    sent: count + 1, completed: freshOk ? 1 : 0, aborted, lost: notAborted.length + (freshOk ? 0 : 1), upstreamOpen,
-    heapBefore: before.heapUsed, heapAfter: after.heapUsed, rssBefore: before.rss, rssAfter: after.rss,
-    closeWait: sockets.closeWait,
+    sent: count + 1, completed: freshOk ? 1 : 0, aborted, lost: notAborted.length + (freshOk ? 0 : 1),
+    ...figures,
     detail: `fresh request answered in ${Math.round(freshMs)} ms; upstream saw ${reached} of the ${count} before they gave up`,
     failures,
   } satisfies Figures

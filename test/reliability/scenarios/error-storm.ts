@@ -1,7 +1,7 @@
 // Error storm: thousands of upstream 4xx/5xx answers. Each reaches the client with the
 // upstream's status; the gateway's sockets and heap do not grow.
 import { post } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, startGateway } from '../harness.ts'
+import { chat, conclude, gatewaySockets, MODELS, percent, startGateway } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 const STATUSES = [400, 401, 404, 429, 500, 502, 503, 529]
@@ -35,20 +35,13 @@ export const errorStorm: Scenario = async ({ mock }) => {
   const before = await gw.memory()
   const socketsBefore = gatewaySockets(gw.port, mock.port)
   const lost = await round(count, 'e')
-  const upstreamOpen = await openUpstream(mock)
-  const after = await gw.memory()
-  const socketsAfter = gatewaySockets(gw.port, mock.port)
-  const growth = (after.heapUsed - before.heapUsed) / before.heapUsed
-  if (growth > 0.1) failures.push(`heap after GC grew ${(growth * 100).toFixed(1)}% (limit 10%)`)
+  const { figures, sockets: socketsAfter, growth } = await conclude(gw, mock, before, failures, 0.1)
   if (socketsAfter.toUpstream > socketsBefore.toUpstream) failures.push(`connections to the upstream grew from ${socketsBefore.toUpstream} to ${socketsAfter.toUpstream}`)
-  if (keyInLogs(gw.lines)) failures.push('a provider key appeared in the gateway log')
-  await gw.stop()
   return {
     scenario: `error storm (${count} upstream 4xx/5xx)`,
-    sent: count, completed: count - lost, aborted: 0, lost, upstreamOpen,
-    heapBefore: before.heapUsed, heapAfter: after.heapUsed, rssBefore: before.rss, rssAfter: after.rss,
-    closeWait: socketsAfter.closeWait,
-    detail: `connections to the upstream ${socketsBefore.toUpstream} -> ${socketsAfter.toUpstream}; heap ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`,
+    sent: count, completed: count - lost, aborted: 0, lost,
+    ...figures,
+    detail: `connections to the upstream ${socketsBefore.toUpstream} -> ${socketsAfter.toUpstream}; heap ${percent(growth)}`,
     failures,
   } satisfies Figures
 }

@@ -5,7 +5,7 @@ import { request } from 'node:http'
 import type { IncomingMessage } from 'node:http'
 import { chatCompletion } from '../../../src/mock/openai.ts'
 import { readChatStream } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, seenLast, sleep, startGateway, warmUp } from '../harness.ts'
+import { chat, conclude, MODELS, seenLast, sleep, startGateway, warmUp } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 const IDLE_MS = 3000
@@ -44,16 +44,11 @@ export const slowReader: Scenario = async ({ mock, quick }) => {
   if (!endedByTimeout) failures.push(`the quiet stream was not ended by the idle timeout: ${quiet.text.slice(-300)}`)
   const wordsBeforeStall = read.content.split(' ').length
 
-  const upstreamOpen = await openUpstream(mock)
-  const after = await gw.memory()
-  const sockets = gatewaySockets(gw.port, mock.port)
-  if (keyInLogs(gw.lines)) failures.push('a provider key appeared in the gateway log')
-  await gw.stop()
+  const { figures } = await conclude(gw, mock, before, failures)
   return {
     scenario: 'slow reader (1 KB/s)',
-    sent: 3, completed: 1 + (endedByTimeout ? 1 : 0), aborted: 1, lost: endedByTimeout ? 0 : 1, upstreamOpen,
-    heapBefore: before.heapUsed, heapAfter: after.heapUsed, rssBefore: before.rss, rssAfter: after.rss,
-    closeWait: sockets.closeWait,
+    sent: 3, completed: 1 + (endedByTimeout ? 1 : 0), aborted: 1, lost: endedByTimeout ? 0 : 1,
+    ...figures,
     detail: `client read ${(first.read / 1024).toFixed(0)} KB in ${readSeconds} s while the upstream wrote ${(sentEarly / 1e6).toFixed(2)} MB, then ${((upstreamSent - sentEarly) / 1e3).toFixed(0)} KB more, of ${(total / 1e6).toFixed(1)} MB; heap + buffers during ${(growth >= 0 ? '+' : '') + (growth / 1e6).toFixed(1)} MB (RSS ${(during.rss / 1e6).toFixed(0)} MB); quiet stream ended by the idle timeout after ${wordsBeforeStall} words in ${(quiet.ms / 1000).toFixed(1)} s`,
     failures,
   } satisfies Figures

@@ -5,7 +5,7 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http'
 import type { Socket } from 'node:net'
 import { post, readChatStream } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, sleep, startGateway, warmUp } from '../harness.ts'
+import { chat, conclude, MODELS, sleep, startGateway, warmUp } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 export const staleKeepAlive: Scenario = async ({ mock, quick }) => {
@@ -35,16 +35,11 @@ export const staleKeepAlive: Scenario = async ({ mock, quick }) => {
   }
   // The race must have happened for the scenario to prove anything.
   if (upstream.reset === 0) failures.push('no request met a connection the upstream was closing: the race was not exercised')
-  const upstreamOpen = await openUpstream(mock)
-  const after = await gw.memory()
-  const sockets = gatewaySockets(gw.port, mock.port)
-  if (keyInLogs(gw.lines)) failures.push('a provider key appeared in the gateway log')
-  await gw.stop()
+  const { figures } = await conclude(gw, mock, before, failures)
   return {
     scenario: `stale keep-alive (upstream closes idle connections after ${idleMs} ms, ${seconds} s)`,
-    sent, completed, aborted: 0, lost, upstreamOpen,
-    heapBefore: before.heapUsed, heapAfter: after.heapUsed, rssBefore: before.rss, rssAfter: after.rss,
-    closeWait: sockets.closeWait,
+    sent, completed, aborted: 0, lost,
+    ...figures,
     detail: `upstream closed ${upstream.closed} idle connection(s) and reset ${upstream.reset} as a request arrived`,
     failures,
   } satisfies Figures

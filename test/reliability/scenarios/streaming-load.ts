@@ -6,7 +6,7 @@ import { chatCompletion } from '../../../src/mock/openai.ts'
 import { replyTo } from '../../../src/mock/replies.ts'
 import { post, readChatStream, seenByTag } from '../client.ts'
 import type { Outcome } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, prompt, sleep, startGateway } from '../harness.ts'
+import { chat, conclude, MODELS, openUpstream, percent, prompt, startGateway } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 export const streamingLoad: Scenario = async ({ mock, quick }) => {
@@ -75,21 +75,12 @@ export const streamingLoad: Scenario = async ({ mock, quick }) => {
     if (delay > 1000) lateCloses++
   }
   if (lateCloses) failures.push(`${lateCloses} aborted client(s) whose upstream request stayed open more than 1 s (slowest ${slowestClose === Infinity ? 'never closed' : `${Math.round(slowestClose)} ms`})`)
-  mock.failAll()
-  const upstreamOpen = await openUpstream(mock)
-  await sleep(500)
-  const after = await gw.memory()
-  const sockets = gatewaySockets(gw.port, mock.port)
-  const growth = (after.heapUsed - before.heapUsed) / before.heapUsed
-  if (growth > 0.1) failures.push(`heap after GC grew ${(growth * 100).toFixed(1)}% (limit 10%)`)
-  if (keyInLogs(gw.lines)) failures.push('a provider key appeared in the gateway log')
-  await gw.stop()
+  const { figures, growth } = await conclude(gw, mock, before, failures, 0.1)
   return {
     scenario: `streaming load (${concurrency} streams, ${seconds} s, ${abortShare * 100}% abort)`,
-    sent, completed, aborted, lost, upstreamOpen,
-    heapBefore: before.heapUsed, heapAfter: after.heapUsed, rssBefore: before.rss, rssAfter: after.rss,
-    closeWait: sockets.closeWait,
-    detail: `slowest upstream close after a client abort: ${Math.round(slowestClose)} ms; heap ${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(1)}%`,
+    sent, completed, aborted, lost,
+    ...figures,
+    detail: `slowest upstream close after a client abort: ${Math.round(slowestClose)} ms; heap ${percent(growth)}`,
     failures,
   } satisfies Figures
 }
