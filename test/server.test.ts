@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { mockServer } from './_setup.ts'
+import { mockServer, until } from './_setup.ts'
 
 const root = new URL('../', import.meta.url).pathname
 // What `npm start` runs once its prestart step has compiled the catalog (as npm test has).
@@ -62,9 +62,10 @@ describe('graceful shutdown (SIGTERM)', () => {
     await reader.read()
     mock.fail({ delayMs: 500 }) // a request that finishes within the drain
     const inflight = post(false)
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    await until(() => mock.seen.length === 2, 'the in-flight request to reach the upstream')
     server.child.kill('SIGTERM')
-    await new Promise((resolve) => setTimeout(resolve, 100))
+    // Sent once the first is handled: two pending signals would be delivered SIGINT first.
+    await until(() => server.output().out.includes('"message":"SIGTERM: draining'), 'the drain to start')
     server.child.kill('SIGINT') // a second signal (Ctrl-C under npm) does not cut the drain short
     await expect(fetch(`${url}healthz`)).rejects.toThrow() // no new connections
     expect((await inflight).status).toBe(200)
@@ -76,8 +77,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     expect(server.output().out).toContain('"message":"ending 1 open stream(s)"')
     expect(server.output().out).toContain('"message":"SIGINT: already draining"')
     // The upstream request of the ended stream is closed too (the mock may hear of it a moment later).
-    for (let waited = 0; !mock.seen[0]!.closed && waited < 5000; waited += 10) await new Promise((resolve) => setTimeout(resolve, 10))
-    expect(mock.seen[0]!.closed).toBe(true) // the upstream request of the ended stream is closed too
+    await until(() => mock.seen[0]!.closed, 'the upstream request of the ended stream to close')
     await mock.close()
   }, 30_000)
 })

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { toNodeHandler } from 'h3/node'
 import { chromium } from 'playwright-core'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
-import { afterAll, afterEach, beforeAll } from 'vitest'
+import { afterAll, afterEach, beforeAll, inject } from 'vitest'
 import { parseDocument } from 'yaml'
 import { demoEnv, demoMock } from '../../scripts/demo.ts'
 import { createApp } from '../../src/app.ts'
@@ -15,8 +15,6 @@ import { compileOk } from '../_setup.ts'
 /** The demo's admin token. */
 export const DEMO_ADMIN = 'demo-admin-token-0123'
 
-// Debian's chromium by default; CI points this at the runner's Chrome.
-const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium'
 const ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
 
 /** Where test artifacts (the screenshot) go; CI uploads the folder. */
@@ -69,10 +67,16 @@ export function useBrowser() {
     await Promise.all(contexts.splice(0).map((c) => c.close()))
   })
   beforeAll(async () => {
+    // Found once for the whole run by ./_chromium.ts (CHROMIUM_PATH, /usr/bin/chromium, the npm package's).
+    const found = inject('chromium')
+    if ('error' in found) {
+      ctx.failure = new Error(`No Chromium was found (set CHROMIUM_PATH): ${found.error}`)
+      return
+    }
     try {
-      ctx.browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: ARGS, headless: true })
+      ctx.browser = await chromium.launch({ executablePath: found.path, args: ARGS, headless: true })
     } catch (error) {
-      ctx.failure = new Error(`Chromium did not start from ${CHROMIUM_PATH} (set CHROMIUM_PATH, or install Debian's chromium package as .ci/run does): ${(error as Error).message}`)
+      ctx.failure = new Error(`Chromium did not start from ${found.path} (found through ${found.from}): ${(error as Error).message}`)
     }
   }, 30_000)
   afterAll(async () => {

@@ -177,7 +177,11 @@ describe('deprecation and provider badges', { timeout: 30_000 }, () => {
   it('never lets a slow earlier answer overwrite a newer one (admin token given, then forgotten at once)', async () => {
     const demo = await demoServer({ now: () => NOW })
     try {
-      const page = await browser.open(`${demo.url}/`)
+      const page = await browser.open('about:blank')
+      // Counts, in the page, each admin listing it has read and then acted on: the count moves in
+      // a task queued after the read, so after every step that the answer's reading led to.
+      await page.addInitScript("window.adminRead = 0; const text = Response.prototype.text; Response.prototype.text = async function () { const body = await text.call(this); if (this.url.endsWith('/api/admin/models')) setTimeout(() => window.adminRead++); return body }")
+      await page.goto(`${demo.url}/`)
       await expect.poll(() => ids(page), poll).toContain('gpt-5.1')
       const publicIds = await ids(page)
       let slowAnswered = false
@@ -190,7 +194,7 @@ describe('deprecation and provider badges', { timeout: 30_000 }, () => {
       await page.getByRole('button', { name: 'Use admin token' }).click()
       await page.getByRole('button', { name: 'Forget admin token' }).click()
       await expect.poll(() => slowAnswered, poll).toBe(true)
-      await page.evaluate(() => new Promise((resolve) => setTimeout(resolve, 200))) // the page has had the answer
+      await expect.poll(() => page.evaluate<number>('window.adminRead'), poll).toBe(1)
       expect(await ids(page)).toEqual(publicIds)
       expect(await page.getByLabel('List experimental models').isDisabled()).toBe(true)
     } finally {

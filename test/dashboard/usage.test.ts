@@ -4,6 +4,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { demoServer, screenshot, useBrowser } from './_browser.ts'
 
 const browser = useBrowser()
+// When the faked clock starts, in the page.
+const START = Date.parse('2026-11-21T12:00:00Z')
 const usageRows = (page: Page) => page.locator('#usage tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)))
 
 describe('the usage panel', { timeout: 30_000 }, () => {
@@ -56,9 +58,11 @@ describe('the usage panel', { timeout: 30_000 }, () => {
   })
 
   it('refreshes every 5 seconds by default', async () => {
-    // The page's own clock, faked: five seconds pass without the test waiting for them.
+    // The page's own clock, faked and paused: it moves only by runFor, never while the test waits
+    // for the page (an installed clock left running would move on by the time those waits take).
     const page = await browser.open('about:blank')
-    await page.clock.install()
+    await page.clock.install({ time: START })
+    await page.clock.pauseAt(START + 1_000)
     // Counted in the page as each call starts, so that a count read after the clock moved is exact.
     await page.addInitScript("window.statsCalls = 0; const f = fetch; window.fetch = (url, init) => (String(url).endsWith('/api/stats') && window.statsCalls++, f(url, init))")
     // Counted as each answer is shown: the next turn is timed from there.

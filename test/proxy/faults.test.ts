@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
-import { ACME_KEY, proxyServer, useProxy } from '../_setup.ts'
+import { ACME_KEY, proxyServer, until, useProxy } from '../_setup.ts'
 
 // Short timeouts, so that hung upstreams end within the test; a small body limit.
 const proxy = useProxy({ UPSTREAM_TIMEOUT_MS: '300', STREAM_IDLE_TIMEOUT_MS: '300', MAX_BODY_BYTES: '200' })
@@ -86,12 +86,10 @@ describe('client disconnects', () => {
       const controller = new AbortController()
       const res = post(JSON.stringify(chat({ stream })), undefined, { signal: controller.signal })
       if (stream) await (await res).body!.getReader().read()
-      else await new Promise((resolve) => setTimeout(resolve, 100))
+      else await until(() => proxy.mock.seen.length === 1, 'the request to reach the upstream')
       controller.abort()
       await res.catch(() => {})
-      const started = Date.now()
-      while (!proxy.mock.seen[0]?.closed && Date.now() - started < 1000) await new Promise((resolve) => setTimeout(resolve, 10))
-      expect(proxy.mock.seen[0]?.closed, `stream: ${stream}`).toBe(true)
+      await until(() => proxy.mock.seen[0]!.closed, `the upstream request to close (stream: ${stream})`, 1000)
     }
     const stats = await (await fetch(`${proxy.gw.url}/api/stats`)).json()
     expect(stats.aborted_by_model.chat).toBeGreaterThanOrEqual(2)
