@@ -3,9 +3,9 @@
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { toNodeHandler } from 'h3/node'
-import { listen } from 'listhen'
 import { createApp } from '../src/app.ts'
 import { catalog } from '../src/catalog/catalog.generated.ts'
+import { listen } from '../src/listen.ts'
 import { createMockUpstream } from '../src/mock/app.ts'
 
 /** The environment that points every provider at the mock (keys are the demo's own, not secrets). */
@@ -30,7 +30,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   await new Promise((resolve) => mock.once('listening', resolve))
   const mockUrl = `http://127.0.0.1:${(mock.address() as AddressInfo).port}`
   const { app, gateway } = createApp({ catalog, env: { ...process.env, ...demoEnv(mockUrl) } })
-  const listener = await listen(toNodeHandler(app), { port: gateway.config.port, hostname: gateway.config.host, showURL: false, isProd: true, autoClose: false })
+  const listener = await listen(toNodeHandler(app), gateway.config)
   const url = listener.url.replace(/\/$/, '')
   console.log(`gateway on ${url}, every provider answered by the mock upstream on ${mockUrl}; admin token demo-admin-token-0123\n\ntry:\n`)
   console.log(`curl ${url}/v1/models`)

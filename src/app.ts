@@ -5,8 +5,10 @@ import { bearer, oneOf } from './auth.ts'
 import type { Catalog } from './catalog/types.ts'
 import type { Env } from './catalog/visibility.ts'
 import { loadConfig } from './config.ts'
-import { cors } from './cors.ts'
+import { corsAccess, corsHeaders } from './cors.ts'
+import type { CorsAccess } from './cors.ts'
 import { httpError, renderError } from './errors.ts'
+import { Redactor } from './redact.ts'
 import { reply } from './reply.ts'
 import { createGateway } from './gateway.ts'
 import type { Gateway } from './gateway.ts'
@@ -29,6 +31,10 @@ declare module 'h3' {
     headers?: Record<string, string>
     /** Where a stream registers itself, so that a drain can end it. */
     streams?: Set<{ end(reason: string): void }>
+    /** Takes provider keys out of what leaves toward the client (errors rendered here). */
+    redactor?: Redactor
+    /** How the request stands under CORS (when CORS_ORIGINS is set); routes answer preflights and withhold CORS from admin actions. */
+    cors?: CorsAccess
   }
 }
 
@@ -83,7 +89,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   let served = 0
   const clientKeys = config.apiKeys.length && config.adminToken ? [...config.apiKeys, config.adminToken] : config.apiKeys
   // Every secret the process holds: no log line carries one, whatever text an error brought in.
-  const secrets = [...Object.values(gateway.upstreams).flatMap((u) => (u.key ? [u.key] : [])), ...config.apiKeys, ...(config.adminToken ? [config.adminToken] : [])]
+  const secrets = new Redactor([...Object.values(gateway.upstreams).map((u) => u.key), ...config.apiKeys, config.adminToken])
   const debug = config.logLevel === 'debug'
 
   // Errors are caught and rendered by the middleware below; this only guards anything before it.
@@ -97,19 +103,19 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
     const started = performance.now()
     const given = event.req.headers.get('x-request-id')
     const requestId = given && REQUEST_ID.test(given) ? given : `${instance}-${(++served).toString(36)}`
-    const access = config.corsOrigins.length ? cors(event, config.corsOrigins) : undefined
-    event.context.headers = { 'x-request-id': requestId, ...access?.headers }
+    const access = config.corsOrigins.length ? corsAccess(event, config.corsOrigins) : undefined
+    event.context.headers = { 'x-request-id': requestId, ...(access && !access.preflight && corsHeaders(access, true)) }
+    event.context.cors = access
     event.context.streams = gateway.streams
+    event.context.redactor = gateway.redactor
     let response: Response
     try {
-      if (access?.preflight) response = access.preflight
-      else {
-        if (clientKeys.length && !PUBLIC_PATHS.has(event.url.pathname)) _authorize(event, clientKeys)
-        const value = await next()
-        // A symbol is h3 saying that no route matched.
-        if (typeof value === 'symbol' || value === undefined) throw httpError(404, `no route for ${event.req.method} ${event.url.pathname}`, { code: 'not_found' })
-        response = value instanceof Response ? value : reply(event, JSON.stringify(value))
-      }
+      // A preflight carries no credentials: the route it asks about answers it.
+      if (clientKeys.length && !access?.preflight && !PUBLIC_PATHS.has(event.url.pathname)) _authorize(event, clientKeys)
+      const value = await next()
+      // A symbol is h3 saying that no route matched.
+      if (typeof value === 'symbol' || value === undefined) throw httpError(404, `no route for ${event.req.method} ${event.url.pathname}`, { code: 'not_found' })
+      response = value instanceof Response ? value : reply(event, JSON.stringify(value))
     } catch (error) {
       response = renderError(error, event)
       if (debug) event.context.failure ??= _causes(error)
@@ -127,7 +133,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
       error: failure,
       headers: debug ? _loggableHeaders(event.req.headers) : undefined,
     })
-    log(secrets.reduce((l, secret) => l.replaceAll(secret, '[redacted]'), line))
+    log(secrets.text(line))
     return response
   })
 

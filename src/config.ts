@@ -16,6 +16,12 @@ export interface Config {
   readonly corsOrigins: readonly string[]
   /** `MAX_BODY_BYTES`: larger request bodies get 413 before anything reads further. Default: 32 MiB. */
   readonly maxBodyBytes: number
+  /** `MAX_ANSWER_BYTES`: a larger non-streamed upstream answer is cut off with 502. Default: 64 MiB. */
+  readonly maxAnswerBytes: number
+  /** `HEADERS_TIMEOUT_MS`: longest time a client may take to send its request headers. Default: 10000. */
+  readonly headersTimeoutMs: number
+  /** `REQUEST_TIMEOUT_MS`: longest time a client may take to send its whole request, body included (408 after). Default: 30000. */
+  readonly requestTimeoutMs: number
   /** `UNSUPPORTED_PARAMS`: `drop` a parameter the model does not take (and say so in a header) or `reject` it with 400. Default: `drop`. */
   readonly unsupportedParams: 'drop' | 'reject'
   /** `UPSTREAM_TIMEOUT_MS`: time to an upstream's first byte. Default: the provider's `timeout_ms`. */
@@ -27,6 +33,9 @@ export interface Config {
   /** `LOG_LEVEL`: `info` (one line per request) or `debug` (plus its headers, secrets hidden, and every error's causes). Default: `info`. */
   readonly logLevel: 'info' | 'debug'
 }
+
+/** MAX_ANSWER_BYTES when unset: 64 MiB. */
+export const DEFAULT_MAX_ANSWER_BYTES = 64 * 1024 * 1024
 
 /** A setting the gateway cannot start with; the message names the variable. */
 export class ConfigError extends Error {}
@@ -47,6 +56,9 @@ export function loadConfig(env: Env): Config {
   for (const origin of corsOrigins) {
     if (!/^https?:\/\/[^/\s]+$/.test(origin)) throw new ConfigError(`CORS_ORIGINS: ${JSON.stringify(origin)} is not an origin like https://chat.example.com`)
   }
+  const headersTimeoutMs = _integer(env, 'HEADERS_TIMEOUT_MS', 10_000)
+  const requestTimeoutMs = _integer(env, 'REQUEST_TIMEOUT_MS', 30_000)
+  if (headersTimeoutMs > requestTimeoutMs) throw new ConfigError(`HEADERS_TIMEOUT_MS: ${headersTimeoutMs} exceeds REQUEST_TIMEOUT_MS (${requestTimeoutMs}); the headers are part of the request`)
   return {
     port: _port(env.PORT),
     host: env.HOST || '127.0.0.1',
@@ -55,6 +67,9 @@ export function loadConfig(env: Env): Config {
     apiKeys,
     corsOrigins,
     maxBodyBytes: _integer(env, 'MAX_BODY_BYTES', 32 * 1024 * 1024),
+    maxAnswerBytes: _integer(env, 'MAX_ANSWER_BYTES', DEFAULT_MAX_ANSWER_BYTES),
+    headersTimeoutMs,
+    requestTimeoutMs,
     unsupportedParams: _choice(env, 'UNSUPPORTED_PARAMS', ['drop', 'reject'] as const),
     upstreamTimeoutMs: _integer(env, 'UPSTREAM_TIMEOUT_MS', undefined),
     streamIdleTimeoutMs: _integer(env, 'STREAM_IDLE_TIMEOUT_MS', undefined),

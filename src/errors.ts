@@ -18,6 +18,9 @@ export function httpError(status: number, message: string, details: ErrorDetails
   return new HTTPError({ status, message, headers: details.headers, cause: details.cause, data: { code: details.code, param: details.param } })
 }
 
+// Reason phrases Node does not know: 499 is nginx's, for a client that left mid-request.
+const STATUS_TEXTS: Readonly<Record<number, string>> = { 499: 'Client Closed Request' }
+
 // OpenAI's error `type` for each status the gateway answers with.
 const OPENAI_TYPES: Readonly<Record<number, string>> = {
   400: 'invalid_request_error',
@@ -42,10 +45,13 @@ export function renderError(thrown: unknown, event: H3Event): Response {
   const error = HTTPError.isError(thrown) && !thrown.unhandled ? thrown : new HTTPError({ status: 500, unhandled: true, cause: thrown })
   if (error.unhandled) event.context.failure = String((thrown as Error | undefined)?.message ?? thrown)
   const status = error.status
-  const message = error.unhandled ? 'internal error' : error.message
+  // An upstream's message may echo its key: every provider key is taken out, of headers too.
+  const redact = (text: string) => event.context.redactor?.text(text) ?? text
+  const message = error.unhandled ? 'internal error' : redact(error.message)
   const data = (error.data ?? {}) as { code?: string; param?: string }
   // The headers every answer carries (request id, CORS), then the error's own.
-  const headers: Record<string, string> = { ...event.context.headers, ...Object.fromEntries(error.headers ?? []), 'content-type': 'application/json' }
+  const own = Object.fromEntries([...(error.headers ?? [])].map(([name, value]) => [name, redact(value)]))
+  const headers: Record<string, string> = { ...event.context.headers, ...own, 'content-type': 'application/json' }
   const path = event.url.pathname
   const body = path === '/api' || path.startsWith('/api/')
     ? { error: message }
@@ -53,5 +59,5 @@ export function renderError(thrown: unknown, event: H3Event): Response {
         error: { message, type: OPENAI_TYPES[status] ?? (status >= 500 ? 'server_error' : 'invalid_request_error'), param: data.param ?? null, code: data.code ?? null },
         detail: message,
       }
-  return new Response(JSON.stringify(body), { status, statusText: STATUS_CODES[status], headers })
+  return new Response(JSON.stringify(body), { status, statusText: STATUS_TEXTS[status] ?? STATUS_CODES[status], headers })
 }

@@ -8,6 +8,7 @@ import type { Config } from './config.ts'
 import { httpError } from './errors.ts'
 import { resolveUpstreams } from './proxy/upstream.ts'
 import type { Upstream } from './proxy/upstream.ts'
+import { Redactor } from './redact.ts'
 import { etagMatches, reply, strongEtag } from './reply.ts'
 import { Stats } from './stats.ts'
 
@@ -26,6 +27,8 @@ export interface Gateway {
   readonly stats: Stats
   /** Each provider as this process reaches it (base URL, key, timeouts). */
   readonly upstreams: Readonly<Record<string, Upstream>>
+  /** Takes every provider key out of what upstreams answer, on its way to a client. */
+  readonly redactor: Redactor
   /**
    * A listing response built from the listed models, serialised once per catalog state (or
    * its error thrown, cached alike); `If-None-Match` with its ETag gets 304.
@@ -40,6 +43,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
   const runtime = { exposeExperimental: config.exposeExperimental }
   let state = ''
   let cache = new Map<string, { body: string; etag: string } | { error: unknown }>()
+  const upstreams = resolveUpstreams(catalog, env, config)
   return {
     catalog,
     env,
@@ -48,7 +52,8 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
     runtime,
     streams: new Set(),
     stats: new Stats(),
-    upstreams: resolveUpstreams(catalog, env, config),
+    upstreams,
+    redactor: new Redactor(Object.values(upstreams).map((u) => u.key)),
     listing(event, name, build) {
       const date = now()
       // What a listing depends on: the catalog (fixed), the environment (fixed), the

@@ -1,10 +1,11 @@
-// The gateway process: reads the environment, serves the compiled catalog with listhen, and
+// The gateway process: reads the environment, serves the compiled catalog on node:http, and
 // closes on SIGTERM/SIGINT. `npm start` compiles the catalog first.
 import { toNodeHandler } from 'h3/node'
-import { listen } from 'listhen'
 import { bufferedStdout, createApp } from './app.ts'
 import { catalog } from './catalog/catalog.generated.ts'
 import { ConfigError } from './config.ts'
+import { listen } from './listen.ts'
+import type { Listener } from './listen.ts'
 import { loadUpstreamClient } from './proxy/upstream.ts'
 
 const log = bufferedStdout()
@@ -19,14 +20,16 @@ try {
 const { app, gateway } = built
 const { port, host } = gateway.config
 
-const listener = await listen(toNodeHandler(app), { port, hostname: host, showURL: false, isProd: true, autoClose: false })
-if (port !== 0 && listener.address.port !== port) {
-  await listener.close()
-  console.error(`cannot start: PORT ${port} is in use on ${host}`)
+let listener: Listener
+try {
+  listener = await listen(toNodeHandler(app), gateway.config)
+} catch (error) {
+  const code = (error as { code?: string }).code
+  console.error(`cannot start: ${code === 'EADDRINUSE' ? `PORT ${port} is in use on ${host}` : `cannot listen on ${host}:${port} (${code ?? (error as Error).message})`}`)
   process.exit(1)
 }
 void loadUpstreamClient() // now that requests are answered, load the completion path's client
-console.log(JSON.stringify({ time: new Date().toISOString(), message: 'listening', url: listener.url, port: listener.address.port, catalog_version: catalog.version, models: Object.keys(catalog.models).length }))
+console.log(JSON.stringify({ time: new Date().toISOString(), message: 'listening', url: listener.url, port: listener.port, catalog_version: catalog.version, models: Object.keys(catalog.models).length }))
 
 // SIGTERM/SIGINT: refuse new connections, let in-flight requests finish for up to
 // SHUTDOWN_TIMEOUT_MS, then end the streams still open with an error event, and exit 0. A
@@ -42,7 +45,7 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
 async function drain(signal: string): Promise<void> {
   say(`${signal}: draining for up to ${gateway.config.shutdownTimeoutMs} ms`)
-  const closed = listener.close().then(() => true)
+  const closed = listener.close().then(() => true as const)
   const wait = (ms: number) => new Promise<false>((resolve) => setTimeout(() => resolve(false), ms).unref())
   if (!(await Promise.race([closed, wait(gateway.config.shutdownTimeoutMs)]))) {
     say(`ending ${gateway.streams.size} open stream(s)`)

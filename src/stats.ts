@@ -1,9 +1,26 @@
+import type { Model } from './catalog/types.ts'
+
+/** How a call of a model ended: answered, failed, given up by its client, or cut off by its upstream mid-stream. */
+export type CallResult = 'ok' | 'error' | 'aborted' | 'truncated'
+
+/**
+ * The name a model's calls are counted under: its catalog id, or for an id that only a pattern
+ * matched, `pattern:` and the pattern (so that clients inventing ids cannot grow the label set).
+ */
+export function statsName(model: Model): string {
+  return model.pattern === undefined ? model.id : `pattern:${model.pattern}`
+}
+
 /** Per-model counters since the process started. */
 export interface ModelStats {
   requests: number
   errors: number
   /** Calls whose client went away before the answer was complete. */
   aborted: number
+  /** Streams the upstream ended before their last event. */
+  truncated: number
+  /** Answers whose usage held figures that are not token counts (left out of the tokens). */
+  invalid_usage: number
   prompt_tokens: number
   completion_tokens: number
   /** USD, from the catalog's prices. */
@@ -26,16 +43,18 @@ export class Stats {
   }
 
   /** Counts one call of a model (inference, not a catalog lookup) and how it ended. */
-  call(model: string, result: 'ok' | 'error' | 'aborted'): void {
+  call(model: string, result: CallResult): void {
     const m = this.#model(model)
     m.requests++
-    if (result === 'error') m.errors++
+    if (result === 'error' || result === 'truncated') m.errors++
     if (result === 'aborted') m.aborted++
+    if (result === 'truncated') m.truncated++
   }
 
   /** Adds the tokens a response used and what they cost. */
-  usage(model: string, promptTokens: number, completionTokens: number, cost: number): void {
+  usage(model: string, promptTokens: number, completionTokens: number, cost: number, invalid = false): void {
     const m = this.#model(model)
+    if (invalid) m.invalid_usage++
     m.prompt_tokens += promptTokens
     m.completion_tokens += completionTokens
     m.cost += cost
@@ -59,6 +78,8 @@ export class Stats {
       requests_by_model: _pick(byModel, 'requests'),
       errors_by_model: _pick(byModel, 'errors'),
       aborted_by_model: _pick(byModel, 'aborted'),
+      truncated_by_model: _pick(byModel, 'truncated'),
+      invalid_usage_by_model: _pick(byModel, 'invalid_usage'),
       tokens_by_model: Object.fromEntries(Object.entries(byModel).map(([id, m]) => [id, { prompt: m.prompt_tokens, completion: m.completion_tokens }])),
       cost_by_model: _pick(byModel, 'cost'),
       total_tokens: total('prompt_tokens') + total('completion_tokens'),
@@ -83,6 +104,8 @@ export class Stats {
     metric('gateway_model_requests_total', 'counter', 'Calls of a model.', models.map(([model, m]) => [{ model }, m.requests]))
     metric('gateway_model_errors_total', 'counter', 'Calls of a model that ended in an error.', models.map(([model, m]) => [{ model }, m.errors]))
     metric('gateway_model_aborted_total', 'counter', 'Calls of a model whose client went away first.', models.map(([model, m]) => [{ model }, m.aborted]))
+    metric('gateway_model_truncated_total', 'counter', 'Streams of a model that the upstream ended before their last event (counted as errors too).', models.map(([model, m]) => [{ model }, m.truncated]))
+    metric('gateway_model_invalid_usage_total', 'counter', 'Answers of a model whose usage held figures that are not token counts (left out).', models.map(([model, m]) => [{ model }, m.invalid_usage]))
     metric('gateway_model_tokens_total', 'counter', 'Tokens used, by model and direction.', models.flatMap(([model, m]) => [[{ model, type: 'prompt' }, m.prompt_tokens], [{ model, type: 'completion' }, m.completion_tokens]] as [Record<string, string>, number][]))
     metric('gateway_model_cost_usd_total', 'counter', 'Cost in USD at the catalog prices, by model.', models.map(([model, m]) => [{ model }, m.cost]))
     return `${out.join('\n')}\n`
@@ -90,7 +113,7 @@ export class Stats {
 
   #model(id: string): ModelStats {
     let m = this.#models.get(id)
-    if (!m) this.#models.set(id, (m = { requests: 0, errors: 0, aborted: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 }))
+    if (!m) this.#models.set(id, (m = { requests: 0, errors: 0, aborted: 0, truncated: 0, invalid_usage: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 }))
     return m
   }
 }

@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process'
+import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -158,4 +160,27 @@ export async function until(done: () => boolean, what: string, ms = 5000): Promi
   for (const deadline = Date.now() + ms; !done(); await new Promise((resolve) => setTimeout(resolve, 10))) {
     if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`)
   }
+}
+
+const root = new URL('../', import.meta.url).pathname
+// What `npm start` runs once its prestart step has compiled the catalog (as npm test has).
+const [command, ...args] = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')).scripts.start as string).split(' ') as [string, ...string[]]
+
+/** Starts the gateway process as `npm start` does, with `env` added: its output, its URL once listening, its exit code. */
+export function startServer(env: Record<string, string>) {
+  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  let err = ''
+  child.stdout.on('data', (d: Buffer) => (out += d))
+  child.stderr.on('data', (d: Buffer) => (err += d))
+  const exited = once(child, 'exit').then(([code]) => code as number)
+  const listening = new Promise<string>((resolve, reject) => {
+    child.stdout.on('data', () => {
+      const line = out.split('\n').find((l) => l.includes('"listening"'))
+      if (line) resolve(JSON.parse(line).url as string)
+    })
+    void exited.then((code) => reject(new Error(`exited with ${code}: ${err}`)))
+  })
+  listening.catch(() => {}) // a test that expects the exit reads `exited` instead
+  return { child, listening, exited, output: () => ({ out, err }) }
 }

@@ -1,35 +1,9 @@
-import { spawn } from 'node:child_process'
-import { once } from 'node:events'
-import { readFileSync } from 'node:fs'
 import { describe, expect, it } from 'vitest'
-import { mockServer, until } from './_setup.ts'
-
-const root = new URL('../', import.meta.url).pathname
-// What `npm start` runs once its prestart step has compiled the catalog (as npm test has).
-const [command, ...args] = (JSON.parse(readFileSync(`${root}package.json`, 'utf8')).scripts.start as string).split(' ') as [string, ...string[]]
-
-// Starts the server as `npm start` does, with `env`; resolves with its output and exit code.
-function start(env: Record<string, string>) {
-  const child = spawn(command, args, { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
-  let out = ''
-  let err = ''
-  child.stdout.on('data', (d: Buffer) => (out += d))
-  child.stderr.on('data', (d: Buffer) => (err += d))
-  const exited = once(child, 'exit').then(([code]) => code as number)
-  const listening = new Promise<string>((resolve, reject) => {
-    child.stdout.on('data', () => {
-      const line = out.split('\n').find((l) => l.includes('"listening"'))
-      if (line) resolve(JSON.parse(line).url as string)
-    })
-    void exited.then((code) => reject(new Error(`exited with ${code}: ${err}`)))
-  })
-  listening.catch(() => {}) // a test that expects the exit reads `exited` instead
-  return { child, listening, exited, output: () => ({ out, err }) }
-}
+import { mockServer, startServer, until } from './_setup.ts'
 
 describe('the server process (npm start)', () => {
   it('serves the shipped catalog, logs JSON lines and exits 0 on SIGTERM', async () => {
-    const server = start({ PORT: '0', OPENAI_API_KEY: 'sk-canary-not-a-real-key' })
+    const server = startServer({ PORT: '0', OPENAI_API_KEY: 'sk-canary-not-a-real-key' })
     const url = await server.listening
     const res = await fetch(`${url}v1/models`)
     expect(res.status).toBe(200)
@@ -43,8 +17,20 @@ describe('the server process (npm start)', () => {
     expect(out).not.toContain('sk-canary-not-a-real-key')
   }, 30_000)
 
+  it('listens on any free port with PORT=0, two processes at once', async () => {
+    const servers = [startServer({ PORT: '0' }), startServer({ PORT: '0' })]
+    try {
+      const ports = await Promise.all(servers.map(async (s) => Number(new URL(await s.listening).port)))
+      expect(ports[0]).not.toBe(ports[1])
+      for (const port of ports) expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200)
+    } finally {
+      for (const s of servers) s.child.kill('SIGTERM')
+      expect(await Promise.all(servers.map((s) => s.exited))).toEqual([0, 0])
+    }
+  }, 30_000)
+
   it('refuses to start on a malformed setting, naming the variable', async () => {
-    const server = start({ PORT: 'eighty' })
+    const server = startServer({ PORT: 'eighty' })
     expect(await server.exited).toBe(1)
     expect(server.output().err).toContain('cannot start: PORT: "eighty" is not a port number (0-65535)')
   }, 30_000)
@@ -53,7 +39,7 @@ describe('the server process (npm start)', () => {
 describe('graceful shutdown (SIGTERM)', () => {
   it('refuses new connections, lets in-flight requests finish, ends open streams with an error event, exits 0, whatever a second signal says', async () => {
     const mock = await mockServer({})
-    const server = start({ PORT: '0', OPENAI_API_KEY: 'sk-canary-drain-0000', OPENAI_BASE_URL: `${mock.url}/v1`, SHUTDOWN_TIMEOUT_MS: '1500' })
+    const server = startServer({ PORT: '0', OPENAI_API_KEY: 'sk-canary-drain-0000', OPENAI_BASE_URL: `${mock.url}/v1`, SHUTDOWN_TIMEOUT_MS: '1500' })
     const url = await server.listening
     const post = (stream: boolean) => fetch(`${url}v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'gpt-4.1', stream, messages: [{ role: 'user', content: 'hi' }] }) })
     mock.fail({ stallAfter: 1 }) // a stream that will still be open when the drain ends
@@ -77,7 +63,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     expect(server.output().out).toContain('"message":"ending 1 open stream(s)"')
     expect(server.output().out).toContain('"message":"SIGINT: already draining"')
     // The upstream request of the ended stream is closed too (the mock may hear of it a moment later).
-    await until(() => mock.seen[0]!.closed, 'the upstream request of the ended stream to close')
+    await until(() => mock.seen[0]!.closed === true, 'the upstream request of the ended stream to close')
     await mock.close()
   }, 30_000)
 })

@@ -2,7 +2,8 @@ import { ofetch } from 'ofetch'
 import type { Catalog } from '../../src/catalog/types.ts'
 import type { Env } from '../../src/catalog/visibility.ts'
 import { isCallable } from '../../src/catalog/visibility.ts'
-import { redact, resolveUpstreams } from '../../src/proxy/upstream.ts'
+import { resolveUpstreams } from '../../src/proxy/upstream.ts'
+import { Redactor } from '../../src/redact.ts'
 import type { Upstream } from '../../src/proxy/upstream.ts'
 
 // Anthropic pages its model list; more pages than this is not a model list.
@@ -37,7 +38,7 @@ export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?
       failed = true
       // fetch's own failures say only "fetch failed": the reason is in the cause.
       const cause = (error as { cause?: { cause?: { message?: string } } }).cause?.cause?.message
-      lines.push(`${id}: could not list models at ${up.baseUrl}: ${redact(`${(error as Error).message}${cause ? ` (${cause})` : ''}`, up.key)}`)
+      lines.push(`${id}: could not list models at ${up.baseUrl}: ${new Redactor([up.key]).text(`${(error as Error).message}${cause ? ` (${cause})` : ''}`)}`)
       continue
     }
     const expected = new Set(Object.values(catalog.models).filter((m) => m.provider === id && isCallable(m, now)).map((m) => m.upstream_id))

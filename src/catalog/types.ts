@@ -22,6 +22,8 @@ export interface Model extends ModelEntry {
   readonly efforts: readonly Effort[]
   readonly experimental: boolean
   readonly active: boolean
+  /** For an id the catalog does not list, the `match` of the pattern that made it. */
+  readonly pattern?: string
 }
 
 /** The compiled catalog: what `npm run build:catalog` freezes into catalog.generated.ts. */

@@ -1,5 +1,5 @@
 import { httpError } from '../errors.ts'
-import { post, readText, upstreamFailure } from '../proxy/upstream.ts'
+import { post, readText, streamTruncated, upstreamFailure } from '../proxy/upstream.ts'
 import type { Upstream } from '../proxy/upstream.ts'
 import { parseJson } from './openai.ts'
 import { sseBatches } from './sse.ts'
@@ -124,7 +124,7 @@ export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): u
       }
       if (out.length) yield out
     }
-    throw httpError(502, `${up.provider.name} ended the stream before message_stop`, { code: 'upstream_error' })
+    throw streamTruncated(up, 'message_stop')
   } catch (error) {
     throw upstreamFailure(error, up)
   } finally {

@@ -1,6 +1,6 @@
 import { httpError } from '../errors.ts'
 import { ENDPOINTS } from '../proxy/rules.ts'
-import { post, readText, redactEvent, upstreamFailure } from '../proxy/upstream.ts'
+import { post, readText, streamTruncated, upstreamFailure } from '../proxy/upstream.ts'
 import type { Upstream } from '../proxy/upstream.ts'
 import { sseBatches } from './sse.ts'
 import type { SseEvent } from './sse.ts'
@@ -8,6 +8,18 @@ import type { Exchange, Outcome } from './types.ts'
 
 // APIs whose streams can carry a usage chunk when asked for one.
 const USAGE_STREAMS = new Set(['chat', 'completions'])
+
+/**
+ * How an OpenAI stream says it is complete: `data: [DONE]` (chat, completions), the Responses
+ * API's last event, or an error event (after which OpenAI sends nothing). A stream that ends
+ * without one was cut off.
+ */
+export const STREAM_END = { data: '[DONE]', error: '{"error"', events: new Set(['response.completed', 'response.incomplete', 'response.failed', 'error']) }
+
+/** Whether `e` is the event that completes an OpenAI stream. */
+export function endsStream(e: SseEvent): boolean {
+  return e.data === STREAM_END.data || e.data.startsWith(STREAM_END.error) || (e.event !== undefined && STREAM_END.events.has(e.event))
+}
 
 /**
  * The `openai` protocol (OpenAI, llama.cpp, vLLM, Ollama's /v1): the body goes through with
@@ -37,11 +49,13 @@ export function parseJson(text: string, up: Upstream): Record<string, unknown> {
 }
 
 async function* _events(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream): AsyncGenerator<SseEvent[]> {
+  let ended = false
   try {
     for await (const batch of sseBatches(body)) {
-      // An upstream's error event may echo its key, as its error answers can.
-      yield up.key ? batch.map((e) => redactEvent(e, up.key)) : batch
+      ended ||= batch.some(endsStream)
+      yield batch
     }
+    if (!ended) throw streamTruncated(up, 'its end ([DONE])')
   } catch (error) {
     throw upstreamFailure(error, up)
   } finally {

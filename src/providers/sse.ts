@@ -47,46 +47,46 @@ export class SseParser {
   }
 }
 
-/** A line longer than any stream we proxy should carry: the stream is cut off. */
+/** A line or event longer than any stream we proxy should carry (16 MiB): the stream is cut off. */
 export class LineTooLongError extends Error {
   static readonly LIMIT = 16 * 1024 * 1024
 }
 
 /**
- * Splits text arriving in chunks into lines (CR, LF or CRLF), safe at any chunk boundary; each
- * chunk is scanned once, however long the line it continues. Throws LineTooLongError past 16 MiB.
+ * Splits text arriving in chunks into lines (CR, LF or CRLF), safe at any chunk boundary. Each
+ * chunk is scanned once and the unfinished line is only appended to, so a long line costs time
+ * in proportion to its length. Throws LineTooLongError past 16 MiB.
  */
 export class LineSplitter {
   readonly #decoder = new TextDecoder()
-  #buffer = ''
+  #partial = '' // the line not ended yet
   #skipLf = false // the previous chunk ended in CR: a leading LF belongs to it
 
   push(chunk: Uint8Array | string): string[] {
-    let text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true })
-    if (this.#skipLf && text.startsWith('\n')) text = text.slice(1)
+    const text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true })
+    let start = this.#skipLf && text.startsWith('\n') ? 1 : 0
     this.#skipLf = false
-    const buffer = this.#buffer + text
     const out: string[] = []
-    let start = 0
-    // The buffer held no line end: only the new text needs scanning.
-    for (let i = this.#buffer.length; i < buffer.length; i++) {
-      const c = buffer.charCodeAt(i)
-      if (c !== 10 && c !== 13) continue
-      out.push(buffer.slice(start, i))
-      if (c === 13) {
-        if (i + 1 === buffer.length) this.#skipLf = true
-        else if (buffer.charCodeAt(i + 1) === 10) i++
+    for (let lf = text.indexOf('\n', start), cr = text.indexOf('\r', start); lf !== -1 || cr !== -1;) {
+      const end = cr === -1 || (lf !== -1 && lf < cr) ? lf : cr
+      out.push(this.#partial + text.slice(start, end))
+      this.#partial = ''
+      start = end + 1
+      if (end === cr) {
+        if (start === text.length) this.#skipLf = true
+        else if (text.charCodeAt(start) === 10) start++
+        cr = text.indexOf('\r', start)
       }
-      start = i + 1
+      if (lf !== -1 && lf < start) lf = text.indexOf('\n', start)
     }
-    this.#buffer = buffer.slice(start)
-    if (this.#buffer.length > LineTooLongError.LIMIT) throw new LineTooLongError('line too long')
+    if (start < text.length) this.#partial += text.slice(start)
+    if (this.#partial.length > LineTooLongError.LIMIT) throw new LineTooLongError(`a line longer than ${LineTooLongError.LIMIT} bytes`)
     return out
   }
 
   end(): string[] {
-    const rest = this.#buffer + this.#decoder.decode()
-    this.#buffer = ''
+    const rest = this.#partial + this.#decoder.decode()
+    this.#partial = ''
     return rest ? [rest] : []
   }
 }

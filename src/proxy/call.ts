@@ -6,6 +6,7 @@ import type { Gateway } from '../gateway.ts'
 import { callAnthropic } from '../providers/anthropic.ts'
 import { callOpenAI } from '../providers/openai.ts'
 import type { Outcome } from '../providers/types.ts'
+import { statsName } from '../stats.ts'
 import { account, accounted, passThrough } from './accounting.ts'
 import { applyRules } from './rules.ts'
 
@@ -24,7 +25,9 @@ export interface Called {
  * Calls the model a client named, by the catalog: resolve it (404/410), check its provider is
  * configured (503 naming the variable), apply the rules, send it through its provider's
  * adapter, and count the call, its tokens and cost. A stream's usage chunk is stripped again
- * when the client did not ask for it; an error inside a stream becomes an error event.
+ * when the client did not ask for it; an error inside a stream becomes an error event. What the
+ * upstream answered leaves here with every provider key taken out (`gw.redactor`): bodies,
+ * events (names too) and bytes alike.
  */
 export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>, options: { raw?: boolean } = {}): Promise<Called> {
   if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
@@ -43,18 +46,20 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   try {
     outcome = up.provider.protocol === 'anthropic' ? await callAnthropic(ex, up, gw.now) : await callOpenAI(ex, up)
   } catch (error) {
-    gw.stats.call(model.id, event.req.signal.aborted ? 'aborted' : 'error')
+    gw.stats.call(statsName(model), event.req.signal.aborted ? 'aborted' : 'error')
     throw error
   }
   const allDropped = [...dropped, ...(outcome.dropped ?? [])]
+  const { redactor } = gw
   if (outcome.kind === 'stream' && outcome.raw && options.raw) {
-    const chunks = passThrough(gw, model, outcome.raw, includeUsage, up, event.req.signal)
+    const chunks = redactor.chunks(passThrough(gw, model, outcome.raw, includeUsage, up, event.req.signal))
     return { model, dropped: allDropped, outcome: { kind: 'bytes', chunks } }
   }
   if (outcome.kind === 'json') {
     account(gw, model, outcome.json)
-    gw.stats.call(model.id, 'ok')
-    return { model, dropped: allDropped, outcome }
+    gw.stats.call(statsName(model), 'ok')
+    const text = redactor.text(outcome.text)
+    return { model, dropped: allDropped, outcome: text === outcome.text ? outcome : { kind: 'json', text, json: JSON.parse(text) as Record<string, unknown> } }
   }
-  return { model, dropped: allDropped, outcome: { kind: 'stream', events: accounted(gw, model, outcome.events, includeUsage, event.req.signal) } }
+  return { model, dropped: allDropped, outcome: { kind: 'stream', events: redactor.events(accounted(gw, model, outcome.events, includeUsage, event.req.signal)) } }
 }

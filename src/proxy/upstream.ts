@@ -3,11 +3,10 @@ import { baseUrlProblem } from '../catalog/base-url.ts'
 import type { Catalog, Provider } from '../catalog/types.ts'
 import type { Env } from '../catalog/visibility.ts'
 import type { Config } from '../config.ts'
-import { ConfigError } from '../config.ts'
+import { ConfigError, DEFAULT_MAX_ANSWER_BYTES } from '../config.ts'
 import { HTTPError } from 'h3'
 import { httpError } from '../errors.ts'
 import { LineTooLongError } from '../providers/sse.ts'
-import type { SseEvent } from '../providers/sse.ts'
 
 /** A provider as this process reaches it: base URL (env override applied), key, timeouts. */
 export interface Upstream {
@@ -19,6 +18,8 @@ export interface Upstream {
   readonly firstByteMs: number
   /** Longest silence between two chunks of the body. */
   readonly idleMs: number
+  /** Largest non-streamed answer read (MAX_ANSWER_BYTES). */
+  readonly maxAnswerBytes: number
 }
 
 // One keep-alive pool per process for every upstream: undici's request is the completion hot
@@ -44,7 +45,7 @@ const MAX_ERROR_BYTES = 64 * 1024
  * Resolves every provider once, at startup: the base URL from `base_url_env` when set (held to
  * the catalog's base URL rules, or startup stops naming the variable), the key, timeouts.
  */
-export function resolveUpstreams(catalog: Catalog, env: Env, config: Pick<Config, 'upstreamTimeoutMs' | 'streamIdleTimeoutMs'>): Readonly<Record<string, Upstream>> {
+export function resolveUpstreams(catalog: Catalog, env: Env, config: Partial<Pick<Config, 'upstreamTimeoutMs' | 'streamIdleTimeoutMs' | 'maxAnswerBytes'>>): Readonly<Record<string, Upstream>> {
   const out: Record<string, Upstream> = {}
   for (const p of Object.values(catalog.providers)) {
     const override = p.base_url_env ? env[p.base_url_env] : undefined
@@ -56,6 +57,7 @@ export function resolveUpstreams(catalog: Catalog, env: Env, config: Pick<Config
       key: p.api_key_env ? env[p.api_key_env] || undefined : undefined,
       firstByteMs: config.upstreamTimeoutMs ?? p.timeout_ms,
       idleMs: config.streamIdleTimeoutMs ?? p.stream_idle_timeout_ms,
+      maxAnswerBytes: config.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
     }
   }
   return out
@@ -73,7 +75,8 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
   const send = () =>
     request(`${up.baseUrl}${path}`, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', ...headers },
+      // Bodies are read as they are sent: a compressed one would pass on as garbage.
+      headers: { 'content-type': 'application/json', 'accept-encoding': 'identity', ...headers },
       body: JSON.stringify(body),
       signal,
       dispatcher: agent,
@@ -93,6 +96,11 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
   } catch (error) {
     throw upstreamFailure(error, up)
   }
+  const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase()
+  if (encoding !== 'identity' && res.statusCode < 400) {
+    _discard(res.body)
+    throw httpError(502, `${up.provider.name} answered with content-encoding '${encoding}' although the gateway asked for none`, { code: 'upstream_invalid' })
+  }
   if (res.statusCode < 300) {
     // A stream asked for (the adapters accept only event streams then) must be one: anything
     // else would reach the client as an empty stream, its error unsaid.
@@ -106,8 +114,8 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
     _discard(res.body)
     throw httpError(502, `${up.provider.name} answered with a redirect (${res.statusCode}), which the gateway does not follow: point the provider's base URL at the right address`, { code: 'upstream_redirect' })
   }
-  const text = await _readSome(res.body)
-  const message = redact(_upstreamMessage(text) ?? `status ${res.statusCode}`, up.key)
+  const text = encoding === 'identity' ? await _readSome(res.body) : (_discard(res.body), '')
+  const message = _unmasked(_upstreamMessage(text) ?? `status ${res.statusCode}`)
   const retryAfter = res.headers['retry-after']
   throw httpError(res.statusCode, `${up.provider.name}: ${message}`, {
     code: 'upstream_error',
@@ -115,20 +123,36 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
   })
 }
 
-/** The whole body of an upstream's answer; a failure while reading it is mapped as `post`'s are. */
+/**
+ * The whole body of an upstream's answer, up to `maxAnswerBytes` (502 past it, the rest unread);
+ * a failure while reading it is mapped as `post`'s are.
+ */
 export async function readText(res: Dispatcher.ResponseData, up: Upstream): Promise<string> {
+  const tooLarge = () => httpError(502, `${up.provider.name} answered with more than ${up.maxAnswerBytes} bytes (MAX_ANSWER_BYTES)`, { code: 'upstream_too_large' })
+  if (Number(res.headers['content-length'] ?? 0) > up.maxAnswerBytes) {
+    _discard(res.body)
+    throw tooLarge()
+  }
+  const chunks: Buffer[] = []
+  let size = 0
   try {
-    return await res.body.text()
+    for await (const chunk of res.body) {
+      size += (chunk as Buffer).length
+      if (size > up.maxAnswerBytes) throw tooLarge()
+      chunks.push(chunk as Buffer)
+    }
   } catch (error) {
+    _discard(res.body)
     throw upstreamFailure(error, up)
   }
+  return Buffer.concat(chunks).toString('utf8')
 }
 
 /** What to tell the client when talking to the upstream failed (`error` rethrown if the client left). */
 export function upstreamFailure(error: unknown, up: Upstream): unknown {
   if (HTTPError.isError(error)) return error
   if (error instanceof SyntaxError) return httpError(502, `${up.provider.name} sent an event that is not JSON`, { code: 'upstream_invalid' })
-  if (error instanceof LineTooLongError) return httpError(502, `${up.provider.name} sent a line longer than ${LineTooLongError.LIMIT} bytes`, { code: 'upstream_invalid' })
+  if (error instanceof LineTooLongError) return httpError(502, `${up.provider.name} sent ${error.message}`, { code: 'upstream_invalid' })
   const code = (error as { code?: string } | undefined)?.code
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return httpError(504, `${up.provider.name} did not answer within ${up.firstByteMs} ms`, { code: 'upstream_timeout' })
   if (code === 'UND_ERR_BODY_TIMEOUT') return httpError(504, `${up.provider.name} sent nothing for ${up.idleMs} ms`, { code: 'upstream_timeout' })
@@ -137,16 +161,14 @@ export function upstreamFailure(error: unknown, up: Upstream): unknown {
   return httpError(502, `${up.provider.name} could not be reached (${cause})`, { code: 'upstream_unreachable', cause: error })
 }
 
-/** An upstream's stream event, with the key taken out when it is an error or holds the key. */
-export function redactEvent(e: SseEvent, key: string | undefined): SseEvent {
-  return key && (e.data.includes('"error"') || e.data.includes(key)) ? { ...e, data: redact(e.data, key) } : e
+/** A stream that ended before the event that completes it (`end`): an error event for the client, counted as truncated. */
+export function streamTruncated(up: Upstream, end: string) {
+  return httpError(502, `${up.provider.name} ended the stream before ${end}`, { code: 'upstream_truncated' })
 }
 
-/** `text` with the provider key, and OpenAI's masked echo of a key, taken out. */
-export function redact(text: string, key: string | undefined): string {
-  let out = key ? text.replaceAll(key, '[redacted]') : text
-  out = out.replace(/\b(sk|key)-[\w-]*\*{2,}[\w-]*/g, '[redacted]')
-  return out
+// OpenAI's masked echo of a key ("Incorrect API key provided: sk-abc***xyz") in an error message.
+function _unmasked(text: string): string {
+  return text.replace(/\b(sk|key)-[\w-]*\*{2,}[\w-]*/g, '[redacted]')
 }
 
 // Drops a body nobody will read. undici's body emits an error when destroyed unread: with no

@@ -134,10 +134,13 @@ function _messages(messages: unknown): Json[] {
     const images = m.images ? m.images.map((data: string) => ({ type: 'image_url', image_url: { url: `data:${_imageType(data)};base64,${data}` } })) : []
     const content = images.length ? [{ type: 'text', text: String(m.content ?? '') }, ...images] : String(m.content ?? '')
     if (m.role !== 'assistant' || !Array.isArray(m.tool_calls)) return { role: m.role, content }
-    const tool_calls = m.tool_calls.map((c: Json, j: number) => {
+    const tool_calls = m.tool_calls.map((c: unknown, j: number) => {
+      if (!c || typeof c !== 'object' || Array.isArray(c)) throw httpError(400, `messages[${i}].tool_calls[${j}] must be an object with a function (got ${JSON.stringify(c)})`, { param: `messages[${i}].tool_calls[${j}]` })
+      const { function: fn } = c as Json
+      if (fn !== undefined && (!fn || typeof fn !== 'object')) throw httpError(400, `messages[${i}].tool_calls[${j}].function must be an object with a name and arguments`, { param: `messages[${i}].tool_calls[${j}].function` })
       const id = `call_${i}_${j}`
       pending.push(id)
-      return { id, type: 'function', function: { name: c.function?.name, arguments: JSON.stringify(c.function?.arguments ?? {}) } }
+      return { id, type: 'function', function: { name: fn?.name, arguments: JSON.stringify(fn?.arguments ?? {}) } }
     })
     return { role: 'assistant', content, tool_calls }
   })

@@ -63,7 +63,7 @@ describe('findModel', () => {
     expect(findModel(catalog, 'o7-mini')!.model).toEqual({
       id: 'o7-mini', name: 'o7-mini', description: 'o-series', provider: 'test', kind: 'reasoning', apis: ['chat'],
       capabilities: ['reasoning'], temperatures: [1], upstream_id: 'o7-mini', owned_by: 'test', aliases: [], efforts: [],
-      experimental: false, active: true, token_limit_param: 'max_completion_tokens',
+      experimental: false, active: true, token_limit_param: 'max_completion_tokens', pattern: '^o[1-9][a-z0-9-]*$',
     })
   })
 })

@@ -89,7 +89,7 @@ describe('client disconnects', () => {
       else await until(() => proxy.mock.seen.length === 1, 'the request to reach the upstream')
       controller.abort()
       await res.catch(() => {})
-      await until(() => proxy.mock.seen[0]!.closed, `the upstream request to close (stream: ${stream})`, 1000)
+      await until(() => proxy.mock.seen[0]!.closed === true, `the upstream request to close (stream: ${stream})`, 1000)
     }
     const stats = await (await fetch(`${proxy.gw.url}/api/stats`)).json()
     expect(stats.aborted_by_model.chat).toBeGreaterThanOrEqual(2)

@@ -13,7 +13,7 @@ async function run(chunks: Uint8Array[], includeUsage: boolean) {
   async function* body() {
     for (const c of chunks) yield c
   }
-  const up = { provider: proxyCatalog.providers.acme!, baseUrl: '', firstByteMs: 1, idleMs: 1, key: 'sk-never-seen-1234' }
+  const up = { provider: proxyCatalog.providers.acme!, baseUrl: '', firstByteMs: 1, idleMs: 1, maxAnswerBytes: 1024, key: 'sk-never-seen-1234' }
   let out = ''
   const decoder = new TextDecoder()
   for await (const piece of passThrough(gateway, proxyCatalog.models.chat!, Object.assign(body(), { destroy: () => {} }), includeUsage, up, new AbortController().signal)) out += decoder.decode(piece, { stream: true })

@@ -24,6 +24,12 @@ const REFUSED: [string, string][] = [
   ['http://metadata.google.internal/computeMetadata/v1', 'must not point at a link-local or cloud metadata address (metadata.google.internal)'],
   ['http://METADATA/computeMetadata/v1', 'must not point at a link-local or cloud metadata address (metadata)'],
   ['http://instance-data.ec2.internal/', 'must not point at a link-local or cloud metadata address (instance-data.ec2.internal)'],
+  ['http://[64:ff9b:1::a9fe:a9fe]/', 'must not point at a link-local or cloud metadata address ([64:ff9b:1::a9fe:a9fe])'],
+  ['http://[::ffff:0:a9fe:a9fe]/', 'must not point at a link-local or cloud metadata address ([::ffff:0:a9fe:a9fe])'],
+  ['http://[::ffff:0:169.254.169.254]/', 'must not point at a link-local or cloud metadata address ([::ffff:0:a9fe:a9fe])'],
+  ['http://[0:0:0:0:0:ffff:a9fe:fea9]/', 'must not point at a link-local or cloud metadata address ([::ffff:a9fe:fea9])'],
+  ['http://192.0.0.192/opc/v2/instance/', 'must not point at a link-local or cloud metadata address (192.0.0.192)'],
+  ['http://[::ffff:100.100.100.200]/', 'must not point at a link-local or cloud metadata address ([::ffff:6464:64c8])'],
   ['https://api.example.com/v1?key=abc', 'must not have a query or fragment'],
 ]
 
@@ -37,7 +43,7 @@ describe('provider base URLs', () => {
   })
 
   it('still takes ordinary hosts, private networks and loopback (self-hosted servers live there)', () => {
-    for (const url of ['https://api.openai.com/v1', 'http://10.0.0.5:8000/v1', 'http://127.0.0.1:8080/v1', 'http://[::1]:8080/v1', 'http://169.254.example.com/v1']) {
+    for (const url of ['https://api.openai.com/v1', 'http://10.0.0.5:8000/v1', 'http://127.0.0.1:8080/v1', 'http://[::1]:8080/v1', 'http://169.254.example.com/v1', 'http://[2001:db8::a9fe:a9fe]/v1', 'http://[::ffff:127.0.0.1]:8080/v1']) {
       expect(() => createApp({ catalog: proxyCatalog, env: { ACME_BASE_URL: url }, log: () => {} }), url).not.toThrow()
     }
   })

@@ -44,6 +44,27 @@ describe('CORS', () => {
       expect(preflight.headers.get('access-control-allow-methods'), path).toBeNull()
     }
   })
+
+  it('never opens an admin action in any spelling of its path that reaches it', async () => {
+    const origin = 'https://chat.example.com'
+    const spellings = [['/api/config/', 'POST'], ['/api/%63onfig', 'POST'], ['/api/./config', 'POST'], ['/api/x/../config', 'POST'], ['/api/admin/models/', 'GET'], ['/api/%61dmin/models', 'GET']] as const
+    for (const [path, method] of spellings) {
+      const preflight = await request(path, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': method } })
+      expect(preflight.headers.get('access-control-allow-origin'), path).toBeNull()
+      const res = await request(path, { method, headers: { origin, authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{"expose_experimental_models":false}' } : {}) })
+      expect(res.status, path).toBe(200) // the route was reached...
+      expect(res.headers.get('access-control-allow-origin'), path).toBeNull() // ...and refused to browsers
+    }
+  })
+
+  it('still answers preflights of the routes browsers may call, from a listed origin', async () => {
+    const preflight = await request('/v1/chat/completions', { method: 'OPTIONS', headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'POST' } })
+    expect(preflight.status).toBe(204)
+    expect(preflight.headers.get('access-control-allow-origin')).toBe('https://chat.example.com')
+    expect(preflight.headers.get('access-control-allow-methods')).toBe('GET, HEAD, POST')
+    const config = await request('/api/config/', { method: 'OPTIONS', headers: { origin: 'https://chat.example.com', 'access-control-request-method': 'GET' } })
+    expect(config.headers.get('access-control-allow-origin')).toBe('https://chat.example.com')
+  })
 })
 
 describe('X-Forwarded-For and friends', () => {

@@ -1,51 +1,133 @@
+import type { IncomingMessage } from 'node:http'
+import { HTTPError } from 'h3'
 import type { H3, H3Event } from 'h3'
 import { CONTROL_CHARACTERS } from '../../catalog/lookup.ts'
+import { corsHeaders, preflightReply, withoutCors } from '../../cors.ts'
 import { httpError } from '../../errors.ts'
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 type Handler = (event: H3Event) => unknown
 
+/** How a route answers beyond its handlers. */
+export interface RouteOptions {
+  /** The message of the 405 for other methods. Default: which methods to use. */
+  readonly refusal?: string
+  /** Which methods are admin actions (`all`, or `writes`: all but GET and HEAD): no browser on another origin may call them, whatever CORS_ORIGINS says. */
+  readonly admin?: 'all' | 'writes'
+}
+
 /**
- * Registers `handlers` by method on `path`; any other method gets 405 with `Allow` (and
- * `refusal` as its message when given). HEAD is answered as GET without a body.
+ * Registers `handlers` by method on `path`; any other method gets 405 with `Allow`. HEAD is
+ * answered as GET without a body. CORS is decided here, by the route (never by how a path is
+ * spelt): a preflight is answered for this route's methods, and admin actions get no CORS.
  */
-export function route(app: H3, path: string, handlers: Partial<Record<Method, Handler>>, refusal?: string): void {
+export function route(app: H3, path: string, handlers: Partial<Record<Method, Handler>>, options: RouteOptions = {}): void {
   const allow = [...Object.keys(handlers), ...(handlers.GET ? ['HEAD'] : [])].join(', ')
+  const admin = (method: string) => options.admin === 'all' || (options.admin === 'writes' && method !== 'GET' && method !== 'HEAD')
   app.all(path, (event) => {
+    const cors = event.context.cors
+    if (cors?.preflight) return preflightReply(cors, !admin(cors.method), event.context.headers ?? {})
     const method = event.req.method === 'HEAD' ? 'GET' : event.req.method
+    if (cors && admin(method)) event.context.headers = { ...withoutCors(event.context.headers), ...corsHeaders(cors, false) }
     const handler = handlers[method as Method]
-    if (!handler) throw httpError(405, refusal ?? `${event.req.method} is not allowed here; use ${allow}`, { code: 'method_not_allowed', headers: { allow } })
+    if (!handler) throw httpError(405, options.refusal ?? `${event.req.method} is not allowed here; use ${allow}`, { code: 'method_not_allowed', headers: { allow } })
     return handler(event)
   })
 }
 
+// How deep a request body's JSON may nest: far beyond any real request (tool schemas included),
+// far below what would overflow the stack of the code that walks or re-serialises it.
+const MAX_DEPTH = 100
+
 /**
  * The request's JSON body as an object; 413 past `limit` bytes (declared or counted, before
- * reading further), 415 for another content type when `strictType` (Ollama's clients send
- * none), 400 for anything that is not a JSON object.
+ * reading further; the connection then closes, the rest unread), 415 for another content type
+ * when `strictType` (Ollama's clients send none), 400 for anything that is not a JSON object or
+ * nests deeper than 100 levels (naming the field), 499 when the client left mid-body.
  */
 export async function jsonObject(event: H3Event, limit: number, strictType = true): Promise<Record<string, unknown>> {
   const type = event.req.headers.get('content-type') ?? ''
   if (strictType && !/^application\/json\s*(;|$)/i.test(type)) throw httpError(415, `send the body as JSON with Content-Type: application/json (got ${type ? JSON.stringify(type) : 'none'})`, { code: 'unsupported_media_type' })
-  const tooLarge = () => httpError(413, `the request body is larger than ${limit} bytes (MAX_BODY_BYTES)`, { code: 'request_too_large' })
-  if (Number(event.req.headers.get('content-length') ?? 0) > limit) throw tooLarge()
-  const chunks: Uint8Array[] = []
-  let size = 0
-  // Node's own request stream when there is one: much cheaper than its web-stream wrapper.
-  const source = (event.runtime?.node?.req ?? event.req.body ?? []) as AsyncIterable<Uint8Array>
-  for await (const chunk of source) {
-    size += chunk.byteLength
-    if (size > limit) throw tooLarge()
-    chunks.push(chunk)
-  }
+  if (Number(event.req.headers.get('content-length') ?? 0) > limit) throw _tooLarge(limit)
+  const node = event.runtime?.node?.req
+  const bytes = node ? await _readNode(node as IncomingMessage, limit) : await _readWeb(event.req.body, limit)
   let body: unknown
   try {
-    body = JSON.parse(Buffer.concat(chunks).toString('utf8'))
+    body = JSON.parse(bytes.toString('utf8'))
   } catch (error) {
     throw httpError(400, `the body is not valid JSON: ${(error as Error).message}`, { code: 'invalid_json' })
   }
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw httpError(400, 'the body must be a JSON object', { code: 'invalid_json' })
+  for (const [field, value] of Object.entries(body)) {
+    if (_deeperThan(value, MAX_DEPTH - 1)) throw httpError(400, `${field} nests deeper than ${MAX_DEPTH} levels`, { code: 'invalid_json', param: field })
+  }
   return body as Record<string, unknown>
+}
+
+function _tooLarge(limit: number) {
+  // The rest of the body stays unread: the connection cannot carry another request.
+  return httpError(413, `the request body is larger than ${limit} bytes (MAX_BODY_BYTES)`, { code: 'request_too_large', headers: { connection: 'close' } })
+}
+
+function _clientLeft() {
+  return httpError(499, 'the client closed the connection before its request body was complete', { code: 'client_closed_request' })
+}
+
+// Node's own request stream: much cheaper than its web-stream wrapper. Past the limit it stops
+// listening without destroying the request, so the 413 still goes out on its socket.
+function _readNode(req: IncomingMessage, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = []
+    let size = 0
+    const stop = () => {
+      req.off('data', data)
+      req.off('end', end)
+      req.off('close', close)
+    }
+    const data = (chunk: Buffer) => {
+      size += chunk.byteLength
+      if (size <= limit) return void chunks.push(chunk)
+      stop()
+      reject(_tooLarge(limit))
+    }
+    const end = () => (stop(), resolve(Buffer.concat(chunks)))
+    // Closed before the whole body came: the client left (perhaps before this began to read).
+    const close = () => (stop(), reject(_clientLeft()))
+    if (req.destroyed) return close()
+    req.on('data', data)
+    req.on('end', end)
+    req.on('close', close)
+  })
+}
+
+async function _readWeb(body: ReadableStream<Uint8Array> | null, limit: number): Promise<Buffer> {
+  const chunks: Uint8Array[] = []
+  let size = 0
+  try {
+    for await (const chunk of body ?? []) {
+      size += chunk.byteLength
+      if (size > limit) throw _tooLarge(limit)
+      chunks.push(chunk)
+    }
+  } catch (error) {
+    throw HTTPError.isError(error) ? error : _clientLeft()
+  }
+  return Buffer.concat(chunks)
+}
+
+// Whether `value` holds containers more than `depth` levels down, walked without recursion.
+function _deeperThan(value: unknown, depth: number): boolean {
+  let level: unknown[] = [value]
+  for (let d = 0; level.length; d++) {
+    const next: unknown[] = []
+    for (const v of level) {
+      if (!v || typeof v !== 'object') continue
+      if (d > depth) return true
+      for (const child of Object.values(v)) if (child && typeof child === 'object') next.push(child)
+    }
+    level = next
+  }
+  return false
 }
 
 /** Decodes a path parameter that may hold `%2F`-encoded slashes; 400 on bad encoding or control characters. */

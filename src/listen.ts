@@ -1,0 +1,58 @@
+import { createServer } from 'node:http'
+import type { RequestListener } from 'node:http'
+import type { AddressInfo } from 'node:net'
+
+/** How the gateway listens: where, and how long a client may take to send its request. */
+export interface ListenOptions {
+  readonly port: number
+  readonly host: string
+  /** Longest time to receive a request's headers (Node's `headersTimeout`). */
+  readonly headersTimeoutMs: number
+  /** Longest time to receive a whole request, body included (Node's `requestTimeout`): 408 after it. */
+  readonly requestTimeoutMs: number
+}
+
+/** A listening server: its URL (with a trailing `/`), its port, and a graceful close. */
+export interface Listener {
+  readonly url: string
+  readonly port: number
+  /**
+   * Stops accepting connections, closes the idle ones now and each busy one as soon as its
+   * answer is sent; resolves when none is left.
+   */
+  close(): Promise<void>
+}
+
+// How often Node looks for requests past their timeouts (its default is 30 s, which would let a
+// trickled body live for up to 30 s past its limit).
+const TIMEOUT_CHECK_MS = 1000
+
+/**
+ * Listens with node:http (`port` 0: any free port). Rejects with the listen error (EADDRINUSE
+ * when the port is taken).
+ */
+export async function listen(handler: RequestListener, options: ListenOptions): Promise<Listener> {
+  const server = createServer({
+    headersTimeout: options.headersTimeoutMs,
+    requestTimeout: options.requestTimeoutMs,
+    connectionsCheckingInterval: TIMEOUT_CHECK_MS,
+  }, handler)
+  let closing = false
+  // A connection that answered while the server closes is not kept alive for another request.
+  server.on('request', (_req, res) => res.once('finish', () => closing && server.closeIdleConnections()))
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(options.port, options.host, () => (server.off('error', reject), resolve()))
+  })
+  const { port } = server.address() as AddressInfo
+  const host = options.host.includes(':') ? `[${options.host}]` : options.host
+  return {
+    url: `http://${host}:${port}/`,
+    port,
+    close: () => new Promise<void>((resolve) => {
+      closing = true
+      server.close(() => resolve())
+      server.closeIdleConnections()
+    }),
+  }
+}

@@ -1,0 +1,70 @@
+import type { SseEvent } from './providers/sse.ts'
+
+/** What a secret becomes. */
+export const REDACTED = '[redacted]'
+
+// JSON may spell any character as \uXXXX: an upstream could hide a key from a plain search so.
+const ESCAPE = Buffer.from('\\u')
+
+/**
+ * Takes secrets out of text and bytes on their way to a client or a log: each secret, written
+ * plainly or with JSON `\uXXXX` escapes, becomes `[redacted]`. Bytes without a secret (the
+ * common case) are returned as they came, unchanged and uncopied.
+ */
+export class Redactor {
+  // Longest first, so that a secret that holds another is taken out whole.
+  readonly #secrets: readonly string[]
+  readonly #needles: readonly Buffer[]
+  #escaped: RegExp | undefined
+
+  constructor(secrets: Iterable<string | undefined>) {
+    this.#secrets = [...new Set([...secrets].filter((s): s is string => !!s))].sort((a, b) => b.length - a.length)
+    this.#needles = this.#secrets.map((s) => Buffer.from(s))
+  }
+
+  /** `text` with every secret taken out. */
+  text(text: string): string {
+    if (!this.#secrets.length) return text
+    let out = text
+    for (const secret of this.#secrets) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED)
+    if (out.includes('\\u')) out = out.replace((this.#escaped ??= _escapedForms(this.#secrets)), REDACTED)
+    return out
+  }
+
+  /** `chunk` with every secret taken out; `chunk` itself when it holds none. Chunks are whole events or lines, never cut mid-character. */
+  bytes(chunk: Uint8Array): Uint8Array {
+    if (!this.#secrets.length) return chunk
+    const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
+    if (!buffer.includes(ESCAPE) && !this.#needles.some((n) => buffer.includes(n))) return chunk
+    const text = buffer.toString('utf8')
+    const out = this.text(text)
+    return out === text ? chunk : Buffer.from(out)
+  }
+
+  /** A stream event with every secret taken out of its name and data. */
+  event(e: SseEvent): SseEvent {
+    const data = this.text(e.data)
+    const name = e.event === undefined ? undefined : this.text(e.event)
+    if (data === e.data && name === e.event) return e
+    return name === undefined ? { data } : { event: name, data }
+  }
+
+  /** `batches` of events as they pass, redacted. */
+  async *events(batches: AsyncIterable<SseEvent[]>): AsyncGenerator<SseEvent[]> {
+    for await (const batch of batches) yield this.#secrets.length ? batch.map((e) => this.event(e)) : batch
+  }
+
+  /** `chunks` as they pass, redacted. */
+  async *chunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
+    for await (const chunk of chunks) yield this.bytes(chunk)
+  }
+}
+
+// Each secret with any of its characters written as a JSON \uXXXX escape (either case of hex).
+function _escapedForms(secrets: readonly string[]): RegExp {
+  const forms = secrets.map((s) => [...s].map((c) => {
+    const hex = c.charCodeAt(0).toString(16).padStart(4, '0')
+    return `(?:${c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')}|\\\\u${hex.replace(/[a-f]/g, (h) => `[${h}${h.toUpperCase()}]`)})`
+  }).join(''))
+  return new RegExp(forms.join('|'), 'g')
+}
