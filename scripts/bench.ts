@@ -10,6 +10,8 @@
 // 3. Startup: from process start to the first answered request, the production build
 //    (`node dist/server.js`; run `npm run build` first) beside a bare node:http server.
 //    Target: within 1.5x.
+// 4. Provider-key redaction on the stream path: what checking a streamed answer's bytes for
+//    three provider keys costs per request, beside copying the same bytes once.
 import { spawn } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
@@ -21,6 +23,7 @@ import { H3 } from 'h3'
 import { toNodeHandler } from 'h3/node'
 import { FastResponse } from 'srvx'
 import { request } from 'undici'
+import { Redactor } from '../src/redact.ts'
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8)
 const PATHS = ['/v1/models', '/api/tags']
@@ -90,6 +93,7 @@ if (mode === '--bare') {
   }
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'chat') await _chat()
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'startup') await _startup()
+  if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'redaction') _redaction()
 }
 
 async function _listings(gatewayUrl: string) {
@@ -168,6 +172,28 @@ async function _startup() {
   const b = await measure(['-e', bare], 18_431)
   const g = await measure(['dist/server.js'], 18_432)
   console.log(`\n3. startup, process start to first answered request (median of ${RUNS}): bare node:http ${b.toFixed(0)} ms, gateway ${g.toFixed(0)} ms = ${(g / b).toFixed(2)}x (target 1.5x: ${g / b <= 1.5 ? 'met' : 'MISSED'})`)
+}
+
+function _redaction() {
+  const chunk = (content: string) => `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 0, model: 'm', choices: [{ index: 0, delta: { content }, finish_reason: null }] })}\n\n`
+  const events = Array.from({ length: CHUNKS }, () => Buffer.from(chunk('hello ')))
+  const oneWrite = Buffer.concat(events)
+  const redactor = new Redactor(['sk-proj-bench0000000000000000000000', 'sk-ant-bench00000000000000000000000', 'local-bench-key-0000000000'])
+  const time = (f: () => void) => {
+    const runs = 20_000
+    for (let i = 0; i < 2000; i++) f()
+    const started = performance.now()
+    for (let i = 0; i < runs; i++) f()
+    return ((performance.now() - started) * 1000) / runs
+  }
+  const copy = (b: Buffer) => Buffer.from(b)
+  console.log(`\n4. provider-key redaction (3 keys), µs per streamed request of ${CHUNKS} events, median of 5`)
+  for (const [shape, pieces] of [['one write', [oneWrite]], ['one write per event', events]] as const) {
+    const median = (f: () => void) => [0, 1, 2, 3, 4].map(() => time(f)).sort((a, b) => a - b)[2]!
+    const redacted = median(() => pieces.forEach((p) => redactor.bytes(p)))
+    const copied = median(() => pieces.forEach(copy))
+    console.log(`${shape.padEnd(20)} redaction ${redacted.toFixed(2)} µs, copying the bytes once ${copied.toFixed(2)} µs`)
+  }
 }
 
 // p50 latency in microseconds of sequential requests on one keep-alive connection.

@@ -14,6 +14,7 @@ export interface SseEvent {
 export class SseParser {
   readonly #lines = new LineSplitter()
   #data: string[] = []
+  #size = 0 // of #data, so that an event of many lines is held to the same limit as one line
   #event: string | undefined
 
   push(chunk: Uint8Array | string): SseEvent[] {
@@ -34,6 +35,7 @@ export class SseParser {
     if (line === '') {
       if (this.#data.length) out.push(this.#event === undefined ? { data: this.#data.join('\n') } : { event: this.#event, data: this.#data.join('\n') })
       this.#data = []
+      this.#size = 0
       this.#event = undefined
       return
     }
@@ -42,7 +44,11 @@ export class SseParser {
     const field = colon === -1 ? line : line.slice(0, colon)
     let value = colon === -1 ? '' : line.slice(colon + 1)
     if (value.startsWith(' ')) value = value.slice(1)
-    if (field === 'data') this.#data.push(value)
+    if (field === 'data') {
+      this.#size += value.length + 1
+      if (this.#size > LineTooLongError.LIMIT) throw new LineTooLongError(`an event longer than ${LineTooLongError.LIMIT} bytes`)
+      this.#data.push(value)
+    }
     else if (field === 'event') this.#event = value
   }
 }

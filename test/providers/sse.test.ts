@@ -49,6 +49,12 @@ describe('lines', () => {
     await expect(collect(lines(pieces('y'.repeat(17 * 1024 * 1024), 1024 * 1024)))).rejects.toBeInstanceOf(LineTooLongError)
   })
 
+  it('refuse an event of many lines past 16 MiB in all, as they would one line', async () => {
+    const line = `data: ${'z'.repeat(1024 * 1024)}\n`
+    await expect(collect(sseEvents(from([encoder.encode(line.repeat(17))])))).rejects.toThrow('an event longer than 16777216 bytes')
+    expect((await collect(sseEvents(from([encoder.encode(`${line.repeat(15)}\n`)])))).length).toBe(1)
+  })
+
   it('split CR, LF and CRLF alike, at any boundary', async () => {
     const bytes = encoder.encode('a\r\nb\rc\nd')
     for (const chunks of splits(bytes)) expect(await collect(lines(from(chunks)))).toEqual(['a', 'b', 'c', 'd'])

@@ -13,7 +13,7 @@ import { demoEnv } from '../../scripts/demo.ts'
 import { catalog } from '../../src/catalog/catalog.generated.ts'
 import { createMockUpstream } from '../../src/mock/app.ts'
 import { post } from './client.ts'
-import type { MockUpstream } from '../../src/mock/app.ts'
+import type { MockOptions, MockUpstream } from '../../src/mock/app.ts'
 
 const ROOT = new URL('../../', import.meta.url)
 
@@ -43,9 +43,9 @@ export interface Figures {
   failures: string[]
 }
 
-/** The mock upstream on a real server on port 0. */
-export async function startMock(): Promise<MockUpstream & { url: string; port: number; server: Server; close(): Promise<void> }> {
-  const mock = createMockUpstream({ keys: KEYS })
+/** The mock upstream on a real server on port 0 (checking the demo's keys unless told otherwise). */
+export async function startMock(options: MockOptions = { keys: KEYS }): Promise<MockUpstream & { url: string; port: number; server: Server; close(): Promise<void> }> {
+  const mock = createMockUpstream(options)
   const server = createServer(toNodeHandler(mock.app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo

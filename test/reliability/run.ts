@@ -4,6 +4,7 @@
 // scenario failed. RELIABILITY_QUICK=1 shortens the long ones (for working on the suite).
 import { mb, startMock } from './harness.ts'
 import type { Figures, Scenario } from './harness.ts'
+import { abuseUnderLoad } from './scenarios/abuse-under-load.ts'
 import { cancellationStorm } from './scenarios/cancellation-storm.ts'
 import { errorStorm } from './scenarios/error-storm.ts'
 import { gracefulShutdown } from './scenarios/graceful-shutdown.ts'
@@ -18,6 +19,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'stale-keep-alive': staleKeepAlive,
   'slow-reader': slowReader,
   'graceful-shutdown': gracefulShutdown,
+  'abuse-under-load': abuseUnderLoad,
 }
 
 const quick = process.env.RELIABILITY_QUICK === '1'

@@ -81,28 +81,26 @@ describe('request bodies over MAX_BODY_BYTES', () => {
 })
 
 describe('slow clients', () => {
-  it('a body trickled in past REQUEST_TIMEOUT_MS gets 408 and the socket is closed', async () => {
+  // Sends `start`, then `drip` every 100 ms until the gateway closes the connection; what it got.
+  async function trickle(start: string, drip: string): Promise<string> {
     const c = await raw(port)
-    c.socket.write(`POST /v1/chat/completions HTTP/1.1\r\nHost: gateway.test\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{`)
-    const trickle = setInterval(() => c.socket.writable && c.socket.write(' '), 100)
+    c.socket.write(start)
+    const timer = setInterval(() => c.socket.writable && c.socket.write(drip), 100)
     try {
       await until(() => c.closed(), 'the gateway to close the connection', 5000)
     } finally {
-      clearInterval(trickle)
+      clearInterval(timer)
     }
-    expect(c.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+    return c.received()
+  }
+
+  it('a body trickled in past REQUEST_TIMEOUT_MS gets 408 and the socket is closed', async () => {
+    const received = await trickle('POST /v1/chat/completions HTTP/1.1\r\nHost: gateway.test\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{', ' ')
+    expect(received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
   })
 
-  it('headers trickled in past HEADERS_TIMEOUT_MS: the socket is closed', async () => {
-    const c = await raw(port)
-    c.socket.write('GET /healthz HTTP/1.1\r\nHost: gateway.test\r\n')
-    const trickle = setInterval(() => c.socket.writable && c.socket.write('X-Slow: 1\r\n'), 100)
-    try {
-      await until(() => c.closed(), 'the gateway to close the connection', 5000)
-    } finally {
-      clearInterval(trickle)
-    }
-    expect(c.received()).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+  it('headers trickled in past HEADERS_TIMEOUT_MS: 408 and the socket is closed', async () => {
+    expect(await trickle('GET /healthz HTTP/1.1\r\nHost: gateway.test\r\n', 'X-Slow: 1\r\n')).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
   })
 
   it('a client that leaves mid-body is logged as 499 (a client abort), not 500', async () => {
