@@ -51,7 +51,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
     now,
     runtime,
     streams: new Set(),
-    stats: new Stats(),
+    stats: new Stats(now),
     upstreams,
     redactor: new Redactor(Object.values(upstreams).map((u) => u.key)),
     listing(event, name, build) {

@@ -32,9 +32,14 @@ export interface ModelStats {
  * tokens and cost by model. Instances share nothing: aggregate across replicas in Prometheus.
  */
 export class Stats {
-  readonly started = new Date()
+  readonly started: Date
   readonly #http = new Map<string, number>()
   readonly #models = new Map<string, ModelStats>()
+
+  /** `now`: the clock, whose time now is when counting starts. */
+  constructor(now: () => Date) {
+    this.started = now()
+  }
 
   /** Counts one answered HTTP request. */
   request(method: string, route: string, status: number): void {
@@ -60,8 +65,8 @@ export class Stats {
     m.cost += cost
   }
 
-  /** The body of GET /api/stats. */
-  toJSON(now: Date) {
+  /** The counters at `now`: the body of GET /api/stats. */
+  snapshot(now: Date) {
     const byModel = Object.fromEntries([...this.#models].sort(([a], [b]) => a.localeCompare(b)))
     const total = (f: keyof ModelStats) => [...this.#models.values()].reduce((sum, m) => sum + m[f], 0)
     let requests = 0

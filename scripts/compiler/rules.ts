@@ -37,6 +37,16 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
     if (p.protocol === 'anthropic' && p.endpoint_type === 'openAI') add(['providers', id, 'endpoint_type'], 'endpoint_type openAI does not fit the anthropic protocol (use anthropic)')
   }
 
+  // Every alias first, so that a rule of one model can name another's alias, wherever it stands.
+  for (const [id, m] of Object.entries(models)) {
+    if (skip.has(`models/${id}`)) continue
+    m.aliases?.forEach((alias, i) => {
+      if (isModel(alias)) add(['models', id, 'aliases', i], `alias ${alias} shadows the model id ${alias}`)
+      else if (owners.has(alias)) add(['models', id, 'aliases', i], `alias ${alias} is already an alias of ${owners.get(alias)}`)
+      else owners.set(alias, id)
+    })
+  }
+
   for (const [id, m] of Object.entries(models)) {
     if (skip.has(`models/${id}`)) continue
     const at = (...rest: (string | number)[]) => ['models', id, ...rest]
@@ -51,11 +61,6 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
     if (m.pricing?.cached_input !== undefined && m.pricing.cached_input > m.pricing.input) {
       add(at('pricing', 'cached_input'), `pricing.cached_input (${m.pricing.cached_input}) exceeds pricing.input (${m.pricing.input})`)
     }
-    m.aliases?.forEach((alias, i) => {
-      if (isModel(alias)) add(at('aliases', i), `alias ${alias} shadows the model id ${alias}`)
-      else if (owners.has(alias)) add(at('aliases', i), `alias ${alias} is already an alias of ${owners.get(alias)}`)
-      else owners.set(alias, id)
-    })
     const d = m.deprecation
     if (d) {
       if (d.announced !== undefined && d.sunset <= d.announced) add(at('deprecation', 'sunset'), `deprecation.sunset (${d.sunset}) must be after deprecation.announced (${d.announced})`)

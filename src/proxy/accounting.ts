@@ -16,8 +16,8 @@ const USAGE = Buffer.from('"usage":{')
 const LF2 = Buffer.from('\n\n')
 const DATA = Buffer.from('data:')
 const DONE = Buffer.from(STREAM_END.data)
-// The last events of a stream: the Responses API's, as their `event:` lines, and error events.
-const END_EVENTS = [...[...STREAM_END.events].map((name) => `event: ${name}\n`), `data: ${STREAM_END.error}`, `data:${STREAM_END.error}`].map((m) => Buffer.from(m))
+// The last events of a stream as their lines: [DONE], the Responses API's last events, errors.
+const END_EVENTS = [`data: ${STREAM_END.data}`, `data:${STREAM_END.data}`, ...[...STREAM_END.events].map((name) => `event: ${name}\n`), `data: ${STREAM_END.error}`, `data:${STREAM_END.error}`].map((m) => Buffer.from(m))
 
 /**
  * An OpenAI stream passed through as bytes: complete events travel on as they came unless they
@@ -57,7 +57,7 @@ export async function* passThrough(gw: Gateway, model: Model, body: AsyncIterabl
       const complete = pending.length ? Buffer.concat([...pending, head]) : head
       pending = cut < chunk.length ? [chunk.subarray(cut)] : []
       pendingSize = chunk.length - cut
-      ended ||= complete.includes(DONE) || END_EVENTS.some((e) => complete.includes(e))
+      ended ||= END_EVENTS.some((e) => complete.includes(e))
       if (!_wellFormed(complete)) yield* _valid(new SseParser().push(complete), up)
       else if (complete.includes(USAGE)) yield new SseParser().push(complete)
       else yield [{ data: '', raw: complete } as SseEvent & { raw: Uint8Array }]

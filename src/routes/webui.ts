@@ -62,7 +62,7 @@ export function webuiRoutes(app: H3, gw: Gateway): void {
       return { ..._config(gw), applied_to: 'this process only: other replicas keep their own setting; set EXPOSE_EXPERIMENTAL_MODELS to change them all' }
     },
   }, { admin: 'writes' })
-  route(app, '/api/stats', { GET: () => gw.stats.toJSON(gw.now()) })
+  route(app, '/api/stats', { GET: () => gw.stats.snapshot(gw.now()) })
 }
 
 function _config(gw: Gateway) {

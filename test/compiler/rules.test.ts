@@ -25,6 +25,7 @@ describe('cross-field rules', () => {
     ['sunset follows the announcement', { model: { deprecation: { announced: '2025-06-01', sunset: '2025-05-01', replacement: 'm2' } }, models: m2 }, 'models.yaml:23:7: m1: deprecation.sunset (2025-05-01) must be after deprecation.announced (2025-06-01)'],
     ['a model does not replace itself', { model: { deprecation: { sunset: '2025-05-01', replacement: 'm1' } } }, 'models.yaml:23:7: m1: deprecation.replacement names the model itself'],
     ['the replacement exists', { model: { deprecation: { sunset: '2025-05-01', replacement: 'gone' } } }, 'models.yaml:23:7: m1: deprecation.replacement gone is not a model id in this catalog'],
+    ['a replacement naming a later model\'s alias says whose', { model: { deprecation: { sunset: '2025-05-01', replacement: 'm2-latest' } }, models: { m2: { ...baseModel, aliases: ['m2-latest'] } } }, 'models.yaml:23:7: m1: deprecation.replacement m2-latest is not a model id in this catalog (it is an alias of m2)'],
     ['the replacement is active', { model: { deprecation: { sunset: '2025-05-01', replacement: 'm2' } }, models: { m2: { ...baseModel, active: false } } }, 'models.yaml:23:7: m1: deprecation.replacement m2 is inactive'],
     ['base URLs are http(s)', { provider: { base_url: 'ftp://example.com/v1' } }, 'models.yaml:5:5: test: base_url must be http(s), not ftp:'],
     ['base URLs carry no credentials', { provider: { base_url: 'https://user:secret@example.com/v1' } }, 'models.yaml:5:5: test: base_url must not contain credentials (name the key variable in api_key_env)'],

@@ -17,7 +17,7 @@ async function run(chunks: Uint8Array[], includeUsage: boolean) {
   let out = ''
   const decoder = new TextDecoder()
   for await (const piece of passThrough(gateway, proxyCatalog.models.chat!, Object.assign(body(), { destroy: () => {} }), includeUsage, up, new AbortController().signal)) out += decoder.decode(piece, { stream: true })
-  return { out, stats: gateway.stats.toJSON(new Date()) }
+  return { out, stats: gateway.stats.snapshot(new Date()) }
 }
 
 describe('the OpenAI stream pass-through', () => {

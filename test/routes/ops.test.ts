@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { ADMIN, CLIENT_KEY, testApp } from '../_setup.ts'
+import { ADMIN, CLIENT_KEY, NOW, testApp } from '../_setup.ts'
 
 describe('operations', () => {
   it('answers health and readiness', async () => {
@@ -18,6 +18,8 @@ describe('operations', () => {
     const stats = await (await request('/api/stats')).json()
     // Looking a model up is not calling it: per-model counters are for completions.
     expect(stats).toMatchObject({ requests: 5, errors: 2, requests_by_model: {}, total_tokens: 0, total_cost: 0 })
+    // On the gateway's clock (the tests' fixed one): counting started when the app was built.
+    expect(stats).toMatchObject({ since: NOW.toISOString(), uptime_seconds: 0 })
     const metrics = await (await request('/metrics')).text()
     expect(metrics).toContain('gateway_http_requests_total{method="GET",route="/v1/models",status="200"} 1\n')
     expect(metrics).toContain('gateway_http_requests_total{method="GET",route="/v1/models/**:id",status="200"} 2\n')
