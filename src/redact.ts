@@ -1,4 +1,4 @@
-import type { SseEvent } from './providers/sse.ts'
+import type { SseEvent } from './protocols/sse.ts'
 
 /** What a secret becomes. */
 export const REDACTED = '[redacted]'

@@ -6,7 +6,7 @@ import { catalog } from './catalog/catalog.generated.ts'
 import { ConfigError } from './config.ts'
 import { listen } from './listen.ts'
 import type { Listener } from './listen.ts'
-import { loadUpstreamClient } from './proxy/upstream.ts'
+import { loadUpstreamClient } from './transport/client.ts'
 
 const log = bufferedStdout()
 let built: ReturnType<typeof createApp>

@@ -2,9 +2,9 @@ import { ofetch } from 'ofetch'
 import type { Catalog } from '../../src/catalog/types.ts'
 import type { Env } from '../../src/catalog/visibility.ts'
 import { isCallable } from '../../src/catalog/visibility.ts'
-import { resolveUpstreams } from '../../src/proxy/upstream.ts'
+import { resolveUpstreams } from '../../src/transport/client.ts'
 import { Redactor } from '../../src/redact.ts'
-import type { Upstream } from '../../src/proxy/upstream.ts'
+import type { Upstream } from '../../src/transport/client.ts'
 
 // Anthropic pages its model list; more pages than this is not a model list.
 const MAX_PAGES = 20

@@ -5,7 +5,7 @@ import { createServer } from 'node:net'
 import type { AddressInfo } from 'node:net'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
-import { oneOf, safeEqual } from '../../src/auth.ts'
+import { oneOf, safeEqual } from '../../src/policy/keys.ts'
 import type { Fault } from '../../src/mock/faults.ts'
 import { ACME_KEY, ADMIN, CLAUDE_KEY, CLIENT_KEY, mockServer, NOW, proxyCatalog } from '../_setup.ts'
 

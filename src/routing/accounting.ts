@@ -4,11 +4,11 @@ import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
 import { statsName } from '../stats.ts'
 import type { CallResult } from '../stats.ts'
-import { endsStream, STREAM_END } from '../providers/openai.ts'
-import { LineTooLongError, SseParser, sseText } from '../providers/sse.ts'
-import type { SseEvent } from '../providers/sse.ts'
-import { streamTruncated, upstreamFailure } from './upstream.ts'
-import type { Upstream } from './upstream.ts'
+import { endsStream, STREAM_END } from '../protocols/openai.ts'
+import { LineTooLongError, SseParser, sseText } from '../protocols/sse.ts'
+import type { SseEvent } from '../protocols/sse.ts'
+import { streamTruncated, upstreamFailure } from '../transport/client.ts'
+import type { Upstream } from '../transport/client.ts'
 
 // Byte markers of the events the gateway must look at (usage to count); every other event
 // passes untouched.

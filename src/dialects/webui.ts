@@ -1,5 +1,5 @@
 import type { H3 } from 'h3'
-import { requireAdmin } from '../auth.ts'
+import { requireAdmin } from '../policy/keys.ts'
 import { deprecationState } from '../catalog/deprecation.ts'
 import type { Model } from '../catalog/types.ts'
 import { httpError } from '../errors.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { LineTooLongError, lines, sseEvents, sseText } from '../../src/providers/sse.ts'
+import { LineTooLongError, lines, sseEvents, sseText } from '../../src/protocols/sse.ts'
 
 const encoder = new TextEncoder()
 

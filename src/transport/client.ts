@@ -6,7 +6,7 @@ import type { Config } from '../config.ts'
 import { ConfigError, DEFAULT_MAX_ANSWER_BYTES } from '../config.ts'
 import { HTTPError } from 'h3'
 import { httpError } from '../errors.ts'
-import { LineTooLongError } from '../providers/sse.ts'
+import { LineTooLongError } from '../protocols/sse.ts'
 
 /** A provider as this process reaches it: base URL (env override applied), key, timeouts. */
 export interface Upstream {

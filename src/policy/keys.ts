@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import type { H3Event } from 'h3'
-import { httpError } from './errors.ts'
+import { httpError } from '../errors.ts'
 
 /**
  * Compares secrets in constant time, whatever their lengths: both are hashed first, so a

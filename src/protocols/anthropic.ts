@@ -1,6 +1,6 @@
 import { httpError } from '../errors.ts'
-import { post, readText, streamTruncated, upstreamFailure } from '../proxy/upstream.ts'
-import type { Upstream } from '../proxy/upstream.ts'
+import { post, readText, streamTruncated, upstreamFailure } from '../transport/client.ts'
+import type { Upstream } from '../transport/client.ts'
 import { parseJson } from './openai.ts'
 import { sseBatches } from './sse.ts'
 import type { SseEvent } from './sse.ts'

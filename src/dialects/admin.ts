@@ -1,6 +1,6 @@
 import type { H3 } from 'h3'
 import { getRouterParam } from 'h3'
-import { requireAdmin } from '../auth.ts'
+import { requireAdmin } from '../policy/keys.ts'
 import { deprecationState } from '../catalog/deprecation.ts'
 import type { Model } from '../catalog/types.ts'
 import { isCallable, isListed, providerConfigured } from '../catalog/visibility.ts'

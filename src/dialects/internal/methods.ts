@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http'
 import { HTTPError } from 'h3'
 import type { H3, H3Event } from 'h3'
 import { CONTROL_CHARACTERS } from '../../catalog/lookup.ts'
-import { corsHeaders, preflightReply, withoutCors } from '../../cors.ts'
+import { corsHeaders, preflightReply, withoutCors } from '../../steps/cors.ts'
 import { httpError } from '../../errors.ts'
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { toChunks, toMessagesRequest } from '../../src/providers/anthropic.ts'
-import type { Upstream } from '../../src/proxy/upstream.ts'
+import { toChunks, toMessagesRequest } from '../../src/protocols/anthropic.ts'
+import type { Upstream } from '../../src/transport/client.ts'
 import { message } from '../../src/mock/anthropic.ts'
 import { CLAUDE_KEY, proxyCatalog, proxyServer, useProxy } from '../_setup.ts'
 

@@ -5,7 +5,7 @@ import { etagMatches, reply, strongEtag } from '../reply.ts'
 import { route } from './internal/methods.ts'
 
 // The dashboard's files: plain HTML, CSS and ES modules, served as they are (no build step).
-// The same relative URL works from src/routes (tsx) and dist/routes (the package).
+// The same relative URL works from src/dialects (tsx) and dist/dialects (the package).
 const PUBLIC_DIR = new URL('../../public/', import.meta.url)
 
 // What each kind of file is served as; any other file in public/ is not served.

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { chatCompletion } from '../../src/mock/openai.ts'
-import { passThrough } from '../../src/proxy/accounting.ts'
+import { passThrough } from '../../src/routing/accounting.ts'
 import { proxyCatalog, testApp } from '../_setup.ts'
 
 // A recorded OpenAI stream: role chunk, content chunks with multi-byte text, finish, usage, [DONE].
