@@ -49,14 +49,15 @@ export class Redactor {
     return name === undefined ? { data } : { event: name, data }
   }
 
-  /** `batches` of events as they pass, redacted. */
-  async *events(batches: AsyncIterable<SseEvent[]>): AsyncGenerator<SseEvent[]> {
-    for await (const batch of batches) yield this.#secrets.length ? batch.map((e) => this.event(e)) : batch
+  /** `batches` of a stream as they pass, redacted: events (names too) and untouched regions' bytes. */
+  async *batches(batches: AsyncIterable<SseEvent[]>): AsyncGenerator<SseEvent[]> {
+    for await (const batch of batches) yield this.#secrets.length ? batch.map((e) => this.#batchEvent(e)) : batch
   }
 
-  /** `chunks` as they pass, redacted. */
-  async *chunks(chunks: AsyncIterable<Uint8Array>): AsyncGenerator<Uint8Array> {
-    for await (const chunk of chunks) yield this.bytes(chunk)
+  #batchEvent(e: SseEvent): SseEvent {
+    if (!e.raw) return this.event(e)
+    const raw = this.bytes(e.raw)
+    return raw === e.raw ? e : { data: '', raw }
   }
 }
 

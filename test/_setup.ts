@@ -11,7 +11,12 @@ import { createApp } from '../src/app.ts'
 import { createMockUpstream } from '../src/mock/app.ts'
 import type { MockOptions } from '../src/mock/app.ts'
 import { compileCatalog } from '../scripts/compiler/compile.ts'
-import type { Catalog } from '../src/catalog/types.ts'
+import type { Catalog, Model } from '../src/catalog/types.ts'
+import { openaiStream } from '../src/protocols/openai.ts'
+import { sseBytes } from '../src/protocols/sse.ts'
+import { accounted } from '../src/routing/accounting.ts'
+import type { Stats } from '../src/stats.ts'
+import type { Upstream } from '../src/transport/client.ts'
 
 /** A valid provider; tests override one field at a time. */
 export const baseProvider = {
@@ -183,4 +188,9 @@ export function startServer(env: Record<string, string>) {
   })
   listening.catch(() => {}) // a test that expects the exit reads `exited` instead
   return { child, listening, exited, output: () => ({ out, err }) }
+}
+
+/** An OpenAI stream as the gateway passes it to an OpenAI client: read, accounted, written out. */
+export async function* passThrough(stats: Stats, model: Model, body: AsyncIterable<Uint8Array>, includeUsage: boolean, up: Upstream, signal: AbortSignal): AsyncGenerator<Uint8Array> {
+  for await (const batch of accounted(stats, model, openaiStream(body, up), includeUsage, signal)) yield sseBytes(batch)
 }

@@ -1,13 +1,10 @@
-import { ofetch } from 'ofetch'
 import type { Catalog } from '../../src/catalog/types.ts'
 import type { Env } from '../../src/catalog/visibility.ts'
 import { isCallable } from '../../src/catalog/visibility.ts'
-import { resolveUpstreams } from '../../src/transport/client.ts'
+import { listModels as listAnthropicModels } from '../../src/protocols/anthropic.ts'
+import { listModels as listOpenAIModels } from '../../src/protocols/openai.ts'
+import { resolveUpstreams } from '../../src/upstreams.ts'
 import { Redactor } from '../../src/redact.ts'
-import type { Upstream } from '../../src/transport/client.ts'
-
-// Anthropic pages its model list; more pages than this is not a model list.
-const MAX_PAGES = 20
 
 /**
  * Asks each configured provider (or only `only`) which models it serves (with ofetch: a
@@ -33,7 +30,7 @@ export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?
     }
     let served: Set<string>
     try {
-      served = await _served(up)
+      served = new Set(await (up.provider.protocol === 'anthropic' ? listAnthropicModels(up) : listOpenAIModels(up)))
     } catch (error) {
       failed = true
       // fetch's own failures say only "fetch failed": the reason is in the cause.
@@ -50,25 +47,4 @@ export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?
     for (const m of extra) lines.push(`  not in the catalog: ${m}`)
   }
   return { lines, failed }
-}
-
-async function _served(up: Upstream): Promise<Set<string>> {
-  const anthropic = up.provider.protocol === 'anthropic'
-  const headers: Record<string, string> = anthropic ? { 'anthropic-version': '2023-06-01', ...(up.key && { 'x-api-key': up.key }) } : up.key ? { authorization: `Bearer ${up.key}` } : {}
-  const ids = new Set<string>()
-  let after: string | undefined
-  for (let page = 0; page < MAX_PAGES; page++) {
-    const list = await ofetch<{ data?: { id: string }[]; has_more?: boolean; last_id?: string }>(`${up.baseUrl}${anthropic ? '/v1/models' : '/models'}`, {
-      headers,
-      query: anthropic ? { limit: 1000, ...(after && { after_id: after }) } : undefined,
-      retry: 2,
-      timeout: 15_000,
-      // Never followed, so the key never travels to another host: a redirect is a failure.
-      redirect: 'error',
-    })
-    for (const m of list.data ?? []) ids.add(m.id)
-    if (!anthropic || !list.has_more || !list.last_id) break
-    after = list.last_id
-  }
-  return ids
 }

@@ -2,7 +2,7 @@ import type { H3, H3Event } from 'h3'
 import type { Api } from '../catalog/types.ts'
 import type { Gateway } from '../gateway.ts'
 import { deprecationHeaders } from '../gateway.ts'
-import { sseText } from '../protocols/sse.ts'
+import { sseBytes } from '../protocols/sse.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { callModel } from '../routing/call.ts'
 import type { Called } from '../routing/call.ts'
@@ -21,19 +21,20 @@ export function inferenceRoutes(app: H3, gw: Gateway): void {
   for (const api of Object.keys(ENDPOINTS) as Api[]) {
     route(app, ENDPOINTS[api], {
       POST: async (event: H3Event) => {
-        const called = await callModel(gw, event, api, await jsonObject(event, gw.config.maxBodyBytes), { raw: true })
+        const called = await callModel(gw, event, api, await jsonObject(event, gw.config.maxBodyBytes))
         const headers = callHeaders(gw, called)
         const o = called.outcome
         if (o.kind === 'json') return reply(event, o.text, headers)
-        return streamReply(event, o.kind === 'bytes' ? o.chunks : _sse(o.events), 'text/event-stream; charset=utf-8', headers)
+        return streamReply(event, _sse(o.batches), 'text/event-stream; charset=utf-8', headers)
       },
     })
   }
 }
 
-async function* _sse(batches: AsyncGenerator<SseEvent[]>): AsyncGenerator<string> {
+// A stream's batches as bytes: an upstream's untouched regions as they came.
+async function* _sse(batches: AsyncGenerator<SseEvent[]>): AsyncGenerator<Uint8Array> {
   try {
-    for await (const batch of batches) yield batch.map(sseText).join('')
+    for await (const batch of batches) yield sseBytes(batch)
   } finally {
     await batches.return(undefined)
   }

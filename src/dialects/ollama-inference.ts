@@ -1,6 +1,7 @@
 import type { H3, H3Event } from 'h3'
 import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
+import { expanded } from '../protocols/sse.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { callModel } from '../routing/call.ts'
 import { reply, streamReply } from '../reply.ts'
@@ -63,8 +64,7 @@ async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'gene
     const usage = (called.outcome.json.usage ?? {}) as Json
     return reply(event, JSON.stringify(line({ ...message(choice.message?.content ?? '', calls), done: true, done_reason: _reason(choice.finish_reason), total_duration: _ns(performance.now() - started), prompt_eval_count: usage.prompt_tokens ?? 0, eval_count: usage.completion_tokens ?? 0 })), headers)
   }
-  if (called.outcome.kind !== 'stream') throw new Error('a stream was expected') // callModel answers bytes only when asked
-  return streamReply(event, _ndjson(called.outcome.events, started, line, message), 'application/x-ndjson', headers)
+  return streamReply(event, _ndjson(expanded(called.outcome.batches), started, line, message), 'application/x-ndjson', headers)
 }
 
 async function* _ndjson(batches: AsyncGenerator<SseEvent[]>, started: number, line: (f: Json) => Json, message: (content: string, calls?: Json[]) => Json): AsyncGenerator<string> {

@@ -1,13 +1,16 @@
 import { httpError } from '../errors.ts'
-import { post, readText, streamTruncated, upstreamFailure } from '../transport/client.ts'
+import { guarded, post, readText } from '../transport/client.ts'
 import type { Upstream } from '../transport/client.ts'
-import { parseJson } from './openai.ts'
-import { sseBatches } from './sse.ts'
+import { errorMessage, parseJson } from './openai.ts'
+import { sseBatches, streamTruncated, unreadable } from './sse.ts'
 import type { SseEvent } from './sse.ts'
 import type { Exchange, Outcome } from './types.ts'
 
 // The Messages API version the mapping below follows.
 const ANTHROPIC_VERSION = '2023-06-01'
+
+// Anthropic pages its model list; more pages than this is not a model list.
+const MAX_PAGES = 20
 
 // Anthropic's stop reasons in OpenAI's words.
 const FINISH: Readonly<Record<string, string>> = { end_turn: 'stop', stop_sequence: 'stop', tool_use: 'tool_calls', max_tokens: 'length', model_context_window_exceeded: 'length', pause_turn: 'stop', refusal: 'content_filter' }
@@ -29,14 +32,38 @@ export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date)
   }
   const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...(up.key && { 'x-api-key': up.key }) }
   if (ex.stream) headers.accept = 'text/event-stream'
-  const res = await post(up, '/v1/messages', headers, toMessagesRequest(ex), ex.signal)
+  // Anthropic's error envelope ({"type":"error","error":{"message"}}) reads as OpenAI's does.
+  const res = await post(up, '/v1/messages', headers, toMessagesRequest(ex), ex.signal, errorMessage)
   const created = Math.floor(now().getTime() / 1000)
   const model = String(ex.body.model)
   if (!ex.stream) {
     const json = toChatCompletion(parseJson(await readText(res, up), up), model, created)
     return { kind: 'json', text: JSON.stringify(json), json, dropped: unmapped }
   }
-  return { kind: 'stream', events: toChunks(res.body, up, model, created), dropped: unmapped }
+  return { kind: 'stream', batches: toChunks(guarded(res.body, up), up, model, created), dropped: unmapped }
+}
+
+/**
+ * The ids Anthropic serves (`GET /v1/models`, every page), for the drift check: a control-plane
+ * call with ofetch (retried), loaded only when asked for. A redirect is a failure.
+ */
+export async function listModels(up: Upstream): Promise<string[]> {
+  const { ofetch } = await import('ofetch')
+  const ids: string[] = []
+  let after: string | undefined
+  for (let page = 0; page < MAX_PAGES; page++) {
+    const list = await ofetch<{ data?: { id: string }[]; has_more?: boolean; last_id?: string }>(`${up.baseUrl}/v1/models`, {
+      headers: { 'anthropic-version': ANTHROPIC_VERSION, ...(up.key && { 'x-api-key': up.key }) },
+      query: { limit: 1000, ...(after && { after_id: after }) },
+      retry: 2,
+      timeout: 15_000,
+      redirect: 'error',
+    })
+    ids.push(...(list.data ?? []).map((m) => m.id))
+    if (!list.has_more || !list.last_id) break
+    after = list.last_id
+  }
+  return ids
 }
 
 /** OpenAI chat request -> Messages API request. */
@@ -88,7 +115,7 @@ export function toChatCompletion(msg: Json, model: string, created: number): Jso
  * Messages API event stream -> chat.completion.chunk events, the usage chunk (the caller strips
  * it unless the client asked for it), then [DONE]. A stream cut off before message_stop is an error.
  */
-export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream, model: string, created: number): AsyncGenerator<SseEvent[]> {
+export async function* toChunks(body: AsyncIterable<Uint8Array>, up: Upstream, model: string, created: number): AsyncGenerator<SseEvent[]> {
   let id = ''
   let usage: Json = {}
   const tools = new Map<number, number>() // content block index -> tool call index
@@ -124,11 +151,9 @@ export async function* toChunks(body: AsyncIterable<Uint8Array> & { destroy(): u
       }
       if (out.length) yield out
     }
-    throw streamTruncated(up, 'message_stop')
+    throw streamTruncated(up.provider.name, 'message_stop')
   } catch (error) {
-    throw upstreamFailure(error, up)
-  } finally {
-    body.destroy()
+    throw unreadable(error, up.provider.name)
   }
 }
 

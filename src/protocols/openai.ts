@@ -1,10 +1,20 @@
 import { httpError } from '../errors.ts'
-import { ENDPOINTS } from '../routing/rules.ts'
-import { post, readText, streamTruncated, upstreamFailure } from '../transport/client.ts'
+import type { Api } from '../catalog/types.ts'
+import { guarded, post, readText } from '../transport/client.ts'
 import type { Upstream } from '../transport/client.ts'
-import { sseBatches } from './sse.ts'
+import { LineTooLongError, SseParser, streamTruncated, unreadable } from './sse.ts'
 import type { SseEvent } from './sse.ts'
 import type { Exchange, Outcome } from './types.ts'
+
+// Each API's path under the provider's base URL (which ends in /v1 for OpenAI itself).
+const PATHS: Readonly<Record<Api, string>> = {
+  chat: '/chat/completions',
+  completions: '/completions',
+  responses: '/responses',
+  embeddings: '/embeddings',
+  rerank: '/rerank',
+  moderations: '/moderations',
+}
 
 // APIs whose streams can carry a usage chunk when asked for one.
 const USAGE_STREAMS = new Set(['chat', 'completions'])
@@ -25,18 +35,39 @@ export function endsStream(e: SseEvent): boolean {
  * The `openai` protocol (OpenAI, llama.cpp, vLLM, Ollama's /v1): the body goes through with
  * only the catalog's changes (the upstream id; the rules already ran). Streams ask for the usage
  * chunk so that tokens can be counted; the caller strips it again if the client did not ask.
+ * A stream is answered as it came, in checked batches (see `openaiStream`).
  */
 export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
   const body: Record<string, unknown> = { ...ex.body, model: ex.model.upstream_id }
   if (ex.stream && USAGE_STREAMS.has(ex.api)) body.stream_options = { ...(body.stream_options as object), include_usage: true }
   const headers: Record<string, string> = up.key ? { authorization: `Bearer ${up.key}` } : {}
   if (ex.stream) headers.accept = 'text/event-stream'
-  const res = await post(up, ENDPOINTS[ex.api].replace(/^\/v1/, ''), headers, body, ex.signal)
+  const res = await post(up, PATHS[ex.api], headers, body, ex.signal, errorMessage)
   if (!ex.stream) {
     const text = await readText(res, up)
     return { kind: 'json', text, json: parseJson(text, up) }
   }
-  return { kind: 'stream', events: _events(res.body, up), raw: res.body }
+  return { kind: 'stream', batches: openaiStream(guarded(res.body, up), up) }
+}
+
+/**
+ * The ids the upstream serves (`GET /models`), for the drift check: a control-plane call with
+ * ofetch (retried), loaded only when asked for. A redirect is a failure: the key never follows one.
+ */
+export async function listModels(up: Upstream): Promise<string[]> {
+  const { ofetch } = await import('ofetch')
+  const list = await ofetch<{ data?: { id: string }[] }>(`${up.baseUrl}/models`, { headers: up.key ? { authorization: `Bearer ${up.key}` } : {}, retry: 2, timeout: 15_000, redirect: 'error' })
+  return (list.data ?? []).map((m) => m.id)
+}
+
+/** The message of an error answer: OpenAI's `{"error":{"message"}}` (or a bare string), FastAPI's `{"detail"}`. */
+export function errorMessage(text: string): string | undefined {
+  try {
+    const json = JSON.parse(text) as { error?: { message?: unknown } | string; detail?: unknown; message?: unknown }
+    const m = typeof json.error === 'string' ? json.error : (json.error?.message ?? json.detail ?? json.message)
+    if (typeof m === 'string') return m
+  } catch {}
+  return undefined
 }
 
 /** The upstream's JSON answer, or 502 when it is not JSON. */
@@ -48,17 +79,95 @@ export function parseJson(text: string, up: Upstream): Record<string, unknown> {
   throw httpError(502, `${up.provider.name} answered with a body that is not JSON`, { code: 'upstream_invalid' })
 }
 
-async function* _events(body: AsyncIterable<Uint8Array> & { destroy(): unknown }, up: Upstream): AsyncGenerator<SseEvent[]> {
+// Byte markers of the events the stream reader must look at (usage, to count it; the last
+// event); every other event passes untouched.
+const USAGE = Buffer.from('"usage":{')
+const LF2 = Buffer.from('\n\n')
+const DATA = Buffer.from('data:')
+const DONE = Buffer.from(STREAM_END.data)
+// The last events of a stream as their lines: [DONE], the Responses API's last events, errors.
+const END_EVENTS = [`data: ${STREAM_END.data}`, `data:${STREAM_END.data}`, ...[...STREAM_END.events].map((name) => `event: ${name}\n`), `data: ${STREAM_END.error}`, `data:${STREAM_END.error}`].map((m) => Buffer.from(m))
+
+/**
+ * An OpenAI stream as it came, in batches: complete events travel on untouched, as one `raw`
+ * region per chunk, unless they carry usage (parsed, so that it can be counted and stripped).
+ * An event whose data is not a JSON object (nor `[DONE]`) ends the stream with an error, as does
+ * an event over 16 MiB; a stream that ends before its last event (`[DONE]`, or the Responses
+ * API's `response.completed`) ends with a truncation error. The cost is linear in the bytes,
+ * however they are cut. CR line ends, rare, take the parsing path for the rest of the stream.
+ */
+export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstream): AsyncGenerator<SseEvent[]> {
+  let pending: Buffer[] = [] // an event not complete yet, in the pieces it came in
+  let pendingSize = 0
+  let parser: SseParser | undefined // once a CR is seen
   let ended = false
   try {
-    for await (const batch of sseBatches(body)) {
-      ended ||= batch.some(endsStream)
-      yield batch
+    for await (const piece of body) {
+      const chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
+      if (parser || chunk.includes(13)) {
+        parser ??= new SseParser()
+        const events = [...(pending.length ? parser.push(Buffer.concat(pending.splice(0))) : []), ...parser.push(chunk)]
+        ended ||= events.some(endsStream)
+        yield* _valid(events, up)
+        continue
+      }
+      // Where the last complete event ends: in this chunk, or on its first byte when the
+      // blank line began in the previous one.
+      let cut = chunk.lastIndexOf(LF2)
+      cut = cut !== -1 ? cut + 2 : chunk[0] === 10 && pending.at(-1)?.at(-1) === 10 ? 1 : -1
+      if (cut === -1) {
+        pending.push(chunk)
+        pendingSize += chunk.length
+        if (pendingSize > LineTooLongError.LIMIT) throw new LineTooLongError(`an event longer than ${LineTooLongError.LIMIT} bytes`)
+        continue
+      }
+      const head = chunk.subarray(0, cut)
+      const complete = pending.length ? Buffer.concat([...pending, head]) : head
+      pending = cut < chunk.length ? [chunk.subarray(cut)] : []
+      pendingSize = chunk.length - cut
+      ended ||= END_EVENTS.some((e) => complete.includes(e))
+      if (!_wellFormed(complete)) yield* _valid(new SseParser().push(complete), up)
+      else if (complete.includes(USAGE)) yield new SseParser().push(complete)
+      else yield [{ data: '', raw: complete }]
     }
-    if (!ended) throw streamTruncated(up, 'its end ([DONE])')
+    const rest = parser ? parser.end() : pending.length ? new SseParser().push(Buffer.concat([...pending, LF2])) : []
+    yield* _valid(rest, up)
+    if (!ended && !rest.some(endsStream)) throw streamTruncated(up.provider.name, 'its end ([DONE])')
   } catch (error) {
-    throw upstreamFailure(error, up)
-  } finally {
-    body.destroy() // the client left, or the stream ended: release the upstream connection
+    throw unreadable(error, up.provider.name)
   }
 }
+
+// Whether every `data:` line of these complete events holds a JSON object or [DONE], judged by
+// its first and last bytes (a full parse of every event would cost the pass-through its speed).
+function _wellFormed(events: Buffer): boolean {
+  for (let start = 0; start < events.length;) {
+    let end = events.indexOf(10, start)
+    if (end === -1) end = events.length
+    if (end > start && events.compare(DATA, 0, DATA.length, start, start + DATA.length) === 0) {
+      const value = events[start + DATA.length] === 32 ? start + DATA.length + 1 : start + DATA.length
+      const done = end - value === DONE.length && events.compare(DONE, 0, DONE.length, value, end) === 0
+      if (!done && (events[value] !== 0x7b || events[end - 1] !== 0x7d)) return false
+    }
+    start = end + 1
+  }
+  return true
+}
+
+// The events up to the first whose data is not JSON (nor [DONE]), then that one as an error.
+function* _valid(events: SseEvent[], up: Upstream): Generator<SseEvent[]> {
+  const bad = events.findIndex((e) => {
+    if (e.data === STREAM_END.data) return false
+    try {
+      JSON.parse(e.data)
+      return false
+    } catch {
+      return true
+    }
+  })
+  if (bad === -1 && events.length) yield events
+  if (bad === -1) return
+  if (bad > 0) yield events.slice(0, bad)
+  throw httpError(502, `${up.provider.name} sent an event that is not JSON`, { code: 'upstream_invalid' })
+}
+

@@ -1,7 +1,11 @@
+import { httpError } from '../errors.ts'
+
 /** One server-sent event: its `event` name (if any) and its data lines joined by newlines. */
 export interface SseEvent {
   readonly event?: string
   readonly data: string
+  /** Complete events as they came, passed on untouched (then `data` is ''): the pass-through's regions. */
+  readonly raw?: Uint8Array
 }
 
 /**
@@ -124,4 +128,27 @@ export async function* lines(chunks: AsyncIterable<Uint8Array | string>): AsyncG
   const splitter = new LineSplitter()
   for await (const chunk of chunks) yield* splitter.push(chunk)
   yield* splitter.end()
+}
+
+/** What the client hears of a stream that could not be read: an event that is not JSON, or one too long. */
+export function unreadable(error: unknown, upstream: string): unknown {
+  if (error instanceof SyntaxError) return httpError(502, `${upstream} sent an event that is not JSON`, { code: 'upstream_invalid' })
+  if (error instanceof LineTooLongError) return httpError(502, `${upstream} sent ${error.message}`, { code: 'upstream_invalid' })
+  return error
+}
+
+/** A stream that ended before the event that completes it (`end`): an error event for the client, counted as truncated. */
+export function streamTruncated(upstream: string, end: string) {
+  return httpError(502, `${upstream} ended the stream before ${end}`, { code: 'upstream_truncated' })
+}
+
+/** `batches` with every untouched region parsed into its events, for a reader of events. */
+export async function* expanded(batches: AsyncIterable<SseEvent[]>): AsyncGenerator<SseEvent[]> {
+  for await (const batch of batches) yield batch.flatMap((e) => (e.raw ? new SseParser().push(e.raw) : [e]))
+}
+
+/** A batch as its bytes on the wire: untouched regions as they came, other events written anew. */
+export function sseBytes(batch: readonly SseEvent[]): Uint8Array {
+  const raw = batch.length === 1 ? batch[0]!.raw : undefined
+  return raw ?? Buffer.from(batch.map((e) => e.raw ? Buffer.from(e.raw).toString('utf8') : sseText(e)).join(''))
 }

@@ -22,12 +22,8 @@ export interface Exchange {
  */
 export type Outcome = (
   | { readonly kind: 'json'; readonly text: string; readonly json: Record<string, unknown> }
-  | {
-      readonly kind: 'stream'
-      readonly events: AsyncGenerator<SseEvent[]>
-      /** The upstream's SSE bytes, when they are already OpenAI's (read this or `events`, not both). */
-      readonly raw?: AsyncIterable<Uint8Array> & { destroy(): unknown }
-    }
+  /** OpenAI chat events in batches (the hub shape); an OpenAI upstream's come as it sent them, untouched regions `raw`. */
+  | { readonly kind: 'stream'; readonly batches: AsyncGenerator<SseEvent[]> }
 ) & {
   /** Request parameters the adapter could not carry over (named in x-gateway-dropped-params). */
   readonly dropped?: readonly string[]

@@ -7,7 +7,7 @@ import { callAnthropic } from '../protocols/anthropic.ts'
 import { callOpenAI } from '../protocols/openai.ts'
 import type { Outcome } from '../protocols/types.ts'
 import { statsName } from '../stats.ts'
-import { account, accounted, passThrough } from './accounting.ts'
+import { account, accounted } from './accounting.ts'
 import { applyRules } from './rules.ts'
 
 // APIs that stream when asked to.
@@ -17,8 +17,8 @@ const STREAMING: ReadonlySet<Api> = new Set(['chat', 'completions', 'responses']
 export interface Called {
   readonly model: Model
   readonly dropped: readonly string[]
-  /** As the adapter answered, or (asked for `raw`) an OpenAI stream as the bytes to send on. */
-  readonly outcome: Outcome | { readonly kind: 'bytes'; readonly chunks: AsyncGenerator<Uint8Array> }
+  /** As the adapter answered: a JSON body, or the stream's batches (an OpenAI upstream's untouched regions `raw`). */
+  readonly outcome: Outcome
 }
 
 /**
@@ -29,7 +29,7 @@ export interface Called {
  * upstream answered leaves here with every provider key taken out (`gw.redactor`): bodies,
  * events (names too) and bytes alike.
  */
-export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>, options: { raw?: boolean } = {}): Promise<Called> {
+export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>): Promise<Called> {
   if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
   if (CONTROL_CHARACTERS.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
   const model = gw.resolve(input.model)
@@ -50,16 +50,12 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
     throw error
   }
   const allDropped = [...dropped, ...(outcome.dropped ?? [])]
-  const { redactor } = gw
-  if (outcome.kind === 'stream' && outcome.raw && options.raw) {
-    const chunks = redactor.chunks(passThrough(gw, model, outcome.raw, includeUsage, up, event.req.signal))
-    return { model, dropped: allDropped, outcome: { kind: 'bytes', chunks } }
-  }
+  const { redactor, stats } = gw
   if (outcome.kind === 'json') {
-    account(gw, model, outcome.json)
-    gw.stats.call(statsName(model), 'ok')
+    account(stats, model, outcome.json)
+    stats.call(statsName(model), 'ok')
     const text = redactor.text(outcome.text)
     return { model, dropped: allDropped, outcome: text === outcome.text ? outcome : { kind: 'json', text, json: JSON.parse(text) as Record<string, unknown> } }
   }
-  return { model, dropped: allDropped, outcome: { kind: 'stream', events: redactor.events(accounted(gw, model, outcome.events, includeUsage, event.req.signal)) } }
+  return { model, dropped: allDropped, outcome: { kind: 'stream', batches: redactor.batches(accounted(stats, model, outcome.batches, includeUsage, event.req.signal)) } }
 }

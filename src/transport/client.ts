@@ -1,12 +1,9 @@
+// The one HTTP client of the completion path (undici's request on a keep-alive pool), and the
+// guard around each upstream body. It knows no protocol: what an answer means is the caller's.
 import type { Dispatcher } from 'undici'
-import { baseUrlProblem } from '../catalog/base-url.ts'
-import type { Catalog, Provider } from '../catalog/types.ts'
-import type { Env } from '../catalog/visibility.ts'
-import type { Config } from '../config.ts'
-import { ConfigError, DEFAULT_MAX_ANSWER_BYTES } from '../config.ts'
+import type { Provider } from '../catalog/types.ts'
 import { HTTPError } from 'h3'
 import { httpError } from '../errors.ts'
-import { LineTooLongError } from '../protocols/sse.ts'
 
 /** A provider as this process reaches it: base URL (env override applied), key, timeouts. */
 export interface Upstream {
@@ -42,35 +39,14 @@ const DROPPED: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SO
 const MAX_ERROR_BYTES = 64 * 1024
 
 /**
- * Resolves every provider once, at startup: the base URL from `base_url_env` when set (held to
- * the catalog's base URL rules, or startup stops naming the variable), the key, timeouts.
- */
-export function resolveUpstreams(catalog: Catalog, env: Env, config: Partial<Pick<Config, 'upstreamTimeoutMs' | 'streamIdleTimeoutMs' | 'maxAnswerBytes'>>): Readonly<Record<string, Upstream>> {
-  const out: Record<string, Upstream> = {}
-  for (const p of Object.values(catalog.providers)) {
-    const override = p.base_url_env ? env[p.base_url_env] : undefined
-    const problem = override ? baseUrlProblem(override) : undefined
-    if (problem) throw new ConfigError(`${p.base_url_env}: ${problem}`)
-    out[p.id] = {
-      provider: p,
-      baseUrl: (override || p.base_url).replace(/\/+$/, ''),
-      key: p.api_key_env ? env[p.api_key_env] || undefined : undefined,
-      firstByteMs: config.upstreamTimeoutMs ?? p.timeout_ms,
-      idleMs: config.streamIdleTimeoutMs ?? p.stream_idle_timeout_ms,
-      maxAnswerBytes: config.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
-    }
-  }
-  return out
-}
-
-/**
  * POSTs JSON to the upstream. Answers 2xx with undici's response; a redirect is 502 (never
- * followed, so a key never travels to another host); an upstream 4xx/5xx becomes
- * the same status with the upstream's message (and `Retry-After`); no first byte in time is
+ * followed, so a key never travels to another host); an upstream 4xx/5xx becomes the same
+ * status with the upstream's message (as its protocol's `messageOf` finds it in the body, else
+ * the body's start) and `Retry-After`; no first byte in time is
  * 504; a network failure is 502. A connection dropped before any answer is tried once more
  * (a stale keep-alive connection). A client that went away aborts it (`signal`).
  */
-export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal): Promise<Dispatcher.ResponseData> {
+export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal, messageOf: (text: string) => string | undefined): Promise<Dispatcher.ResponseData> {
   const { request, agent } = await loadUpstreamClient()
   const send = () =>
     request(`${up.baseUrl}${path}`, {
@@ -115,7 +91,7 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
     throw httpError(502, `${up.provider.name} answered with a redirect (${res.statusCode}), which the gateway does not follow: point the provider's base URL at the right address`, { code: 'upstream_redirect' })
   }
   const text = encoding === 'identity' ? await _readSome(res.body) : (_discard(res.body), '')
-  const message = _unmasked(_upstreamMessage(text) ?? `status ${res.statusCode}`)
+  const message = _unmasked(messageOf(text) ?? (text.trim() ? text.trim().slice(0, 500) : `status ${res.statusCode}`))
   const retryAfter = res.headers['retry-after']
   throw httpError(res.statusCode, `${up.provider.name}: ${message}`, {
     code: 'upstream_error',
@@ -151,8 +127,6 @@ export async function readText(res: Dispatcher.ResponseData, up: Upstream): Prom
 /** What to tell the client when talking to the upstream failed (`error` rethrown if the client left). */
 export function upstreamFailure(error: unknown, up: Upstream): unknown {
   if (HTTPError.isError(error)) return error
-  if (error instanceof SyntaxError) return httpError(502, `${up.provider.name} sent an event that is not JSON`, { code: 'upstream_invalid' })
-  if (error instanceof LineTooLongError) return httpError(502, `${up.provider.name} sent ${error.message}`, { code: 'upstream_invalid' })
   const code = (error as { code?: string } | undefined)?.code
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return httpError(504, `${up.provider.name} did not answer within ${up.firstByteMs} ms`, { code: 'upstream_timeout' })
   if (code === 'UND_ERR_BODY_TIMEOUT') return httpError(504, `${up.provider.name} sent nothing for ${up.idleMs} ms`, { code: 'upstream_timeout' })
@@ -161,9 +135,19 @@ export function upstreamFailure(error: unknown, up: Upstream): unknown {
   return httpError(502, `${up.provider.name} could not be reached (${cause})`, { code: 'upstream_unreachable', cause: error })
 }
 
-/** A stream that ended before the event that completes it (`end`): an error event for the client, counted as truncated. */
-export function streamTruncated(up: Upstream, end: string) {
-  return httpError(502, `${up.provider.name} ended the stream before ${end}`, { code: 'upstream_truncated' })
+/**
+ * The one guard over an upstream's body: its chunks as they come, a failure while reading them
+ * mapped as `post`'s are, and the body released when the reading ends however it ends (the
+ * stream finished, failed, or the client left and the reader was returned).
+ */
+export async function* guarded(body: Dispatcher.ResponseData['body'], up: Upstream): AsyncGenerator<Buffer> {
+  try {
+    for await (const chunk of body) yield chunk as Buffer
+  } catch (error) {
+    throw upstreamFailure(error, up)
+  } finally {
+    _discard(body)
+  }
 }
 
 // OpenAI's masked echo of a key ("Incorrect API key provided: sk-abc***xyz") in an error message.
@@ -190,14 +174,4 @@ async function _readSome(body: Dispatcher.ResponseData['body']): Promise<string>
   } catch {}
   body.destroy()
   return Buffer.concat(chunks).toString('utf8').slice(0, MAX_ERROR_BYTES)
-}
-
-// OpenAI's {"error":{"message"}}, Anthropic's {"type":"error","error":{"message"}}, FastAPI's {"detail"}.
-function _upstreamMessage(text: string): string | undefined {
-  try {
-    const json = JSON.parse(text) as { error?: { message?: unknown } | string; detail?: unknown; message?: unknown }
-    const m = typeof json.error === 'string' ? json.error : (json.error?.message ?? json.detail ?? json.message)
-    if (typeof m === 'string') return m
-  } catch {}
-  return text.trim() ? text.trim().slice(0, 500) : undefined
 }

@@ -11,8 +11,7 @@ import { chatCompletion } from '../../src/mock/openai.ts'
 import { toChunks } from '../../src/protocols/anthropic.ts'
 import { sseBatches } from '../../src/protocols/sse.ts'
 import type { SseEvent } from '../../src/protocols/sse.ts'
-import { passThrough } from '../../src/routing/accounting.ts'
-import { ACME_KEY, CLAUDE_KEY, NOW, proxyCatalog, proxyServer } from '../_setup.ts'
+import { ACME_KEY, CLAUDE_KEY, NOW, passThrough, proxyCatalog, proxyServer } from '../_setup.ts'
 import { body, collect, cuts, params, pieces, words } from './_fuzz.ts'
 
 const encoder = new TextEncoder()
@@ -71,7 +70,7 @@ describe('the OpenAI pass-through', () => {
         const chunks = chatCompletion({ model: 'upstream-chat', stream_options: { include_usage: true }, messages: [{ role: 'user', content: words.join(' ') }] }).chunks
         const stream = encoder.encode(chunks.join(''))
         const at = fc.sample(cuts(stream.length), { seed, numRuns: 1 })[0]!
-        const out = await collect(passThrough(gw, chatModel, body(pieces(stream, at)), includeUsage, acme, new AbortController().signal))
+        const out = await collect(passThrough(gw.stats, chatModel, body(pieces(stream, at)), includeUsage, acme, new AbortController().signal))
         const expected = includeUsage ? chunks : chunks.filter((c) => !c.includes('"usage"'))
         expect(decoder.decode(Buffer.concat(out))).toBe(expected.join(''))
       }),

@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { chatCompletion } from '../../src/mock/openai.ts'
-import { passThrough } from '../../src/routing/accounting.ts'
-import { proxyCatalog, testApp } from '../_setup.ts'
+import { passThrough, proxyCatalog, testApp } from '../_setup.ts'
 
 // A recorded OpenAI stream: role chunk, content chunks with multi-byte text, finish, usage, [DONE].
 const recorded = chatCompletion({ model: 'm', messages: [{ role: 'user', content: 'caf\u00e9 \ud83d\ude42 ok' }], stream: true, stream_options: { include_usage: true } }).chunks.join('')
@@ -16,7 +15,7 @@ async function run(chunks: Uint8Array[], includeUsage: boolean) {
   const up = { provider: proxyCatalog.providers.acme!, baseUrl: '', firstByteMs: 1, idleMs: 1, maxAnswerBytes: 1024, key: 'sk-never-seen-1234' }
   let out = ''
   const decoder = new TextDecoder()
-  for await (const piece of passThrough(gateway, proxyCatalog.models.chat!, Object.assign(body(), { destroy: () => {} }), includeUsage, up, new AbortController().signal)) out += decoder.decode(piece, { stream: true })
+  for await (const piece of passThrough(gateway.stats, proxyCatalog.models.chat!, body(), includeUsage, up, new AbortController().signal)) out += decoder.decode(piece, { stream: true })
   return { out, stats: gateway.stats.snapshot(new Date()) }
 }
 

@@ -1,0 +1,28 @@
+import { baseUrlProblem } from './catalog/base-url.ts'
+import type { Catalog } from './catalog/types.ts'
+import type { Env } from './catalog/visibility.ts'
+import type { Config } from './config.ts'
+import { ConfigError, DEFAULT_MAX_ANSWER_BYTES } from './config.ts'
+import type { Upstream } from './transport/client.ts'
+
+/**
+ * Resolves every provider once, at startup: the base URL from `base_url_env` when set (held to
+ * the catalog's base URL rules, or startup stops naming the variable), the key, timeouts.
+ */
+export function resolveUpstreams(catalog: Catalog, env: Env, config: Partial<Pick<Config, 'upstreamTimeoutMs' | 'streamIdleTimeoutMs' | 'maxAnswerBytes'>>): Readonly<Record<string, Upstream>> {
+  const out: Record<string, Upstream> = {}
+  for (const p of Object.values(catalog.providers)) {
+    const override = p.base_url_env ? env[p.base_url_env] : undefined
+    const problem = override ? baseUrlProblem(override) : undefined
+    if (problem) throw new ConfigError(`${p.base_url_env}: ${problem}`)
+    out[p.id] = {
+      provider: p,
+      baseUrl: (override || p.base_url).replace(/\/+$/, ''),
+      key: p.api_key_env ? env[p.api_key_env] || undefined : undefined,
+      firstByteMs: config.upstreamTimeoutMs ?? p.timeout_ms,
+      idleMs: config.streamIdleTimeoutMs ?? p.stream_idle_timeout_ms,
+      maxAnswerBytes: config.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
+    }
+  }
+  return out
+}
