@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import { FastResponse } from 'srvx'
-import type { H3Event } from 'h3'
+import type { H3Event, HTTPError } from 'h3'
+import { httpError } from './errors.ts'
 
 /**
  * A response with the request's own headers (request id, CORS) and `headers`; JSON unless
@@ -24,6 +25,12 @@ export function etagMatches(event: H3Event, etag: string): boolean {
   return given.trim() === '*' || given.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)
 }
 
+/** A dialect's stream: its content type, and how it writes an error as its last line or event. */
+export interface StreamFormat {
+  readonly contentType: string
+  error(error: HTTPError): string
+}
+
 // Streams go out as they come: no caching, no proxy buffering (nginx), and never compressed.
 const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
 
@@ -32,7 +39,7 @@ const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' 
  * slows the upstream rather than filling memory). A client that leaves cancels the stream,
  * which ends the generator and with it the upstream request.
  */
-export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array>, contentType: string, headers: Record<string, string> = {}): Response {
+export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array>, format: StreamFormat, headers: Record<string, string> = {}): Response {
   const encoder = new TextEncoder()
   const open = event.context.streams
   let handle: { end(reason: string): void } | undefined
@@ -51,8 +58,7 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
         end(reason) {
           if (ended) return
           finish()
-          const farewell = contentType.startsWith('text/event-stream') ? `data: ${JSON.stringify({ error: { message: reason, type: 'server_error', param: null, code: 'shutting_down' } })}\n\n` : `${JSON.stringify({ error: reason })}\n`
-          controller.enqueue(encoder.encode(farewell))
+          controller.enqueue(encoder.encode(format.error(httpError(503, reason, { code: 'shutting_down' }))))
           controller.close()
           chunks.return(undefined).catch(() => {}) // the request's abort signal closes the upstream
         },
@@ -78,5 +84,5 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
       await chunks.return(undefined).catch(() => {})
     },
   })
-  return new FastResponse(body, { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': contentType, ...headers } })
+  return new FastResponse(body, { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': format.contentType, ...headers } })
 }

@@ -58,7 +58,7 @@ describe('graceful shutdown (SIGTERM)', () => {
     let rest = ''
     const decoder = new TextDecoder()
     for (let r = await reader.read(); !r.done; r = await reader.read()) rest += decoder.decode(r.value)
-    expect(rest.trim().split('\n\n').at(-1)).toBe('data: {"error":{"message":"the gateway is shutting down","type":"server_error","param":null,"code":"shutting_down"}}')
+    expect(rest.trim().split('\n\n').at(-1)).toBe('data: {"error":{"message":"the gateway is shutting down","type":"service_unavailable","param":null,"code":"shutting_down"}}')
     expect(await server.exited).toBe(0)
     expect(server.output().out).toContain('"message":"ending 1 open stream(s)"')
     expect(server.output().out).toContain('"message":"SIGINT: already draining"')

@@ -39,7 +39,7 @@ export function adminRoutes(app: H3, gw: Gateway): void {
         return { catalog_version: gw.catalog.version, models: Object.values(gw.catalog.models).map((m) => _adminModel(gw, m)) }
       },
     },
-    { refusal: READ_ONLY, admin: 'all' },
+    { refusal: READ_ONLY, admin: 'all', dialect: 'webui' },
   )
   route(
     app,
@@ -53,6 +53,6 @@ export function adminRoutes(app: H3, gw: Gateway): void {
         return _adminModel(gw, model)
       },
     },
-    { refusal: READ_ONLY, admin: 'all' },
+    { refusal: READ_ONLY, admin: 'all', dialect: 'webui' },
   )
 }

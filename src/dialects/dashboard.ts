@@ -38,6 +38,7 @@ export const DASHBOARD_PATHS: readonly string[] = FILES.map((f) => f.path)
 /** GET / and its assets, with a strong ETag (If-None-Match gets 304). */
 export function dashboardRoutes(app: H3): void {
   for (const { path, body, headers } of FILES) {
-    route(app, path, { GET: (event) => (etagMatches(event, headers.etag) ? reply(event, null, headers, 304) : reply(event, body, headers)) })
+    // Public: the page and its assets hold no data; the API calls they make carry the key.
+    route(app, path, { GET: (event) => (etagMatches(event, headers.etag) ? reply(event, null, headers, 304) : reply(event, body, headers)) }, { public: true })
   }
 }

@@ -7,7 +7,9 @@ import type { SseEvent } from '../protocols/sse.ts'
 import { callModel } from '../routing/call.ts'
 import type { Called } from '../routing/call.ts'
 import { ENDPOINTS } from '../routing/rules.ts'
+import { openaiError } from '../errors.ts'
 import { reply, streamReply } from '../reply.ts'
+import type { StreamFormat } from '../reply.ts'
 import { jsonObject, route } from './internal/methods.ts'
 
 /** Headers a call's answer carries: deprecation, and what the catalog's rules dropped. */
@@ -25,11 +27,14 @@ export function inferenceRoutes(app: H3, gw: Gateway): void {
         const headers = callHeaders(gw, called)
         const o = called.outcome
         if (o.kind === 'json') return reply(event, o.text, headers)
-        return streamReply(event, _sse(o.batches), 'text/event-stream; charset=utf-8', headers)
+        return streamReply(event, _sse(o.batches), SSE, headers)
       },
     })
   }
 }
+
+/** OpenAI's streams: server-sent events, an error as an event the OpenAI SDK raises (no [DONE]). */
+export const SSE: StreamFormat = { contentType: 'text/event-stream; charset=utf-8', error: (e) => `data: ${JSON.stringify({ error: openaiError(e) })}\n\n` }
 
 // A stream's batches as bytes: an upstream's untouched regions as they came.
 async function* _sse(batches: AsyncGenerator<SseEvent[]>): AsyncGenerator<Uint8Array> {

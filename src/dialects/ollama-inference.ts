@@ -5,6 +5,7 @@ import { expanded } from '../protocols/sse.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { callModel } from '../routing/call.ts'
 import { reply, streamReply } from '../reply.ts'
+import type { StreamFormat } from '../reply.ts'
 import { callHeaders } from './inference.ts'
 import { jsonObject, route } from './internal/methods.ts'
 import { ollamaName } from './ollama.ts'
@@ -14,13 +15,19 @@ type Json = Record<string, any>
 // Image types by the first bytes of their base64, for data URLs (Ollama sends bare base64).
 const IMAGE_TYPES: readonly [string, string][] = [['iVBOR', 'image/png'], ['/9j/', 'image/jpeg'], ['R0lG', 'image/gif'], ['UklG', 'image/webp']]
 
+// Ollama's streams: a JSON object a line, an error as `{"error": "..."}`.
+const NDJSON: StreamFormat = { contentType: 'application/x-ndjson', error: (e) => `${JSON.stringify({ error: e.message })}\n` }
+
+// Every route here answers errors as Ollama does.
+const OLLAMA = { dialect: 'ollama' } as const
+
 /**
  * POST /api/chat, /api/generate and /api/embed: Ollama requests become OpenAI calls of the
  * catalog's model, and their answers Ollama's: NDJSON streams by default, one object with
  * `"stream": false`; token counts from the upstream's usage, durations from the gateway's clock.
  */
 export function ollamaInferenceRoutes(app: H3, gw: Gateway): void {
-  route(app, '/api/chat', { POST: async (event) => _chat(gw, event, await jsonObject(event, gw.config.maxBodyBytes, false), 'chat') })
+  route(app, '/api/chat', { POST: async (event) => _chat(gw, event, await jsonObject(event, gw.config.maxBodyBytes, false), 'chat') }, OLLAMA)
   route(app, '/api/generate', {
     POST: async (event) => {
       const b = await jsonObject(event, gw.config.maxBodyBytes, false)
@@ -29,7 +36,7 @@ export function ollamaInferenceRoutes(app: H3, gw: Gateway): void {
       const messages = [...(b.system ? [{ role: 'system', content: b.system }] : []), { role: 'user', content: b.prompt, images: b.images }]
       return _chat(gw, event, { ...b, messages }, 'generate')
     },
-  })
+  }, OLLAMA)
   route(app, '/api/embed', {
     POST: async (event) => {
       const b = await jsonObject(event, gw.config.maxBodyBytes, false)
@@ -40,7 +47,7 @@ export function ollamaInferenceRoutes(app: H3, gw: Gateway): void {
       const usage = (json.usage ?? {}) as Json
       return reply(event, JSON.stringify({ model: b.model, embeddings: data.map((d) => d.embedding), total_duration: _ns(performance.now() - started), prompt_eval_count: usage.prompt_tokens ?? 0 }), callHeaders(gw, called))
     },
-  })
+  }, OLLAMA)
 }
 
 async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'generate'): Promise<Response> {
@@ -64,7 +71,7 @@ async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'gene
     const usage = (called.outcome.json.usage ?? {}) as Json
     return reply(event, JSON.stringify(line({ ...message(choice.message?.content ?? '', calls), done: true, done_reason: _reason(choice.finish_reason), total_duration: _ns(performance.now() - started), prompt_eval_count: usage.prompt_tokens ?? 0, eval_count: usage.completion_tokens ?? 0 })), headers)
   }
-  return streamReply(event, _ndjson(expanded(called.outcome.batches), started, line, message), 'application/x-ndjson', headers)
+  return streamReply(event, _ndjson(expanded(called.outcome.batches), started, line, message), NDJSON, headers)
 }
 
 async function* _ndjson(batches: AsyncGenerator<SseEvent[]>, started: number, line: (f: Json) => Json, message: (content: string, calls?: Json[]) => Json): AsyncGenerator<string> {

@@ -8,6 +8,9 @@ import { jsonObject, route } from './internal/methods.ts'
 // The Ollama API version whose surface these routes implement (clients gate features on it).
 const OLLAMA_API_VERSION = '0.12.0'
 
+// Every route here answers errors as Ollama does.
+const OLLAMA = { dialect: 'ollama' } as const
+
 // Catalog capabilities as Ollama names them in /api/show.
 const CAPABILITIES: Readonly<Record<string, string>> = { function_calling: 'tools', vision: 'vision', reasoning: 'thinking' }
 
@@ -45,9 +48,9 @@ export function ollamaName(name: string): string {
 
 /** GET /api/version, GET /api/tags, POST /api/show, GET /api/ps. */
 export function ollamaRoutes(app: H3, gw: Gateway): void {
-  route(app, '/api/version', { GET: () => ({ version: OLLAMA_API_VERSION }) })
-  route(app, '/api/tags', { GET: (event) => gw.listing(event, 'ollama', (models) => ({ models: models.map(toOllamaTag) })) })
-  route(app, '/api/ps', { GET: () => ({ models: [] }) })
+  route(app, '/api/version', { GET: () => ({ version: OLLAMA_API_VERSION }) }, OLLAMA)
+  route(app, '/api/tags', { GET: (event) => gw.listing(event, 'ollama', (models) => ({ models: models.map(toOllamaTag) })) }, OLLAMA)
+  route(app, '/api/ps', { GET: () => ({ models: [] }) }, OLLAMA)
   route(app, '/api/show', {
     POST: async (event) => {
       const body = await jsonObject(event, gw.config.maxBodyBytes, false)
@@ -62,5 +65,5 @@ export function ollamaRoutes(app: H3, gw: Gateway): void {
       event.context.model = model.id
       return toOllamaShow(model)
     },
-  })
+  }, OLLAMA)
 }

@@ -8,6 +8,9 @@ import { jsonObject, route } from './internal/methods.ts'
 
 const CHAT_KINDS: ReadonlySet<string> = new Set(['chat', 'reasoning'])
 
+// The web UI's routes answer errors as `{"error": "..."}`.
+const WEBUI = { dialect: 'webui' } as const
+
 /** A model as the web UI shows it: ChatMock's fields, plus what a model picker needs. */
 export function toWebUIModel(m: Model, now: Date) {
   const d = deprecationState(m, now)
@@ -32,7 +35,7 @@ export function toWebUIModel(m: Model, now: Date) {
 export function webuiRoutes(app: H3, gw: Gateway): void {
   route(app, '/api/models', {
     GET: (event) => gw.listing(event, 'webui', (models) => ({ models: models.map((m) => toWebUIModel(m, gw.now())) })),
-  })
+  }, WEBUI)
   route(app, '/api/models/by-endpoint', {
     GET: (event) =>
       gw.listing(event, 'by-endpoint', (models) => {
@@ -47,7 +50,7 @@ export function webuiRoutes(app: H3, gw: Gateway): void {
         }
         return groups
       }),
-  })
+  }, WEBUI)
   route(app, '/api/config', {
     GET: () => _config(gw),
     POST: async (event) => {
@@ -61,8 +64,8 @@ export function webuiRoutes(app: H3, gw: Gateway): void {
       gw.runtime.exposeExperimental = body.expose_experimental_models
       return { ..._config(gw), applied_to: 'this process only: other replicas keep their own setting; set EXPOSE_EXPERIMENTAL_MODELS to change them all' }
     },
-  }, { admin: 'writes' })
-  route(app, '/api/stats', { GET: () => gw.stats.snapshot(gw.now()) })
+  }, { admin: 'writes', dialect: 'webui' })
+  route(app, '/api/stats', { GET: () => gw.stats.snapshot(gw.now()) }, WEBUI)
 }
 
 function _config(gw: Gateway) {

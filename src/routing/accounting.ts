@@ -1,6 +1,6 @@
 import { HTTPError } from 'h3'
 import type { Model } from '../catalog/types.ts'
-import { httpError } from '../errors.ts'
+import { httpError, openaiError } from '../errors.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { statsName } from '../stats.ts'
 import type { CallResult, Stats } from '../stats.ts'
@@ -32,9 +32,9 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
     if (signal.aborted) return
     // Mid-stream, the status is sent: the error goes in an event the OpenAI SDK raises.
     const e = HTTPError.isError(error) && !error.unhandled ? error : httpError(502, 'the upstream stream failed', { code: 'upstream_error' })
-    const code = (e.data as { code?: string } | undefined)?.code ?? null
-    result = code === 'upstream_truncated' ? 'truncated' : 'error'
-    yield [{ data: JSON.stringify({ error: { message: e.message, type: e.status === 504 ? 'timeout' : 'server_error', param: null, code } }) }]
+    const body = openaiError(e)
+    result = body.code === 'upstream_truncated' ? 'truncated' : 'error'
+    yield [{ data: JSON.stringify({ error: body }) }]
   } finally {
     if (usage) account(stats, model, usage)
     stats.call(statsName(model), result)

@@ -24,7 +24,7 @@ describe('operations', () => {
     expect(metrics).toContain('gateway_http_requests_total{method="GET",route="/v1/models",status="200"} 1\n')
     expect(metrics).toContain('gateway_http_requests_total{method="GET",route="/v1/models/**:id",status="200"} 2\n')
     expect(metrics).toContain('gateway_http_requests_total{method="GET",route="/v1/models/**:id",status="410"} 1\n')
-    expect(metrics).toContain('gateway_http_requests_total{method="GET",route="unmatched",status="404"} 1\n')
+    expect(metrics).toContain('gateway_http_requests_total{method="GET",route="/**",status="404"} 1\n')
     expect(metrics).toMatch(/^# HELP gateway_info The catalog this instance serves\.\n# TYPE gateway_info gauge\ngateway_info\{catalog_version="[0-9a-f]{16}"\} 1\n/)
   })
 })

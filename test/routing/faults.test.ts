@@ -44,7 +44,7 @@ describe('upstream faults', () => {
     expect((error as Error).message).toBe('Acme sent nothing for 300 ms')
     const raw = await (await (proxy.mock.fail({ stallAfter: 2 }), post(JSON.stringify(chat({ stream: true }))))).text()
     expect(raw).not.toContain('[DONE]')
-    expect(raw.trim().split('\n\n').at(-1)).toBe('data: {"error":{"message":"Acme sent nothing for 300 ms","type":"timeout","param":null,"code":"upstream_timeout"}}')
+    expect(raw.trim().split('\n\n').at(-1)).toBe('data: {"error":{"message":"Acme sent nothing for 300 ms","type":"server_error","param":null,"code":"upstream_timeout"}}')
   })
 
   it('answers 502 when the upstream cannot be reached', async () => {

@@ -1,38 +1,54 @@
 import type { IncomingMessage } from 'node:http'
 import { HTTPError } from 'h3'
-import type { H3, H3Event } from 'h3'
+import type { H3, H3Event, H3RouteMeta } from 'h3'
 import { CONTROL_CHARACTERS } from '../../catalog/lookup.ts'
-import { corsHeaders, preflightReply, withoutCors } from '../../steps/cors.ts'
 import { httpError } from '../../errors.ts'
+import type { Dialect } from '../errors.ts'
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 type Handler = (event: H3Event) => unknown
 
-/** How a route answers beyond its handlers. */
-export interface RouteOptions {
+declare module 'h3' {
+  interface H3RouteMeta {
+    /** How the route's clients expect errors (see renderError). */
+    readonly dialect?: Dialect
+    /** Which methods are admin actions (`all`, or `writes`: all but GET and HEAD): never open to other origins. */
+    readonly admin?: 'all' | 'writes'
+    /** Answered without a client key (health checks, the dashboard's page and assets). */
+    readonly public?: boolean
+  }
+}
+
+/** What a route declares beside its handlers; the steps read it from the matched route. */
+export interface RouteOptions extends H3RouteMeta {
   /** The message of the 405 for other methods. Default: which methods to use. */
   readonly refusal?: string
-  /** Which methods are admin actions (`all`, or `writes`: all but GET and HEAD): no browser on another origin may call them, whatever CORS_ORIGINS says. */
-  readonly admin?: 'all' | 'writes'
 }
 
 /**
- * Registers `handlers` by method on `path`; any other method gets 405 with `Allow`. HEAD is
- * answered as GET without a body. CORS is decided here, by the route (never by how a path is
- * spelt): a preflight is answered for this route's methods, and admin actions get no CORS.
+ * Registers `handlers` by method on `path`, declaring its dialect (default OpenAI's), which of
+ * its methods are admin actions and whether it is public, for the steps that run before it
+ * (CORS, client auth) and for the error renderer. Any other method gets 405 with `Allow`; HEAD
+ * is answered as GET without a body.
  */
 export function route(app: H3, path: string, handlers: Partial<Record<Method, Handler>>, options: RouteOptions = {}): void {
+  const { refusal, ...meta } = options
   const allow = [...Object.keys(handlers), ...(handlers.GET ? ['HEAD'] : [])].join(', ')
-  const admin = (method: string) => options.admin === 'all' || (options.admin === 'writes' && method !== 'GET' && method !== 'HEAD')
   app.all(path, (event) => {
-    const cors = event.context.cors
-    if (cors?.preflight) return preflightReply(cors, !admin(cors.method), event.context.headers ?? {})
     const method = event.req.method === 'HEAD' ? 'GET' : event.req.method
-    if (cors && admin(method)) event.context.headers = { ...withoutCors(event.context.headers), ...corsHeaders(cors, false) }
     const handler = handlers[method as Method]
-    if (!handler) throw httpError(405, options.refusal ?? `${event.req.method} is not allowed here; use ${allow}`, { code: 'method_not_allowed', headers: { allow } })
+    if (!handler) throw httpError(405, refusal ?? `${event.req.method} is not allowed here; use ${allow}`, { code: 'method_not_allowed', headers: { allow } })
     return handler(event)
-  })
+  }, { meta: { dialect: 'openai', ...meta } })
+}
+
+/** The 404 of every path no route serves, under /api in Ollama's dialect and elsewhere in OpenAI's. Registered last. */
+export function notFoundRoutes(app: H3): void {
+  const notFound = (event: H3Event) => {
+    throw httpError(404, `no route for ${event.req.method} ${event.url.pathname}`, { code: 'not_found' })
+  }
+  app.all('/api/**', notFound, { meta: { dialect: 'ollama' } })
+  app.all('/**', notFound, { meta: { dialect: 'openai' } })
 }
 
 // How deep a request body's JSON may nest: far beyond any real request (tool schemas included),

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest'
+import { Redactor } from '../../src/redact.ts'
+import { Stats } from '../../src/stats.ts'
+import { accessLog, causes } from '../../src/steps/access-log.ts'
+import { NOW } from '../_setup.ts'
+import { stepApp } from './_app.ts'
+
+describe('the access-log step', () => {
+  it('counts each answer by route pattern and logs one JSON line, every secret replaced', async () => {
+    const lines: string[] = []
+    const stats = new Stats(() => NOW)
+    const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor(['sk-secret-0123456789']), debug: true, now: () => NOW, stats })
+    const request = stepApp((event) => {
+      event.context.headers = { 'x-request-id': 'r-1' }
+      event.context.failure = 'upstream said sk-secret-0123456789'
+      log(event, new Response(null, { status: 204 }), performance.now())
+    })
+    await request('/open?x=1', { headers: { authorization: 'Bearer sk-secret-0123456789', accept: 'text/plain' } })
+    expect(lines).toHaveLength(1)
+    const line = JSON.parse(lines[0]!)
+    expect(line).toMatchObject({ time: NOW.toISOString(), request_id: 'r-1', method: 'GET', path: '/open', status: 204, error: 'upstream said [redacted]' })
+    expect(line.headers).toMatchObject({ authorization: '[redacted]', accept: 'text/plain' })
+    expect(stats.snapshot(NOW)).toMatchObject({ requests: 1, errors: 0 })
+  })
+
+  it('tells an error by its causes, each said once', () => {
+    const error = new Error('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', cause: new Error('connect ECONNREFUSED') }) })
+    expect(causes(error)).toBe('fetch failed <- connect ECONNREFUSED')
+  })
+})
