@@ -14,9 +14,7 @@ import { createGateway } from './gateway.ts'
 import type { Gateway } from './gateway.ts'
 import { adminRoutes } from './dialects/admin.ts'
 import { dashboardRoutes } from './dialects/dashboard.ts'
-import { inferenceRoutes } from './dialects/inference.ts'
 import { ollamaRoutes } from './dialects/ollama.ts'
-import { ollamaInferenceRoutes } from './dialects/ollama-inference.ts'
 import { openaiRoutes } from './dialects/openai.ts'
 import { opsRoutes } from './dialects/ops.ts'
 import { webuiRoutes } from './dialects/webui.ts'
@@ -110,9 +108,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   })
 
   openaiRoutes(app, gateway)
-  inferenceRoutes(app, gateway)
   ollamaRoutes(app, gateway)
-  ollamaInferenceRoutes(app, gateway)
   webuiRoutes(app, gateway)
   adminRoutes(app, gateway)
   opsRoutes(app, gateway)

@@ -1,11 +1,8 @@
 import type { H3Event } from 'h3'
-import { deprecationState } from './catalog/deprecation.ts'
-import { findModel } from './catalog/lookup.ts'
 import type { Catalog, Model } from './catalog/types.ts'
 import type { Env } from './catalog/visibility.ts'
 import { listedModels } from './catalog/visibility.ts'
 import type { Config } from './config.ts'
-import { httpError } from './errors.ts'
 import type { Upstream } from './transport/client.ts'
 import { resolveUpstreams } from './upstreams.ts'
 import { Redactor } from './redact.ts'
@@ -34,8 +31,6 @@ export interface Gateway {
    * its error thrown, cached alike); `If-None-Match` with its ETag gets 304.
    */
   listing(event: H3Event, name: string, build: (models: readonly Model[]) => unknown): Response
-  /** The model a client names, or 404 (unknown or inactive) / 410 (past its sunset). */
-  resolve(name: string, param?: string): Model
 }
 
 /** Builds the gateway state for one process. */
@@ -75,28 +70,5 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       if (etagMatches(event, entry.etag)) return reply(event, null, headers, 304)
       return reply(event, entry.body, headers)
     },
-    resolve(name, param = 'model') {
-      const found = findModel(catalog, name)
-      if (!found || !found.model.active) {
-        throw httpError(404, `The model '${name}' does not exist or you do not have access to it.`, { code: 'model_not_found', param })
-      }
-      const state = deprecationState(found.model, now())
-      if (state.state === 'retired') {
-        const instead = state.replacement ? ` Use ${state.replacement} instead.` : ''
-        throw httpError(410, `The model '${name}' was retired on ${state.sunset}.${instead}`, { code: 'model_retired', param })
-      }
-      return found.model
-    },
-  }
-}
-
-/** `Deprecation` (RFC 9745) and `Sunset` (RFC 8594) headers for a deprecated model, else none. */
-export function deprecationHeaders(model: Model, now: Date): Record<string, string> {
-  const s = deprecationState(model, now)
-  if (s.state !== 'deprecated') return {}
-  return {
-    // The date it was announced, or `true` (the draft's form) when the provider gave none.
-    deprecation: s.announced ? `@${Date.parse(`${s.announced}T00:00:00Z`) / 1000}` : 'true',
-    sunset: new Date(`${s.sunset}T00:00:00Z`).toUTCString(),
   }
 }

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
 import { FastResponse } from 'srvx'
 import type { H3Event, HTTPError } from 'h3'
+import { deprecationState } from './catalog/deprecation.ts'
+import type { Model } from './catalog/types.ts'
 import { httpError } from './errors.ts'
 
 /**
@@ -85,4 +87,21 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
     },
   })
   return new FastResponse(body, { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': format.contentType, ...headers } })
+}
+
+/** `Deprecation` (RFC 9745) and `Sunset` (RFC 8594) headers for a deprecated model, else none. */
+export function deprecationHeaders(model: Model, now: Date): Record<string, string> {
+  const s = deprecationState(model, now)
+  if (s.state !== 'deprecated') return {}
+  return {
+    // The date it was announced, or `true` (the draft's form) when the provider gave none.
+    deprecation: s.announced ? `@${Date.parse(`${s.announced}T00:00:00Z`) / 1000}` : 'true',
+    sunset: new Date(`${s.sunset}T00:00:00Z`).toUTCString(),
+  }
+}
+
+/** Headers a model call's answer carries: deprecation, and what the catalog's rules dropped. */
+export function callHeaders(called: { readonly model: Model; readonly dropped: readonly string[] }, now: Date): Record<string, string> {
+  const headers = deprecationHeaders(called.model, now)
+  return called.dropped.length ? { ...headers, 'x-gateway-dropped-params': called.dropped.join(', ') } : headers
 }

@@ -1,9 +1,15 @@
-import { createHash } from 'node:crypto'
-import type { H3 } from 'h3'
-import type { Model } from '../catalog/types.ts'
-import { httpError } from '../errors.ts'
+import type { H3, H3Event } from 'h3'
 import type { Gateway } from '../gateway.ts'
+import { expanded } from '../protocols/sse.ts'
+import { callModel } from '../routing/call.ts'
+import { resolve, resolvedModel } from '../routing/resolve.ts'
+import { httpError } from '../errors.ts'
+import { callHeaders, reply, streamReply } from '../reply.ts'
+import type { StreamFormat } from '../reply.ts'
 import { jsonObject, route } from './internal/methods.ts'
+import { fromCompletion, fromEmbeddings, ndjson, ollamaModel, ollamaName, toChatRequest, toOllamaShow, toOllamaTag } from './ollama-translate.ts'
+
+type Json = Record<string, any>
 
 // The Ollama API version whose surface these routes implement (clients gate features on it).
 const OLLAMA_API_VERSION = '0.12.0'
@@ -11,42 +17,15 @@ const OLLAMA_API_VERSION = '0.12.0'
 // Every route here answers errors as Ollama does.
 const OLLAMA = { dialect: 'ollama' } as const
 
-// Catalog capabilities as Ollama names them in /api/show.
-const CAPABILITIES: Readonly<Record<string, string>> = { function_calling: 'tools', vision: 'vision', reasoning: 'thinking' }
+// Ollama's streams: a JSON object a line, an error as `{"error": "..."}`.
+const NDJSON: StreamFormat = { contentType: 'application/x-ndjson', error: (e) => `${JSON.stringify({ error: e.message })}\n` }
 
-/** Ollama's `details`: family and parameter size where the catalog knows them. */
-function _details(m: Model) {
-  const family = m.family ?? m.provider
-  return { parent_model: '', format: '', family, families: [family], parameter_size: m.parameter_size ?? '', quantization_level: '' }
-}
-
-function _modified(m: Model): string {
-  return m.released ? `${m.released}T00:00:00Z` : '1970-01-01T00:00:00Z'
-}
-
-/** An entry of /api/tags. `size` is 0: a gateway holds no weights. `digest` hashes the catalog entry. */
-export function toOllamaTag(m: Model) {
-  const digest = createHash('sha256').update(JSON.stringify(m)).digest('hex')
-  return { name: m.id, model: m.id, modified_at: _modified(m), size: 0, digest, details: _details(m) }
-}
-
-/** The /api/show body: context length in `model_info`, capabilities from the catalog. */
-export function toOllamaShow(m: Model) {
-  const arch = m.family ?? m.provider
-  const capabilities = ['chat', 'reasoning', 'completion'].includes(m.kind) ? ['completion'] : m.kind === 'embedding' ? ['embedding'] : []
-  for (const c of m.capabilities) if (CAPABILITIES[c]) capabilities.push(CAPABILITIES[c])
-  const info: Record<string, unknown> = { 'general.architecture': arch, 'general.basename': m.id }
-  if (m.context_window !== undefined) info[`${arch}.context_length`] = m.context_window
-  if (m.parameter_size) info['general.size_label'] = m.parameter_size
-  return { modelfile: '', parameters: '', template: '', details: _details(m), model_info: info, capabilities, modified_at: _modified(m) }
-}
-
-/** Ollama's names may carry a tag; `:latest` is the model itself. */
-export function ollamaName(name: string): string {
-  return name.endsWith(':latest') ? name.slice(0, -':latest'.length) : name
-}
-
-/** GET /api/version, GET /api/tags, POST /api/show, GET /api/ps. */
+/**
+ * The Ollama dialect: GET /api/version, /api/tags, /api/ps, POST /api/show, and POST /api/chat,
+ * /api/generate and /api/embed, which become OpenAI calls of the catalog's model answered in
+ * Ollama's shapes: NDJSON streams by default, one object with `"stream": false`; token counts
+ * from the upstream's usage, durations from the gateway's clock.
+ */
 export function ollamaRoutes(app: H3, gw: Gateway): void {
   route(app, '/api/version', { GET: () => ({ version: OLLAMA_API_VERSION }) }, OLLAMA)
   route(app, '/api/tags', { GET: (event) => gw.listing(event, 'ollama', (models) => ({ models: models.map(toOllamaTag) })) }, OLLAMA)
@@ -56,14 +35,39 @@ export function ollamaRoutes(app: H3, gw: Gateway): void {
       const body = await jsonObject(event, gw.config.maxBodyBytes, false)
       const name = body.model ?? body.name
       if (typeof name !== 'string' || name === '') throw httpError(400, 'model is required', { param: 'model' })
-      let model: Model
-      try {
-        model = gw.resolve(ollamaName(name))
-      } catch (error) {
-        throw (error as { status?: number }).status === 404 ? httpError(404, `model '${name}' not found`, { code: 'model_not_found' }) : error
-      }
+      const r = resolve(gw.catalog, ollamaName(name), gw.now())
+      // Ollama's own words for a model it does not have; a retired one is said as everywhere.
+      if ('missing' in r) throw httpError(404, `model '${name}' not found`, { code: 'model_not_found' })
+      const model = resolvedModel(r)
       event.context.model = model.id
       return toOllamaShow(model)
     },
   }, OLLAMA)
+  route(app, '/api/chat', { POST: async (event) => _chat(gw, event, await jsonObject(event, gw.config.maxBodyBytes, false), 'chat') }, OLLAMA)
+  route(app, '/api/generate', {
+    POST: async (event) => {
+      const b = await jsonObject(event, gw.config.maxBodyBytes, false)
+      // An empty prompt only loads the model in Ollama: here there is nothing to load.
+      if (b.prompt === undefined || b.prompt === '') return { model: b.model, created_at: gw.now().toISOString(), response: '', done: true, done_reason: 'load' }
+      const messages = [...(b.system ? [{ role: 'system', content: b.system }] : []), { role: 'user', content: b.prompt, images: b.images }]
+      return _chat(gw, event, { ...b, messages }, 'generate')
+    },
+  }, OLLAMA)
+  route(app, '/api/embed', {
+    POST: async (event) => {
+      const b = await jsonObject(event, gw.config.maxBodyBytes, false)
+      const started = performance.now()
+      const called = await callModel(gw, event, 'embeddings', { model: ollamaModel(b.model), input: b.input, ...(b.dimensions ? { dimensions: b.dimensions } : {}) })
+      return reply(event, JSON.stringify(fromEmbeddings(called.outcome.kind === 'json' ? called.outcome.json : {}, b.model, started)), callHeaders(called, gw.now()))
+    },
+  }, OLLAMA)
+}
+
+async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'generate'): Promise<Response> {
+  const started = performance.now()
+  const called = await callModel(gw, event, 'chat', toChatRequest(b))
+  const headers = callHeaders(called, gw.now())
+  const frame = { model: b.model, shape, now: gw.now }
+  if (called.outcome.kind === 'json') return reply(event, JSON.stringify(fromCompletion(called.outcome.json, frame, started)), headers)
+  return streamReply(event, ndjson(expanded(called.outcome.batches), frame, started), NDJSON, headers)
 }

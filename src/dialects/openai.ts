@@ -1,17 +1,30 @@
-import type { H3 } from 'h3'
+import type { H3, H3Event } from 'h3'
 import { getRouterParam } from 'h3'
-import type { Model } from '../catalog/types.ts'
+import type { Api, Model } from '../catalog/types.ts'
+import { openaiError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
-import { deprecationHeaders } from '../gateway.ts'
-import { reply } from '../reply.ts'
-import { pathId, route } from './internal/methods.ts'
+import { sseBytes } from '../protocols/sse.ts'
+import type { SseEvent } from '../protocols/sse.ts'
+import { callModel } from '../routing/call.ts'
+import { resolve, resolvedModel } from '../routing/resolve.ts'
+import { ENDPOINTS } from '../routing/rules.ts'
+import { callHeaders, deprecationHeaders, reply, streamReply } from '../reply.ts'
+import type { StreamFormat } from '../reply.ts'
+import { jsonObject, pathId, route } from './internal/methods.ts'
 
 /** OpenAI's model object: `created` from the catalog's release date, `owned_by` from the model. */
 export function toOpenAIModel(m: Model) {
   return { id: m.id, object: 'model', created: m.released ? Date.parse(`${m.released}T00:00:00Z`) / 1000 : 0, owned_by: m.owned_by }
 }
 
-/** GET /v1/models and GET /v1/models/{id} (ids with `/` and `:`, raw or `%2F`-encoded). */
+/** OpenAI's streams: server-sent events, an error as an event the OpenAI SDK raises (no [DONE]). */
+export const SSE: StreamFormat = { contentType: 'text/event-stream; charset=utf-8', error: (e) => `data: ${JSON.stringify({ error: openaiError(e) })}\n\n` }
+
+/**
+ * The OpenAI dialect: GET /v1/models and /v1/models/{id} (ids with `/` and `:`, raw or
+ * `%2F`-encoded), and POST /v1/chat/completions, /v1/completions, /v1/responses,
+ * /v1/embeddings, /v1/moderations, /v1/rerank (streams as server-sent events).
+ */
 export function openaiRoutes(app: H3, gw: Gateway): void {
   route(app, '/v1/models', {
     GET: (event) => gw.listing(event, 'openai', (models) => ({ object: 'list', data: models.map(toOpenAIModel) })),
@@ -19,10 +32,30 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
   route(app, '/v1/models/**:id', {
     GET: (event) => {
       const name = pathId(getRouterParam(event, 'id'))
-      const model = gw.resolve(name)
+      const model = resolvedModel(resolve(gw.catalog, name, gw.now()))
       event.context.model = model.id
       // An alias answers under the name asked for, as OpenAI's own aliases do.
       return reply(event, JSON.stringify({ ...toOpenAIModel(model), id: name }), deprecationHeaders(model, gw.now()))
     },
   })
+  for (const api of Object.keys(ENDPOINTS) as Api[]) {
+    route(app, ENDPOINTS[api], {
+      POST: async (event: H3Event) => {
+        const called = await callModel(gw, event, api, await jsonObject(event, gw.config.maxBodyBytes))
+        const headers = callHeaders(called, gw.now())
+        const o = called.outcome
+        if (o.kind === 'json') return reply(event, o.text, headers)
+        return streamReply(event, _sse(o.batches), SSE, headers)
+      },
+    })
+  }
+}
+
+// A stream's batches as bytes: an upstream's untouched regions as they came.
+async function* _sse(batches: AsyncGenerator<SseEvent[]>): AsyncGenerator<Uint8Array> {
+  try {
+    for await (const batch of batches) yield sseBytes(batch)
+  } finally {
+    await batches.return(undefined)
+  }
 }

@@ -8,6 +8,7 @@ import { callOpenAI } from '../protocols/openai.ts'
 import type { Outcome } from '../protocols/types.ts'
 import { statsName } from '../stats.ts'
 import { account, accounted } from './accounting.ts'
+import { resolve, resolvedModel } from './resolve.ts'
 import { applyRules } from './rules.ts'
 
 // APIs that stream when asked to.
@@ -32,7 +33,7 @@ export interface Called {
 export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>): Promise<Called> {
   if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
   if (CONTROL_CHARACTERS.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
-  const model = gw.resolve(input.model)
+  const model = resolvedModel(resolve(gw.catalog, input.model, gw.now()))
   event.context.model = model.id
   const up = gw.upstreams[model.provider]!
   if (up.provider.api_key_env && !up.key) {

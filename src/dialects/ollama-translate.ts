@@ -1,80 +1,103 @@
-import type { H3, H3Event } from 'h3'
+// The Ollama dialect's translation, as pure functions: the catalog's models in Ollama's
+// listings, Ollama chat and generate requests as OpenAI chat requests, and OpenAI answers
+// (one completion, or a stream's events) as Ollama's objects and NDJSON lines.
+import { createHash } from 'node:crypto'
+import type { Model } from '../catalog/types.ts'
 import { httpError } from '../errors.ts'
-import type { Gateway } from '../gateway.ts'
-import { expanded } from '../protocols/sse.ts'
 import type { SseEvent } from '../protocols/sse.ts'
-import { callModel } from '../routing/call.ts'
-import { reply, streamReply } from '../reply.ts'
-import type { StreamFormat } from '../reply.ts'
-import { callHeaders } from './inference.ts'
-import { jsonObject, route } from './internal/methods.ts'
-import { ollamaName } from './ollama.ts'
 
 type Json = Record<string, any>
 
 // Image types by the first bytes of their base64, for data URLs (Ollama sends bare base64).
 const IMAGE_TYPES: readonly [string, string][] = [['iVBOR', 'image/png'], ['/9j/', 'image/jpeg'], ['R0lG', 'image/gif'], ['UklG', 'image/webp']]
 
-// Ollama's streams: a JSON object a line, an error as `{"error": "..."}`.
-const NDJSON: StreamFormat = { contentType: 'application/x-ndjson', error: (e) => `${JSON.stringify({ error: e.message })}\n` }
+// Catalog capabilities as Ollama names them in /api/show.
+const CAPABILITIES: Readonly<Record<string, string>> = { function_calling: 'tools', vision: 'vision', reasoning: 'thinking' }
 
-// Every route here answers errors as Ollama does.
-const OLLAMA = { dialect: 'ollama' } as const
-
-/**
- * POST /api/chat, /api/generate and /api/embed: Ollama requests become OpenAI calls of the
- * catalog's model, and their answers Ollama's: NDJSON streams by default, one object with
- * `"stream": false`; token counts from the upstream's usage, durations from the gateway's clock.
- */
-export function ollamaInferenceRoutes(app: H3, gw: Gateway): void {
-  route(app, '/api/chat', { POST: async (event) => _chat(gw, event, await jsonObject(event, gw.config.maxBodyBytes, false), 'chat') }, OLLAMA)
-  route(app, '/api/generate', {
-    POST: async (event) => {
-      const b = await jsonObject(event, gw.config.maxBodyBytes, false)
-      // An empty prompt only loads the model in Ollama: here there is nothing to load.
-      if (b.prompt === undefined || b.prompt === '') return { model: b.model, created_at: gw.now().toISOString(), response: '', done: true, done_reason: 'load' }
-      const messages = [...(b.system ? [{ role: 'system', content: b.system }] : []), { role: 'user', content: b.prompt, images: b.images }]
-      return _chat(gw, event, { ...b, messages }, 'generate')
-    },
-  }, OLLAMA)
-  route(app, '/api/embed', {
-    POST: async (event) => {
-      const b = await jsonObject(event, gw.config.maxBodyBytes, false)
-      const started = performance.now()
-      const called = await callModel(gw, event, 'embeddings', { model: _name(b.model), input: b.input, ...(b.dimensions ? { dimensions: b.dimensions } : {}) })
-      const json = called.outcome.kind === 'json' ? called.outcome.json : {}
-      const data = (json.data ?? []) as { embedding: number[] }[]
-      const usage = (json.usage ?? {}) as Json
-      return reply(event, JSON.stringify({ model: b.model, embeddings: data.map((d) => d.embedding), total_duration: _ns(performance.now() - started), prompt_eval_count: usage.prompt_tokens ?? 0 }), callHeaders(gw, called))
-    },
-  }, OLLAMA)
+/** Ollama's `details`: family and parameter size where the catalog knows them. */
+function _details(m: Model) {
+  const family = m.family ?? m.provider
+  return { parent_model: '', format: '', family, families: [family], parameter_size: m.parameter_size ?? '', quantization_level: '' }
 }
 
-async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'generate'): Promise<Response> {
-  const started = performance.now()
+function _modified(m: Model): string {
+  return m.released ? `${m.released}T00:00:00Z` : '1970-01-01T00:00:00Z'
+}
+
+/** An entry of /api/tags. `size` is 0: a gateway holds no weights. `digest` hashes the catalog entry. */
+export function toOllamaTag(m: Model) {
+  const digest = createHash('sha256').update(JSON.stringify(m)).digest('hex')
+  return { name: m.id, model: m.id, modified_at: _modified(m), size: 0, digest, details: _details(m) }
+}
+
+/** The /api/show body: context length in `model_info`, capabilities from the catalog. */
+export function toOllamaShow(m: Model) {
+  const arch = m.family ?? m.provider
+  const capabilities = ['chat', 'reasoning', 'completion'].includes(m.kind) ? ['completion'] : m.kind === 'embedding' ? ['embedding'] : []
+  for (const c of m.capabilities) if (CAPABILITIES[c]) capabilities.push(CAPABILITIES[c])
+  const info: Record<string, unknown> = { 'general.architecture': arch, 'general.basename': m.id }
+  if (m.context_window !== undefined) info[`${arch}.context_length`] = m.context_window
+  if (m.parameter_size) info['general.size_label'] = m.parameter_size
+  return { modelfile: '', parameters: '', template: '', details: _details(m), model_info: info, capabilities, modified_at: _modified(m) }
+}
+
+/** How an answer's lines are framed: the model name the client used, its shape (chat or generate), and the clock. */
+export interface Framing {
+  readonly model: unknown
+  readonly shape: 'chat' | 'generate'
+  readonly now: () => Date
+}
+
+/**
+ * An Ollama chat request (`/api/generate`'s already made one) as an OpenAI chat request: 400 for
+ * a `stream` that is not a boolean and for messages of the wrong shape; streams by default and
+ * then asks for the usage, which the last line reports.
+ */
+export function toChatRequest(b: Json): Json {
   if (b.stream !== undefined && b.stream !== null && typeof b.stream !== 'boolean') throw httpError(400, `stream must be true or false (got ${JSON.stringify(b.stream)})`, { param: 'stream' })
   const stream = b.stream !== false
   const o = (b.options ?? {}) as Json
-  const body: Json = { model: _name(b.model), messages: _messages(b.messages), stream }
+  const body: Json = { model: ollamaModel(b.model), messages: _messages(b.messages), stream }
   if (stream) body.stream_options = { include_usage: true } // the final line reports token counts
   if (Array.isArray(b.tools)) body.tools = b.tools
   if (b.format === 'json') body.response_format = { type: 'json_object' }
   else if (b.format && typeof b.format === 'object') body.response_format = { type: 'json_schema', json_schema: { name: 'format', schema: b.format } }
   for (const [from, to] of [['num_predict', 'max_tokens'], ['temperature', 'temperature'], ['top_p', 'top_p'], ['stop', 'stop'], ['seed', 'seed']] as const) if (o[from] !== undefined) body[to] = o[from]
-  const called = await callModel(gw, event, 'chat', body)
-  const headers = callHeaders(gw, called)
-  const line = (fields: Json) => ({ model: b.model, created_at: gw.now().toISOString(), ...fields })
-  const message = (content: string, calls?: Json[]) => (shape === 'chat' ? { message: { role: 'assistant', content, ...(calls?.length && { tool_calls: calls }) } } : { response: content })
-  if (called.outcome.kind === 'json') {
-    const choice = ((called.outcome.json.choices ?? []) as Json[])[0] ?? {}
-    const calls = (choice.message?.tool_calls ?? []).map((c: Json) => ({ function: { name: c.function?.name, arguments: _parse(c.function?.arguments) } }))
-    const usage = (called.outcome.json.usage ?? {}) as Json
-    return reply(event, JSON.stringify(line({ ...message(choice.message?.content ?? '', calls), done: true, done_reason: _reason(choice.finish_reason), total_duration: _ns(performance.now() - started), prompt_eval_count: usage.prompt_tokens ?? 0, eval_count: usage.completion_tokens ?? 0 })), headers)
-  }
-  return streamReply(event, _ndjson(expanded(called.outcome.batches), started, line, message), NDJSON, headers)
+  return body
 }
 
-async function* _ndjson(batches: AsyncGenerator<SseEvent[]>, started: number, line: (f: Json) => Json, message: (content: string, calls?: Json[]) => Json): AsyncGenerator<string> {
+/** An OpenAI chat completion as Ollama's one answer object, with counts and the duration since `started`. */
+export function fromCompletion(json: Json, frame: Framing, started: number): Json {
+  const choice = ((json.choices ?? []) as Json[])[0] ?? {}
+  const calls = (choice.message?.tool_calls ?? []).map((c: Json) => ({ function: { name: c.function?.name, arguments: _parse(c.function?.arguments) } }))
+  const usage = (json.usage ?? {}) as Json
+  return _line(frame, { ..._message(frame, choice.message?.content ?? '', calls), done: true, done_reason: _reason(choice.finish_reason), total_duration: _ns(performance.now() - started), prompt_eval_count: usage.prompt_tokens ?? 0, eval_count: usage.completion_tokens ?? 0 })
+}
+
+/** OpenAI embeddings as Ollama's `/api/embed` answer. */
+export function fromEmbeddings(json: Json, model: unknown, started: number): Json {
+  const data = (json.data ?? []) as { embedding: number[] }[]
+  return { model, embeddings: data.map((d) => d.embedding), total_duration: _ns(performance.now() - started), prompt_eval_count: (json.usage as Json | undefined)?.prompt_tokens ?? 0 }
+}
+
+/** A name as Ollama's clients send it, as the catalog knows it: `:latest` is the model itself. */
+export function ollamaModel(model: unknown): unknown {
+  return typeof model === 'string' ? ollamaName(model) : model
+}
+
+/** Ollama's names may carry a tag; `:latest` is the model itself. */
+export function ollamaName(name: string): string {
+  return name.endsWith(':latest') ? name.slice(0, -':latest'.length) : name
+}
+
+/**
+ * A stream of OpenAI chat events as Ollama's NDJSON: a line per content delta, the tool calls
+ * gathered into one line, then the done line with counts and durations; an error event becomes
+ * Ollama's `{"error": "..."}` line.
+ */
+export async function* ndjson(batches: AsyncGenerator<SseEvent[]>, frame: Framing, started: number): AsyncGenerator<string> {
+  const line = (fields: Json) => _line(frame, fields)
+  const message = (content: string, calls?: Json[]) => _message(frame, content, calls)
   let first: number | undefined
   let finish: string | undefined
   let usage: Json = {}
@@ -127,6 +150,14 @@ async function* _ndjson(batches: AsyncGenerator<SseEvent[]>, started: number, li
   }
 }
 
+function _line(frame: Framing, fields: Json): Json {
+  return { model: frame.model, created_at: frame.now().toISOString(), ...fields }
+}
+
+function _message(frame: Framing, content: string, calls?: Json[]): Json {
+  return frame.shape === 'chat' ? { message: { role: 'assistant', content, ...(calls?.length && { tool_calls: calls }) } } : { response: content }
+}
+
 // Ollama messages -> OpenAI messages: images as data URLs, tool calls with ids (Ollama has
 // none) that the following tool results answer in order.
 function _messages(messages: unknown): Json[] {
@@ -155,10 +186,6 @@ function _messages(messages: unknown): Json[] {
 
 function _imageType(base64: string): string {
   return IMAGE_TYPES.find(([prefix]) => base64.startsWith(prefix))?.[1] ?? 'application/octet-stream'
-}
-
-function _name(model: unknown): unknown {
-  return typeof model === 'string' ? ollamaName(model) : model
 }
 
 function _parse(args: unknown): Json {
