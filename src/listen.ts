@@ -10,6 +10,8 @@ export interface ListenOptions {
   readonly headersTimeoutMs: number
   /** Longest time to receive a whole request, body included (Node's `requestTimeout`): 408 after it. */
   readonly requestTimeoutMs: number
+  /** Told of a server error after listening (an accept that failed, such as EMFILE); the server serves on. */
+  readonly onError?: (error: Error) => void
 }
 
 /** A listening server: its URL (with a trailing `/`), its port, and a graceful close. */
@@ -44,6 +46,8 @@ export async function listen(handler: RequestListener, options: ListenOptions): 
     server.once('error', reject)
     server.listen(options.port, options.host, () => (server.off('error', reject), resolve()))
   })
+  // An error event with no listener would end the process.
+  server.on('error', (error) => options.onError?.(error))
   const { port } = server.address() as AddressInfo
   const host = options.host.includes(':') ? `[${options.host}]` : options.host
   return {

@@ -3,8 +3,10 @@ import type { SseEvent } from './protocols/sse.ts'
 /** What a secret becomes. */
 export const REDACTED = '[redacted]'
 
-// JSON may spell any character as \uXXXX: an upstream could hide a key from a plain search so.
-const ESCAPE = Buffer.from('\\u')
+// JSON may spell any character as \uXXXX, and `/` as \/: an upstream could hide a key from a
+// plain search so.
+const ESCAPE = '\\u'
+const SLASH = '\\/'
 
 /**
  * Takes secrets out of text and bytes on their way to a client or a log: each secret, written
@@ -15,11 +17,14 @@ export class Redactor {
   // Longest first, so that a secret that holds another is taken out whole.
   readonly #secrets: readonly string[]
   readonly #needles: readonly Buffer[]
+  // What marks text that may hold a secret in escaped spelling.
+  readonly #escapes: readonly string[]
   #escaped: RegExp | undefined
 
   constructor(secrets: Iterable<string | undefined>) {
     this.#secrets = [...new Set([...secrets].filter((s): s is string => !!s))].sort((a, b) => b.length - a.length)
     this.#needles = this.#secrets.map((s) => Buffer.from(s))
+    this.#escapes = this.#secrets.some((s) => s.includes('/')) ? [ESCAPE, SLASH] : [ESCAPE]
   }
 
   /** `text` with every secret taken out. */
@@ -27,7 +32,7 @@ export class Redactor {
     if (!this.#secrets.length) return text
     let out = text
     for (const secret of this.#secrets) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED)
-    if (out.includes('\\u')) out = out.replace((this.#escaped ??= _escapedForms(this.#secrets)), REDACTED)
+    if (this.#escapes.some((e) => out.includes(e))) out = out.replace((this.#escaped ??= _escapedForms(this.#secrets)), REDACTED)
     return out
   }
 
@@ -35,7 +40,7 @@ export class Redactor {
   bytes(chunk: Uint8Array): Uint8Array {
     if (!this.#secrets.length) return chunk
     const buffer = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength)
-    if (!buffer.includes(ESCAPE) && !this.#needles.some((n) => buffer.includes(n))) return chunk
+    if (!this.#escapes.some((e) => buffer.includes(e)) && !this.#needles.some((n) => buffer.includes(n))) return chunk
     const text = buffer.toString('utf8')
     const out = this.text(text)
     return out === text ? chunk : Buffer.from(out)
@@ -61,11 +66,13 @@ export class Redactor {
   }
 }
 
-// Each secret with any of its characters written as a JSON \uXXXX escape (either case of hex).
+// Each secret with any of its characters written as a JSON escape (\uXXXX in either case of hex,
+// or \/), starting where an escape can start: not after a backslash that is itself escaped text.
 function _escapedForms(secrets: readonly string[]): RegExp {
   const forms = secrets.map((s) => [...s].map((c) => {
     const hex = c.charCodeAt(0).toString(16).padStart(4, '0')
-    return `(?:${c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')}|\\\\u${hex.replace(/[a-f]/g, (h) => `[${h}${h.toUpperCase()}]`)})`
+    const slash = c === '/' ? '|\\\\/' : ''
+    return `(?:${c.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')}|\\\\u${hex.replace(/[a-f]/g, (h) => `[${h}${h.toUpperCase()}]`)}${slash})`
   }).join(''))
-  return new RegExp(forms.join('|'), 'g')
+  return new RegExp(`(?<=(?:^|[^\\\\])(?:\\\\\\\\)*)(?:${forms.join('|')})`, 'g')
 }

@@ -22,7 +22,7 @@ const { port, host } = gateway.config
 
 let listener: Listener
 try {
-  listener = await listen(toNodeHandler(app), gateway.config)
+  listener = await listen(toNodeHandler(app), { ...gateway.config, onError: (error) => log(JSON.stringify({ time: new Date().toISOString(), message: `server error: ${error.message}` })) })
 } catch (error) {
   const code = (error as { code?: string }).code
   console.error(`cannot start: ${code === 'EADDRINUSE' ? `PORT ${port} is in use on ${host}` : `cannot listen on ${host}:${port} (${code ?? (error as Error).message})`}`)

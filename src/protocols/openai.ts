@@ -28,7 +28,8 @@ export const STREAM_END = { data: '[DONE]', error: '{"error"', events: new Set([
 
 /** Whether `e` is the event that completes an OpenAI stream. */
 export function endsStream(e: SseEvent): boolean {
-  return e.data === STREAM_END.data || e.data.startsWith(STREAM_END.error) || (e.event !== undefined && STREAM_END.events.has(e.event))
+  if (e.data === STREAM_END.data || e.data.startsWith(STREAM_END.error) || (e.event !== undefined && STREAM_END.events.has(e.event))) return true
+  return e.data.startsWith('{"type":"') && STREAM_END.events.has(e.data.slice(9, e.data.indexOf('"', 9)))
 }
 
 /**
@@ -85,8 +86,18 @@ const USAGE = Buffer.from('"usage":{')
 const LF2 = Buffer.from('\n\n')
 const DATA = Buffer.from('data:')
 const DONE = Buffer.from(STREAM_END.data)
-// The last events of a stream as their lines: [DONE], the Responses API's last events, errors.
-const END_EVENTS = [`data: ${STREAM_END.data}`, `data:${STREAM_END.data}`, ...[...STREAM_END.events].map((name) => `event: ${name}\n`), `data: ${STREAM_END.error}`, `data:${STREAM_END.error}`].map((m) => Buffer.from(m))
+// The last events of a stream as the start of their lines (each preceded by a line end, or at a
+// region's start): [DONE], error events, and the Responses API's last events by name or type.
+const END_LINES = [
+  `data: ${STREAM_END.data}\n`, `data:${STREAM_END.data}\n`, `data: ${STREAM_END.error}`, `data:${STREAM_END.error}`,
+  ...[...STREAM_END.events].flatMap((name) => [`event: ${name}\n`, `event:${name}\n`, `data: {"type":"${name}"`, `data:{"type":"${name}"`]),
+].map((m) => Buffer.from(m))
+const END_EVENTS = END_LINES.map((m) => Buffer.concat([Buffer.from('\n'), m]))
+
+// Whether these complete events hold a stream's last event, at the start of one of their lines.
+function _ends(events: Buffer): boolean {
+  return END_LINES.some((m) => events.compare(m, 0, m.length, 0, Math.min(m.length, events.length)) === 0) || END_EVENTS.some((m) => events.includes(m))
+}
 
 /**
  * An OpenAI stream as it came, in batches: complete events travel on untouched, as one `raw`
@@ -125,7 +136,7 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
       const complete = pending.length ? Buffer.concat([...pending, head]) : head
       pending = cut < chunk.length ? [chunk.subarray(cut)] : []
       pendingSize = chunk.length - cut
-      ended ||= END_EVENTS.some((e) => complete.includes(e))
+      ended ||= _ends(complete)
       if (!_wellFormed(complete)) yield* _valid(new SseParser().push(complete), up)
       else if (complete.includes(USAGE)) yield new SseParser().push(complete)
       else yield [{ data: '', raw: complete }]
@@ -144,7 +155,7 @@ function _wellFormed(events: Buffer): boolean {
   for (let start = 0; start < events.length;) {
     let end = events.indexOf(10, start)
     if (end === -1) end = events.length
-    if (end > start && events.compare(DATA, 0, DATA.length, start, start + DATA.length) === 0) {
+    if (end - start >= DATA.length && events.compare(DATA, 0, DATA.length, start, start + DATA.length) === 0) {
       const value = events[start + DATA.length] === 32 ? start + DATA.length + 1 : start + DATA.length
       const done = end - value === DONE.length && events.compare(DONE, 0, DONE.length, value, end) === 0
       if (!done && (events[value] !== 0x7b || events[end - 1] !== 0x7d)) return false

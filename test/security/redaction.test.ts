@@ -79,6 +79,12 @@ describe('the redactor', () => {
     expect(redactor.text('"\\u0073\\u006B-short"')).toBe('"[redacted]"')
   })
 
+  it('leaves text that only looks escaped (an escaped backslash before u) as it is, valid JSON', () => {
+    const text = JSON.stringify({ content: '\\u0073k-short' }) // the text \u0073k-short, not the key
+    expect(redactor.text(text)).toBe(text)
+    expect(new Redactor(['key/with-slash']).text('"key\\/with-slash"')).toBe('"[redacted]"')
+  })
+
   it('returns bytes without a secret as the very same object, and never changes them', () => {
     const clean = new TextEncoder().encode('data: {"a":"caf\u00e9 \\u00e9"}\n\n')
     expect(redactor.bytes(clean)).toBe(clean)

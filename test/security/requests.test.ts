@@ -94,9 +94,12 @@ describe('slow clients', () => {
     return c.received()
   }
 
-  it('a body trickled in past REQUEST_TIMEOUT_MS gets 408 and the socket is closed', async () => {
+  it('a body trickled in past REQUEST_TIMEOUT_MS gets 408 and the socket is closed, and is logged as 408', async () => {
+    const before = logs.length
     const received = await trickle('POST /v1/chat/completions HTTP/1.1\r\nHost: gateway.test\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{', ' ')
     expect(received).toMatch(/^HTTP\/1\.1 408 Request Timeout\r\n/)
+    await until(() => logs.length > before, 'the log line')
+    expect(JSON.parse(logs.at(-1)!)).toMatchObject({ path: '/v1/chat/completions', status: 408 })
   })
 
   it('headers trickled in past HEADERS_TIMEOUT_MS: 408 and the socket is closed', async () => {

@@ -25,6 +25,23 @@ describe('streams passed through', () => {
     expect(text).toBe(`${chunk('first')}${errorEvent('Acme sent an event longer than 16777216 bytes', 'upstream_invalid')}`)
   })
 
+  it('keep-alive comments and events that only mention the end pass as they came', async () => {
+    const raw = `:\n\n${chunk('first')}: ping\n\n${chunk('data: [DONE]')}data: [DONE]\n\n`
+    proxy.mock.fail({ status: 200, raw, headers: SSE })
+    expect((await stream()).text).toBe(raw)
+    // Text that says "data: [DONE]" is not the end: cut after it, the stream is truncated.
+    proxy.mock.fail({ status: 200, raw: chunk('data: [DONE]'), headers: SSE })
+    expect((await stream()).text).toBe(`${chunk('data: [DONE]')}${errorEvent('Acme ended the stream before its end ([DONE])', 'upstream_truncated')}`)
+  })
+
+  it('a Responses stream ends at response.completed however its event line is spelt', async () => {
+    const raw = `event:response.created\ndata: {"type":"response.created"}\n\nevent:response.completed\ndata: {"type":"response.completed","response":{"usage":{"input_tokens":1,"output_tokens":2}}}\n\n`
+    proxy.mock.fail({ status: 200, raw, headers: SSE })
+    const res = await fetch(`${proxy.gw.url}/v1/responses`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'think', stream: true, input: 'hi' }) })
+    // Re-written only where the usage was read (the event line gains its space).
+    expect(await res.text()).toBe(raw.replaceAll('event:', 'event: '))
+  })
+
   it('an event that is not JSON ends the stream with an error event', async () => {
     for (const bad of ['data: not json at all\n\n', 'data: {"cut":\n\n']) {
       proxy.mock.fail({ status: 200, raw: `${chunk('first')}${bad}${chunk('never')}data: [DONE]\n\n`, headers: SSE })

@@ -107,8 +107,13 @@ function _readNode(req: IncomingMessage, limit: number): Promise<Buffer> {
       reject(_tooLarge(limit))
     }
     const end = () => (stop(), resolve(Buffer.concat(chunks)))
-    // Closed before the whole body came: the client left (perhaps before this began to read).
-    const close = () => (stop(), reject(_clientLeft()))
+    // Closed before the whole body came: the client left (perhaps before this began to read),
+    // or Node ended a request past REQUEST_TIMEOUT_MS (it has answered 408 itself).
+    const close = () => {
+      stop()
+      const timedOut = (req.socket as { errored?: { code?: string } } | null)?.errored?.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+      reject(timedOut ? httpError(408, 'the request did not arrive in time (REQUEST_TIMEOUT_MS)', { code: 'request_timeout' }) : _clientLeft())
+    }
     if (req.destroyed) return close()
     req.on('data', data)
     req.on('end', end)
