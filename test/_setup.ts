@@ -157,15 +157,7 @@ export function useProxy(env: Record<string, string> = {}) {
   return ctx
 }
 
-/**
- * Resolves once `done()` holds, checking every 10 ms; rejects naming `what` after `ms` (a bound on
- * a wait for an event, never a sleep standing in for one).
- */
-export async function until(done: () => boolean, what: string, ms = 5000): Promise<void> {
-  for (const deadline = Date.now() + ms; !done(); await new Promise((resolve) => setTimeout(resolve, 10))) {
-    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`)
-  }
-}
+export { until } from './_until.ts'
 
 const root = new URL('../', import.meta.url).pathname
 // What `npm start` runs once its prestart step has compiled the catalog (as npm test has).

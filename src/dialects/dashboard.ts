@@ -32,9 +32,6 @@ const FILES = readdirSync(PUBLIC_DIR)
     return [{ path: name === 'index.html' ? '/' : `/${name}`, body, headers: { ...HEADERS, 'content-type': type, etag: strongEtag(body) } }]
   })
 
-/** The paths of the dashboard's page (`/`) and its assets (`/<file>`): they hold no data, so they need no client key. */
-export const DASHBOARD_PATHS: readonly string[] = FILES.map((f) => f.path)
-
 /** GET / and its assets, with a strong ETag (If-None-Match gets 304). */
 export function dashboardRoutes(app: H3): void {
   for (const { path, body, headers } of FILES) {

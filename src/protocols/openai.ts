@@ -26,8 +26,8 @@ const USAGE_STREAMS = new Set(['chat', 'completions'])
  */
 export const STREAM_END = { data: '[DONE]', error: '{"error"', events: new Set(['response.completed', 'response.incomplete', 'response.failed', 'error']) }
 
-/** Whether `e` is the event that completes an OpenAI stream. */
-export function endsStream(e: SseEvent): boolean {
+// Whether `e`, parsed, is the event that completes an OpenAI stream.
+function _endsStream(e: SseEvent): boolean {
   if (e.data === STREAM_END.data || e.data.startsWith(STREAM_END.error) || (e.event !== undefined && STREAM_END.events.has(e.event))) return true
   return e.data.startsWith('{"type":"') && STREAM_END.events.has(e.data.slice(9, e.data.indexOf('"', 9)))
 }
@@ -118,7 +118,7 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
       if (parser || chunk.includes(13)) {
         parser ??= new SseParser()
         const events = [...(pending.length ? parser.push(Buffer.concat(pending.splice(0))) : []), ...parser.push(chunk)]
-        ended ||= events.some(endsStream)
+        ended ||= events.some(_endsStream)
         yield* _valid(events, up)
         continue
       }
@@ -143,7 +143,7 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
     }
     const rest = parser ? parser.end() : pending.length ? new SseParser().push(Buffer.concat([...pending, LF2])) : []
     yield* _valid(rest, up)
-    if (!ended && !rest.some(endsStream)) throw streamTruncated(up.provider.name, 'its end ([DONE])')
+    if (!ended && !rest.some(_endsStream)) throw streamTruncated(up.provider.name, 'its end ([DONE])')
   } catch (error) {
     throw unreadable(error, up.provider.name)
   }

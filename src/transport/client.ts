@@ -70,7 +70,7 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
       return send()
     })
   } catch (error) {
-    throw upstreamFailure(error, up)
+    throw _upstreamFailure(error, up)
   }
   const encoding = String(res.headers['content-encoding'] ?? 'identity').toLowerCase()
   if (encoding !== 'identity' && res.statusCode < 400) {
@@ -119,13 +119,13 @@ export async function readText(res: Dispatcher.ResponseData, up: Upstream): Prom
     }
   } catch (error) {
     _discard(res.body)
-    throw upstreamFailure(error, up)
+    throw _upstreamFailure(error, up)
   }
   return Buffer.concat(chunks).toString('utf8')
 }
 
-/** What to tell the client when talking to the upstream failed (`error` rethrown if the client left). */
-export function upstreamFailure(error: unknown, up: Upstream): unknown {
+// What to tell the client when talking to the upstream failed (`error` rethrown if the client left).
+function _upstreamFailure(error: unknown, up: Upstream): unknown {
   if (HTTPError.isError(error)) return error
   const code = (error as { code?: string } | undefined)?.code
   if (code === 'UND_ERR_HEADERS_TIMEOUT') return httpError(504, `${up.provider.name} did not answer within ${up.firstByteMs} ms`, { code: 'upstream_timeout' })
@@ -144,7 +144,7 @@ export async function* guarded(body: Dispatcher.ResponseData['body'], up: Upstre
   try {
     for await (const chunk of body) yield chunk as Buffer
   } catch (error) {
-    throw upstreamFailure(error, up)
+    throw _upstreamFailure(error, up)
   } finally {
     _discard(body)
   }

@@ -142,15 +142,6 @@ export function within<T>(ms: number, what: string, promise: Promise<T>): Promis
   return Promise.race([promise, late]).finally(() => clearTimeout(timer))
 }
 
-/** Waits until `done()` holds, polling; throws after `ms`. */
-export async function until(done: () => boolean, ms: number, what: string): Promise<void> {
-  const end = performance.now() + ms
-  while (!done()) {
-    if (performance.now() > end) throw new Error(`waited ${ms} ms for ${what}`)
-    await sleep(10)
-  }
-}
-
 /** A scenario gets a fresh mock upstream and says whether it is a quick run. */
 export type Scenario = (ctx: { mock: Awaited<ReturnType<typeof startMock>>; quick: boolean }) => Promise<Figures>
 

@@ -19,7 +19,10 @@ describe('the client-auth step', () => {
 
   it('lets public routes and CORS preflights through without one', async () => {
     expect((await request('/public')).status).toBe(200)
-    expect((await request('/open', { method: 'OPTIONS', headers: { 'access-control-request-method': 'GET' } })).status).not.toBe(401)
+    // Past the step, the route itself answers: this one takes no OPTIONS.
+    const preflight = await request('/open', { method: 'OPTIONS', headers: { 'access-control-request-method': 'GET' } })
+    expect(preflight.status).toBe(405)
+    expect((await preflight.json()).error.message).toBe('OPTIONS is not allowed here; use GET, POST, HEAD')
   })
 
   it('with no keys configured, the gateway is open', async () => {

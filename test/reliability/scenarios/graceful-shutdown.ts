@@ -4,7 +4,8 @@
 import { connect } from 'node:net'
 import { post, readChatStream } from '../client.ts'
 import type { Outcome } from '../client.ts'
-import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, sleep, startGateway, until, warmUp, within } from '../harness.ts'
+import { until } from '../../_until.ts'
+import { chat, gatewaySockets, keyInLogs, MODELS, openUpstream, sleep, startGateway, warmUp, within } from '../harness.ts'
 import type { Figures, Scenario } from '../harness.ts'
 
 const DRAIN_MS = 10_000 // the default
@@ -27,7 +28,7 @@ export const gracefulShutdown: Scenario = async ({ mock }) => {
       mock.fail(fault)
       calls.push(post(url, chat(i % 3 === 0 ? MODELS.anthropic : MODELS.openai, `${kind}${i}`, 50, kind !== 'quick')).then((o) => ({ ...o, kind })))
     }
-    await until(() => mock.seen.length === warm + calls.length, 30_000, `${count} ${kind} requests to reach the upstream`)
+    await until(() => mock.seen.length === warm + calls.length, `${count} ${kind} requests to reach the upstream`, 30_000)
   }
   await phase('stalled', 20)
   await phase('stream', 50)

@@ -1,0 +1,10 @@
+/**
+ * Resolves once `done()` holds, checking every 10 ms; rejects naming `what` after `ms` (a bound on
+ * a wait for an event, never a sleep standing in for one). No test runner needed: the reliability
+ * suite uses it too.
+ */
+export async function until(done: () => boolean, what: string, ms = 5000): Promise<void> {
+  for (const deadline = Date.now() + ms; !done(); await new Promise((resolve) => setTimeout(resolve, 10))) {
+    if (Date.now() > deadline) throw new Error(`waited ${ms} ms for ${what}`)
+  }
+}
