@@ -129,7 +129,11 @@ function _row(m, onOpen) {
 function _badges(m) {
   const td = document.createElement('td')
   const badge = (text, kind) => td.append(_el('span', text, `badge ${kind}`))
-  if (m.experimental) badge('experimental', 'experimental')
+  if (m.experimental) {
+    // The web UI listing gives the experimental fields at the top, the admin listing as the catalog has them.
+    const detail = [m.stability, m.experimental_since && `since ${m.experimental_since}`].filter(Boolean).join(', ')
+    badge(detail ? `experimental (${detail})` : 'experimental', 'experimental')
+  }
   const d = deprecationOf(m)
   if (d) {
     const replacement = d.replacement ? `, use ${d.replacement}` : ''

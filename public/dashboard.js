@@ -3,6 +3,7 @@
 import { api } from './api.js'
 import { catalogView } from './catalog.js'
 import { detailView } from './detail.js'
+import { renderSunsets } from './lifecycle.js'
 import { renderUsage } from './usage.js'
 
 // The client key lives in this tab's session storage (never in the URL); the admin token
@@ -60,6 +61,7 @@ async function loadModels() {
     const body = state.admin ? await api('/api/admin/models', { token: state.admin }) : await api('/api/models', { token: clientToken() })
     if (ticket !== tickets.models) return
     catalog.render(body.models)
+    renderSunsets(body.models)
     setStatus('models', '')
     setStatus('auth', '')
   } catch (error) {
@@ -70,6 +72,7 @@ async function loadModels() {
       return loadModels()
     }
     catalog.render([])
+    renderSunsets([])
     report('models', error)
   }
 }

@@ -6,7 +6,7 @@ import { toNodeHandler } from 'h3/node'
 import { createApp } from '../src/app.ts'
 import { catalog } from '../src/catalog/catalog.generated.ts'
 import { listen } from '../src/listen.ts'
-import { createMockUpstream } from '../src/mock/app.ts'
+import { catalogModels, createMockUpstream } from '../src/mock/app.ts'
 
 /** The environment that points every provider at the mock (keys are the demo's own, not secrets). */
 export function demoEnv(mockUrl: string): Record<string, string> {
@@ -22,7 +22,7 @@ export function demoEnv(mockUrl: string): Record<string, string> {
 
 /** The mock upstream, answering for every model in the catalog. */
 export function demoMock() {
-  return createMockUpstream({ models: [...new Set(Object.values(catalog.models).map((m) => m.upstream_id))] })
+  return createMockUpstream({ models: catalogModels(catalog) })
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

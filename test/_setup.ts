@@ -60,16 +60,16 @@ export function catalogYaml(o: Overrides = {}): string {
   return stringify(data, { collectionStyle: 'block', aliasDuplicateObjects: false })
 }
 
-/** Compiles YAML that must be valid; throws with the errors otherwise. */
+/** Compiles YAML that must be valid (on the tests' day, NOW); throws with the errors otherwise. */
 export function compileOk(text: string): Catalog {
-  const result = compileCatalog(text)
+  const result = compileCatalog(text, 'models.yaml', NOW)
   if (!result.ok) throw new Error(result.errors.map((e) => `${e.line}:${e.col}: ${e.subject}: ${e.message}`).join('\n'))
   return result.catalog
 }
 
-/** The formatted errors of YAML that must be invalid. */
+/** The formatted errors of YAML that must be invalid (on the tests' day, NOW). */
 export function compileErrors(text: string): string[] {
-  const result = compileCatalog(text)
+  const result = compileCatalog(text, 'models.yaml', NOW)
   if (result.ok) throw new Error('expected errors, but the catalog compiled')
   return result.errors.map((e) => `${e.file}:${e.line}:${e.col}: ${e.subject}: ${e.message}`)
 }

@@ -98,6 +98,11 @@ function _fields(a: Record<string, unknown>, b: Record<string, unknown>): string
 
 function _show(value: unknown): string {
   if (value === undefined) return '(unset)'
-  if (Array.isArray(value)) return value.length ? value.join(', ') : '(empty)'
+  if (Array.isArray(value)) return value.length ? value.map((v) => (_isMap(v) ? _map(v) : String(v))).join(', ').replaceAll('|', '\\|') : '(empty)'
   return String(value).replaceAll('|', '\\|')
+}
+
+// A map inside a list (a price tier) as models.yaml writes it: {above: 272000, input: 4}.
+function _map(v: Readonly<Record<string, unknown>>): string {
+  return `{${Object.entries(v).map(([k, x]) => `${k}: ${String(x)}`).join(', ')}}`
 }

@@ -21,14 +21,14 @@ const PRINT = { lineWidth: 0, flowCollectionPadding: false } as const
  * Edits the catalog file through `change`, which returns a summary line, and writes the result
  * only if it compiles. Comments, key order and formatting of untouched entries survive.
  */
-export function editCatalog(path: string, file: string, change: (doc: Document, models: YAMLMap) => string): string {
+export function editCatalog(path: string, file: string, now: Date, change: (doc: Document, models: YAMLMap) => string): string {
   const text = readFileSync(path, 'utf8')
   const doc = parseDocument(text, { version: '1.2', schema: 'core', merge: false, uniqueKeys: true })
   const models = doc.get('models', true)
   if (doc.errors.length || !isMap(models)) throw new CliError(`${file} does not parse as a catalog: run npm run catalog -- validate`, 1)
   const summary = change(doc, models)
   const next = doc.toString(PRINT)
-  const result = compileCatalog(next, file)
+  const result = compileCatalog(next, file, now)
   if (!result.ok) {
     throw new CliError([...result.errors.map(formatError), `${file}: not written (the edit would leave ${result.errors.length} error${result.errors.length === 1 ? '' : 's'})`].join('\n'), 1)
   }
@@ -52,9 +52,11 @@ export function addModel(doc: Document, models: YAMLMap, id: string, fields: Rec
   models.add(doc.createPair(key, value))
 }
 
-/** Sets `field` of a model entry to an inline value, keeping its place if it exists. */
+/** Sets `field` of a model entry to an inline value, keeping its place and its line's comment if it exists. */
 export function setField(doc: Document, model: YAMLMap, field: string, value: unknown): void {
   const node = doc.createNode(value)
   if (isMap(node) || isSeq(node)) node.flow = true
+  const old = model.get(field, true) as { comment?: string | null } | undefined
+  if (old?.comment) node.comment = old.comment
   model.set(field, node)
 }

@@ -6,8 +6,10 @@ import { compileCatalog, errorReport } from '../compiler/compile.ts'
 import { catalogSchema } from '../compiler/schema.ts'
 import { parseSource } from '../compiler/source.ts'
 import { checkUpstream } from './check-upstream.ts'
+import { lifecycleReport } from './lifecycle.ts'
 import { catalogDiff } from './diff.ts'
 import type { RawCatalog } from './diff.ts'
+import type { YAMLMap } from 'yaml'
 import { addModel, CliError, editCatalog, modelNode, setField } from './edit.ts'
 
 export const USAGE = `Usage: npm run catalog -- <command> [options]
@@ -19,8 +21,10 @@ Commands:
   promote <id>                          experimental -> production
   deactivate <id>                       neither listed nor callable (active: false)
   deprecate <id> --sunset YYYY-MM-DD [--replacement <id>] [--announced YYYY-MM-DD]
+  lifecycle [--within DAYS]             what retires when (soonest first), each replacement, days left; experimental models
   diff <git-ref>                        Markdown summary of what models.yaml changes against <git-ref>
-  check-upstream [provider]             compare the catalog with the models each configured provider serves
+  check-upstream [provider] [--fix]     compare the catalog with the models each configured provider serves and
+                                        the shutdown dates it announces; --fix writes the announced dates
 
 Options:
   --file <path>   the catalog to edit or diff (default models.yaml)
@@ -58,6 +62,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return _diff(rest, io)
       case 'check-upstream':
         return await _checkUpstream(rest, io)
+      case 'lifecycle':
+        return _lifecycleView(rest, io)
       default:
         throw new CliError(command ? `unknown command ${command}` : 'no command given', 2)
     }
@@ -69,13 +75,15 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
   }
 }
 
-type Parsed = { values: Record<string, string | undefined>; positionals: string[] }
+type Parsed = { values: Record<string, string | undefined>; positionals: string[]; flags: ReadonlySet<string> }
 
-function _parse(args: readonly string[], names: readonly string[], positionals: number, optional = 0): Parsed {
+function _parse(args: readonly string[], names: readonly string[], positionals: number, optional = 0, flags: readonly string[] = []): Parsed {
   let parsed: Parsed
   try {
-    const options = Object.fromEntries(['file', ...names].map((n) => [n, { type: 'string' as const }]))
-    parsed = parseArgs({ args: [...args], options, allowPositionals: true, strict: true }) as Parsed
+    const options = Object.fromEntries([...['file', ...names].map((n) => [n, { type: 'string' as const }]), ...flags.map((n) => [n, { type: 'boolean' as const }])])
+    const { values, positionals: given } = parseArgs({ args: [...args], options, allowPositionals: true, strict: true })
+    const set = new Set(flags.filter((f) => (values as Record<string, unknown>)[f] === true))
+    parsed = { values: Object.fromEntries(Object.entries(values).filter(([k]) => !flags.includes(k))) as Record<string, string>, positionals: given, flags: set }
   } catch (error) {
     throw new CliError((error as Error).message.replace(/^Unknown option '([^']+)'.*/s, 'unknown option $1'), 2)
   }
@@ -89,12 +97,17 @@ function _parse(args: readonly string[], names: readonly string[], positionals: 
 function _validate(args: readonly string[], io: Io): number {
   const { values, positionals } = _parse(args, [], 0, 1)
   const file = positionals[0] ?? values.file ?? 'models.yaml'
-  const result = compileCatalog(_read(io, file), file)
+  const result = compileCatalog(_read(io, file), file, io.now)
   if (!result.ok) {
     const report = errorReport(file, result.errors, io.env.GITHUB_ACTIONS === 'true')
     report.stdout.forEach(io.out)
     report.stderr.forEach(io.err)
     return 1
+  }
+  if (result.warnings.length) {
+    const report = errorReport(file, result.warnings, io.env.GITHUB_ACTIONS === 'true', 'warning')
+    report.stdout.forEach(io.out)
+    report.stderr.forEach(io.err)
   }
   const c = result.catalog
   io.out(`${file}: valid: ${Object.keys(c.models).length} models, ${Object.keys(c.providers).length} providers, ${c.patterns.length} patterns; version ${c.version}`)
@@ -110,12 +123,13 @@ function _add(args: readonly string[], io: Io): number {
     if (raw !== undefined) given[field] = _value(field, schema, raw)
   }
   given.experimental ??= true
+  if (given.experimental === true) given.experimental_since ??= io.now.toISOString().slice(0, 10)
   // Schema order, as the file writes models; fields the schema lacks go last for it to name.
   const order = [...Object.keys(MODEL_FIELDS), ...Object.keys(given)]
   const fields = Object.fromEntries(order.filter((f) => f in given).map((f) => [f, given[f]]))
   const file = values.file ?? 'models.yaml'
   io.out(
-    editCatalog(_path(io, file), file, (doc, models) => {
+    editCatalog(_path(io, file), file, io.now, (doc, models) => {
       if (models.has(id)) throw new CliError(`${id}: already in ${file}; edit it there`, 1)
       addModel(doc, models, id, fields)
       return fields.experimental === true ? `added ${id} as experimental; when it is ready: npm run catalog -- promote ${id}` : `added ${id}`
@@ -129,12 +143,12 @@ function _lifecycle(command: 'promote' | 'deactivate' | 'deprecate', args: reado
   const id = positionals[0]!
   const file = v.file ?? 'models.yaml'
   io.out(
-    editCatalog(_path(io, file), file, (doc, models) => {
+    editCatalog(_path(io, file), file, io.now, (doc, models) => {
       const model = modelNode(models, id, file)
       if (command === 'promote') {
         if (model.get('experimental') !== true) throw new CliError(`${id}: not experimental, nothing to promote`, 1)
-        model.delete('experimental')
-        return `promoted ${id} to production (removed experimental: true)`
+        const removed = ['experimental', 'experimental_since', 'stability'].filter((field) => model.delete(field))
+        return `promoted ${id} to production (removed ${removed.join(', ')})`
       }
       if (command === 'deactivate') {
         if (model.get('active') === false) throw new CliError(`${id}: already inactive`, 1)
@@ -142,9 +156,9 @@ function _lifecycle(command: 'promote' | 'deactivate' | 'deprecate', args: reado
         return `deactivated ${id}: it is neither listed nor callable`
       }
       if (!v.sunset) throw new CliError('deprecate needs --sunset YYYY-MM-DD', 2)
-      const announced = v.announced ?? io.now.toISOString().slice(0, 10)
-      setField(doc, model, 'deprecation', { announced, sunset: v.sunset, ...(v.replacement && { replacement: v.replacement }) })
-      return `deprecated ${id}: sunset ${v.sunset}${v.replacement ? `, replacement ${v.replacement}` : ''}`
+      const d = _deprecation(model, v.sunset, io.now, v)
+      setField(doc, model, 'deprecation', d)
+      return `deprecated ${id}: sunset ${d.sunset}${d.replacement ? `, replacement ${d.replacement}` : ''}`
     }),
   )
   return 0
@@ -170,13 +184,46 @@ function _diff(args: readonly string[], io: Io): number {
 }
 
 async function _checkUpstream(args: readonly string[], io: Io): Promise<number> {
-  const { values, positionals } = _parse(args, [], 0, 1)
+  const { values, positionals, flags } = _parse(args, [], 0, 1, ['fix'])
   const file = values.file ?? 'models.yaml'
-  const result = compileCatalog(_read(io, file), file)
+  const result = compileCatalog(_read(io, file), file, io.now)
   if (!result.ok) throw new CliError(`${file} is not valid: run npm run catalog -- validate`, 1)
-  const { lines, failed } = await checkUpstream(result.catalog, io.env, io.now, positionals[0])
-  lines.forEach(io.out)
-  return failed ? 1 : 0
+  const check = await checkUpstream(result.catalog, io.env, io.now, positionals[0])
+  check.lines.forEach(io.out)
+  if (!flags.has('fix') || check.drift.length === 0) return check.failed ? 1 : 0
+  // The announced dates, written with the comment-keeping editor; a model the catalog reaches by
+  // another id (an alias's target) is the one edited.
+  io.out(
+    editCatalog(_path(io, file), file, io.now, (doc, models) => {
+      for (const d of check.drift) setField(doc, modelNode(models, d.model, file), 'deprecation', _deprecation(modelNode(models, d.model, file), d.announced, io.now))
+      return `fixed ${check.drift.length} lifecycle drift in ${file}: ${check.drift.map((d) => `${d.model} sunset ${d.announced}`).join(', ')}`
+    }),
+  )
+  // Fixed drift no longer fails the run; anything else the check found still does.
+  const rest = await checkUpstream(compileCatalog(_read(io, file), file, io.now).catalog!, io.env, io.now, positionals[0])
+  return rest.failed ? 1 : 0
+}
+
+// A deprecation with a new sunset: the announcement and replacement it had are kept (unless
+// given), an announcement on or after the sunset gives way to today's.
+function _deprecation(model: YAMLMap, sunset: string, now: Date, given: { announced?: string; replacement?: string } = {}) {
+  const old = (model.toJSON() as { deprecation?: { announced?: string; replacement?: string } }).deprecation ?? {}
+  const today = now.toISOString().slice(0, 10)
+  const kept = old.announced !== undefined && old.announced < sunset ? old.announced : undefined
+  const announced = given.announced ?? kept ?? (today < sunset ? today : undefined)
+  const replacement = given.replacement ?? old.replacement
+  return { ...(announced && { announced }), sunset, ...(replacement && { replacement }) }
+}
+
+function _lifecycleView(args: readonly string[], io: Io): number {
+  const { values } = _parse(args, ['within'], 0)
+  const file = values.file ?? 'models.yaml'
+  const within = values.within === undefined ? undefined : Number(values.within)
+  if (within !== undefined && !(Number.isSafeInteger(within) && within >= 0)) throw new CliError(`--within takes a number of days, got ${JSON.stringify(values.within)}`, 2)
+  const result = compileCatalog(_read(io, file), file, io.now)
+  if (!result.ok) throw new CliError(`${file} is not valid: run npm run catalog -- validate`, 1)
+  lifecycleReport(result.catalog, io.now, within).forEach(io.out)
+  return 0
 }
 
 function _flag(field: string): string {

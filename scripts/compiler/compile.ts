@@ -3,8 +3,9 @@ import { resolveModel } from '../../src/catalog/model.ts'
 import type { Catalog, CatalogFile, Model, Provider } from '../../src/catalog/types.ts'
 import { ruleIssues } from './rules.ts'
 import { schemaIssues } from './schema.ts'
+import { warningIssues } from './warnings.ts'
 import { parseSource, position } from './source.ts'
-import type { DataPath } from './source.ts'
+import type { DataPath, Issue } from './source.ts'
 
 /** One build error, pointing at the line and column of models.yaml it is about. */
 export interface CatalogError {
@@ -17,7 +18,7 @@ export interface CatalogError {
 }
 
 export type CompileResult =
-  | { readonly ok: true; readonly catalog: Catalog; readonly errors: readonly [] }
+  | { readonly ok: true; readonly catalog: Catalog; readonly errors: readonly []; readonly warnings: readonly CatalogError[] }
   | { readonly ok: false; readonly catalog?: undefined; readonly errors: readonly CatalogError[] }
 
 // Provider timeout defaults, as documented in the schema: the official SDKs wait 10 minutes
@@ -31,7 +32,7 @@ const SECTIONS: ReadonlySet<string> = new Set(['providers', 'models', 'patterns'
  * Compiles catalog YAML: parse (YAML 1.2 core, hazards), validate (schema, then cross-field
  * rules), resolve defaults and hash. Returns every error at once, sorted by position.
  */
-export function compileCatalog(text: string, file = 'models.yaml'): CompileResult {
+export function compileCatalog(text: string, file = 'models.yaml', now = new Date()): CompileResult {
   const source = parseSource(text)
   let issues = source.issues
   if (issues.length === 0) {
@@ -39,16 +40,14 @@ export function compileCatalog(text: string, file = 'models.yaml'): CompileResul
     // Rules run on the entries the schema passed, so that one run reports everything it can;
     // only a malformed providers, models or patterns section stops them.
     if (!issues.some((i) => i.path.length === 0 || (i.path.length === 1 && SECTIONS.has(String(i.path[0]))))) {
-      issues = [...issues, ...ruleIssues(source.data as CatalogFile, new Set(issues.map((i) => `${i.path[0]}/${i.path[1]}`)))]
+      issues = [...issues, ...ruleIssues(source.data as CatalogFile, new Set(issues.map((i) => `${i.path[0]}/${i.path[1]}`)), now)]
     }
   }
-  if (issues.length > 0) {
-    const errors = issues
-      .map((issue) => ({ file, ...position(source, issue), subject: _subject(issue.path), message: issue.message }))
-      .sort((a, b) => a.line - b.line || a.col - b.col)
-    return { ok: false, errors }
-  }
-  return { ok: true, catalog: _resolve(source.data as CatalogFile), errors: [] }
+  const located = (list: Issue[]) =>
+    list.map((issue) => ({ file, ...position(source, issue), subject: _subject(issue.path), message: issue.message })).sort((a, b) => a.line - b.line || a.col - b.col)
+  if (issues.length > 0) return { ok: false, errors: located(issues) }
+  const data = source.data as CatalogFile
+  return { ok: true, catalog: _resolve(data), errors: [], warnings: located(warningIssues(data, now)) }
 }
 
 /** `models.yaml:88:5: gpt-4.1-nano: max_output (40000) exceeds context_window (32000)` */
@@ -57,15 +56,17 @@ export function formatError(e: CatalogError): string {
 }
 
 /**
- * The lines to print for failed build: each error and a count on stderr, and with
- * `annotate` (under GitHub Actions) `::error` annotations on stdout, shown on the PR's diff.
+ * The lines to print for a failed build (or, as `warning`, for what a valid catalog should look
+ * at): each item and a count on stderr, and with `annotate` (under GitHub Actions) `::error` or
+ * `::warning` annotations on stdout, shown on the PR's diff.
  */
-export function errorReport(file: string, errors: readonly CatalogError[], annotate: boolean): { stderr: string[]; stdout: string[] } {
+export function errorReport(file: string, errors: readonly CatalogError[], annotate: boolean, level: 'error' | 'warning' = 'error'): { stderr: string[]; stdout: string[] } {
   const escape = (s: string) => s.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A')
   const property = (s: string) => escape(s).replaceAll(':', '%3A').replaceAll(',', '%2C')
+  const prefix = level === 'warning' ? 'warning: ' : ''
   return {
-    stderr: [...errors.map(formatError), `${file}: ${errors.length} error${errors.length === 1 ? '' : 's'}`],
-    stdout: annotate ? errors.map((e) => `::error file=${property(e.file)},line=${e.line},col=${e.col}::${escape(`${e.subject}: ${e.message}`)}`) : [],
+    stderr: [...errors.map((e) => prefix + formatError(e)), `${file}: ${errors.length} ${level}${errors.length === 1 ? '' : 's'}`],
+    stdout: annotate ? errors.map((e) => `::${level} file=${property(e.file)},line=${e.line},col=${e.col}::${escape(`${e.subject}: ${e.message}`)}`) : [],
   }
 }
 

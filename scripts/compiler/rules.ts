@@ -22,7 +22,8 @@ const MAX_UNBOUNDED_QUANTIFIERS = 2
  * The cross-field rules the schema cannot say, each as a sentence. Entries named in `skip`
  * (`models/ID`, `providers/ID`, `patterns/N`: they failed the schema) are not checked.
  */
-export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Set()): Issue[] {
+export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Set(), now = new Date()): Issue[] {
+  const today = now.toISOString().slice(0, 10)
   const issues: Issue[] = []
   const add = (path: (string | number)[], message: string) => issues.push({ path, message })
   const providers = Object.keys(file.providers)
@@ -61,6 +62,25 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
     if (m.pricing?.cached_input !== undefined && m.pricing.cached_input > m.pricing.input) {
       add(at('pricing', 'cached_input'), `pricing.cached_input (${m.pricing.cached_input}) exceeds pricing.input (${m.pricing.input})`)
     }
+    m.pricing?.tiers?.forEach((tier, i) => {
+      const before = i === 0 ? undefined : m.pricing!.tiers![i - 1]!.above
+      if (before !== undefined && tier.above <= before) add(at('pricing', 'tiers', i, 'above'), `pricing.tiers[${i}].above (${tier.above}) must be more than the tier before it (${before}): list tiers from the smallest prompt up`)
+      if (m.context_window !== undefined && tier.above >= m.context_window) add(at('pricing', 'tiers', i, 'above'), `pricing.tiers[${i}].above (${tier.above}) is not below context_window (${m.context_window}): no request could reach it`)
+      if (tier.cached_input !== undefined && tier.cached_input > tier.input) add(at('pricing', 'tiers', i, 'cached_input'), `pricing.tiers[${i}].cached_input (${tier.cached_input}) exceeds its input price (${tier.input})`)
+    })
+    m.sources?.forEach((url, i) => {
+      const problem = _urlProblem(url)
+      if (problem) add(at('sources', i), `sources[${i}] ${JSON.stringify(url)} ${problem}`)
+    })
+    for (const field of ['verified', 'experimental_since'] as const) {
+      const day = m[field]
+      if (day !== undefined && day > today) add(at(field), `${field} (${day}) is in the future (today is ${today})`)
+    }
+    if (m.experimental !== true) {
+      for (const field of ['experimental_since', 'stability'] as const) {
+        if (m[field] !== undefined) add(at(field), `${field} is set, but the model is not experimental (remove it, or set experimental: true)`)
+      }
+    }
     const d = m.deprecation
     if (d) {
       if (d.announced !== undefined && d.sunset <= d.announced) add(at('deprecation', 'sunset'), `deprecation.sunset (${d.sunset}) must be after deprecation.announced (${d.announced})`)
@@ -96,6 +116,19 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
     if (p.kind !== undefined) _kindIssues(p, (field, message) => add(at(field), message))
   })
   return issues
+}
+
+// A source is a provider's page: an https URL with a host, and no credentials.
+function _urlProblem(text: string): string | undefined {
+  let url: URL
+  try {
+    url = new URL(text)
+  } catch {
+    return 'is not a URL (write the page\'s full address, https://...)'
+  }
+  if (url.protocol !== 'https:') return `is not an https URL (${url.protocol.slice(0, -1)})`
+  if (url.username || url.password) return 'carries credentials: link the public page'
+  return undefined
 }
 
 /** Why a pattern regex is unusable (does not compile, or may backtrack badly), if it is. */

@@ -1,5 +1,6 @@
 import type { H3, H3Event } from 'h3'
 import { getRouterParam } from 'h3'
+import { deprecationState } from '../catalog/deprecation.ts'
 import type { Api, Model } from '../catalog/types.ts'
 import { openaiError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
@@ -12,9 +13,19 @@ import { callHeaders, deprecationHeaders, reply, streamReply } from '../reply.ts
 import type { StreamFormat } from '../reply.ts'
 import { jsonObject, pathId, route } from './internal/methods.ts'
 
-/** OpenAI's model object: `created` from the catalog's release date, `owned_by` from the model. */
-export function toOpenAIModel(m: Model) {
-  return { id: m.id, object: 'model', created: m.released ? Date.parse(`${m.released}T00:00:00Z`) / 1000 : 0, owned_by: m.owned_by }
+/**
+ * OpenAI's model object: `created` from the catalog's release date, `owned_by` from the model,
+ * `shutdown_date` the announced sunset (`YYYY-MM-DD`), `null` while none is announced.
+ */
+export function toOpenAIModel(m: Model, now: Date) {
+  const d = deprecationState(m, now)
+  return {
+    id: m.id,
+    object: 'model',
+    created: m.released ? Date.parse(`${m.released}T00:00:00Z`) / 1000 : 0,
+    owned_by: m.owned_by,
+    shutdown_date: d.state === 'none' ? null : d.sunset,
+  }
 }
 
 /** OpenAI's streams: server-sent events, an error as an event the OpenAI SDK raises (no [DONE]). */
@@ -27,7 +38,7 @@ export const SSE: StreamFormat = { contentType: 'text/event-stream; charset=utf-
  */
 export function openaiRoutes(app: H3, gw: Gateway): void {
   route(app, '/v1/models', {
-    GET: (event) => gw.listing(event, 'openai', (models) => ({ object: 'list', data: models.map(toOpenAIModel) })),
+    GET: (event) => gw.listing(event, 'openai', (models) => ({ object: 'list', data: models.map((m) => toOpenAIModel(m, gw.now())) })),
   })
   route(app, '/v1/models/**:id', {
     GET: (event) => {
@@ -35,7 +46,7 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
       const model = resolvedModel(resolve(gw.catalog, name, gw.now()))
       event.context.model = model.id
       // An alias answers under the name asked for, as OpenAI's own aliases do.
-      return reply(event, JSON.stringify({ ...toOpenAIModel(model), id: name }), deprecationHeaders(model, gw.now()))
+      return reply(event, JSON.stringify({ ...toOpenAIModel(model, gw.now()), id: name }), deprecationHeaders(model, gw.now()))
     },
   })
   for (const api of Object.keys(ENDPOINTS) as Api[]) {

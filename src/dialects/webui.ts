@@ -24,10 +24,12 @@ export function toWebUIModel(m: Model, now: Date) {
     capabilities: m.capabilities,
     efforts: m.efforts,
     experimental: m.experimental,
+    ...(m.experimental && { experimental_since: m.experimental_since ?? null, stability: m.stability ?? null }),
     context_window: m.context_window ?? null,
     max_output: m.max_output ?? null,
     pricing: m.pricing ?? null,
     deprecation: d.state === 'none' ? null : d,
+    shutdown_date: d.state === 'none' ? null : d.sunset,
   }
 }
 

@@ -1,5 +1,6 @@
 import { H3 } from 'h3'
 import type { H3Event } from 'h3'
+import type { Catalog } from '../catalog/types.ts'
 import { message } from './anthropic.ts'
 import { faultyStream, sleep } from './faults.ts'
 import type { Fault, Seen } from './faults.ts'
@@ -7,10 +8,22 @@ import { chatCompletion, embeddings, moderations, rerank, response, textCompleti
 
 /** What the mock upstream is built with. */
 export interface MockOptions {
-  /** Ids GET /v1/models lists. Default: none. */
-  readonly models?: readonly string[]
+  /** The models GET /v1/models lists, by id or with the shutdown date it announces. Default: none. */
+  readonly models?: readonly (string | MockModel)[]
   /** Keys the mock requires: OpenAI's as a bearer token, Anthropic's as x-api-key. Default: none checked. */
   readonly keys?: { readonly openai?: string; readonly anthropic?: string }
+}
+
+/** A model the mock lists, and the day it announces the model shuts down (`null`: none announced). */
+export interface MockModel {
+  readonly id: string
+  readonly shutdown_date?: string | null
+}
+
+/** Every upstream id of a catalog, announcing the shutdown dates the catalog records (as `npm run mock` and the demo list them). */
+export function catalogModels(catalog: Catalog): MockModel[] {
+  const models = new Map(Object.values(catalog.models).map((m) => [m.upstream_id, { id: m.upstream_id, shutdown_date: m.deprecation?.sunset ?? null }]))
+  return [...models.values()]
 }
 
 /** The mock upstream: its h3 app, what it has seen, and faults to apply to coming requests. */
@@ -76,7 +89,8 @@ export function createMockUpstream(options: MockOptions = {}): MockUpstream {
     const keys = options.keys
     const bearer = event.req.headers.get('authorization') === `Bearer ${keys?.openai}`
     if (keys && !bearer && event.req.headers.get('x-api-key') !== keys.anthropic) return _error(401, 'Incorrect API key provided', false)
-    return { object: 'list', data: (options.models ?? []).map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'mock' })) }
+    const models = (options.models ?? []).map((m) => (typeof m === 'string' ? { id: m } : m))
+    return { object: 'list', data: models.map((m) => ({ id: m.id, object: 'model', created: 1_700_000_000, owned_by: 'mock', shutdown_date: m.shutdown_date ?? null })) }
   })
   app.post('/v1/chat/completions', handle(false, chatCompletion))
   app.post('/v1/completions', handle(false, textCompletion))

@@ -2,10 +2,10 @@
 import { createServer } from 'node:http'
 import { toNodeHandler } from 'h3/node'
 import { catalog } from '../catalog/catalog.generated.ts'
-import { createMockUpstream } from './app.ts'
+import { catalogModels, createMockUpstream } from './app.ts'
 
 const port = Number(process.env.PORT ?? 8080)
-const { app } = createMockUpstream({ models: [...new Set(Object.values(catalog.models).map((m) => m.upstream_id))] })
+const { app } = createMockUpstream({ models: catalogModels(catalog) })
 const server = createServer(toNodeHandler(app)).listen(port, process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address() as { port: number }
   console.log(JSON.stringify({ message: 'listening', url: `http://127.0.0.1:${address.port}/`, mock: true }))

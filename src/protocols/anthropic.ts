@@ -4,6 +4,7 @@ import type { Upstream } from '../transport/client.ts'
 import { errorMessage, parseJson } from './openai.ts'
 import { sseBatches, streamTruncated, unreadable } from './sse.ts'
 import type { SseEvent } from './sse.ts'
+import type { ServedModel } from './served.ts'
 import type { Exchange, Outcome } from './types.ts'
 
 // The Messages API version the mapping below follows.
@@ -47,9 +48,9 @@ export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date)
  * The ids Anthropic serves (`GET /v1/models`, every page), for the drift check: a control-plane
  * call with ofetch (retried), loaded only when asked for. A redirect is a failure.
  */
-export async function listModels(up: Upstream): Promise<string[]> {
+export async function listModels(up: Upstream): Promise<ServedModel[]> {
   const { ofetch } = await import('ofetch')
-  const ids: string[] = []
+  const ids: ServedModel[] = []
   let after: string | undefined
   for (let page = 0; page < MAX_PAGES; page++) {
     const list = await ofetch<{ data?: { id: string }[]; has_more?: boolean; last_id?: string }>(`${up.baseUrl}/v1/models`, {
@@ -59,7 +60,7 @@ export async function listModels(up: Upstream): Promise<string[]> {
       timeout: 15_000,
       redirect: 'error',
     })
-    ids.push(...(list.data ?? []).map((m) => m.id))
+    ids.push(...(list.data ?? []).map((m) => ({ id: m.id })))
     if (!list.has_more || !list.last_id) break
     after = list.last_id
   }

@@ -4,6 +4,8 @@ import { guarded, post, readText } from '../transport/client.ts'
 import type { Upstream } from '../transport/client.ts'
 import { LineTooLongError, SseParser, streamTruncated, unreadable } from './sse.ts'
 import type { SseEvent } from './sse.ts'
+import { announcedDay } from './served.ts'
+import type { ServedModel } from './served.ts'
 import type { Exchange, Outcome } from './types.ts'
 
 // Each API's path under the provider's base URL (which ends in /v1 for OpenAI itself).
@@ -52,13 +54,14 @@ export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
 }
 
 /**
- * The ids the upstream serves (`GET /models`), for the drift check: a control-plane call with
- * ofetch (retried), loaded only when asked for. A redirect is a failure: the key never follows one.
+ * The models the upstream serves (`GET /models`) and the shutdown dates it announces (OpenAI's
+ * `shutdown_date`), for the drift check: a control-plane call with ofetch (retried), loaded only
+ * when asked for. A redirect is a failure: the key never follows one.
  */
-export async function listModels(up: Upstream): Promise<string[]> {
+export async function listModels(up: Upstream): Promise<ServedModel[]> {
   const { ofetch } = await import('ofetch')
-  const list = await ofetch<{ data?: { id: string }[] }>(`${up.baseUrl}/models`, { headers: up.key ? { authorization: `Bearer ${up.key}` } : {}, retry: 2, timeout: 15_000, redirect: 'error' })
-  return (list.data ?? []).map((m) => m.id)
+  const list = await ofetch<{ data?: { id: string; shutdown_date?: unknown }[] }>(`${up.baseUrl}/models`, { headers: up.key ? { authorization: `Bearer ${up.key}` } : {}, retry: 2, timeout: 15_000, redirect: 'error' })
+  return (list.data ?? []).map((m) => ('shutdown_date' in m ? { id: m.id, shutdown: announcedDay(m.shutdown_date) } : { id: m.id }))
 }
 
 /** The message of an error answer: OpenAI's `{"error":{"message"}}` (or a bare string), FastAPI's `{"detail"}`. */

@@ -1,5 +1,5 @@
 import { HTTPError } from 'h3'
-import type { Model } from '../catalog/types.ts'
+import type { Model, Pricing } from '../catalog/types.ts'
 import { httpError, openaiError } from '../errors.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { statsName } from '../stats.ts'
@@ -60,7 +60,13 @@ export function account(stats: Stats, model: Model, json: Record<string, unknown
   const prompt = count(usage.prompt_tokens ?? usage.input_tokens)
   const completion = count(usage.completion_tokens ?? usage.output_tokens)
   const cached = Math.min(prompt, count(usage.prompt_tokens_details?.cached_tokens ?? usage.input_tokens_details?.cached_tokens))
-  const p = model.pricing
+  const p = model.pricing && priceFor(model.pricing, prompt)
   const cost = p ? ((prompt - cached) * p.input + cached * (p.cached_input ?? p.input) + completion * p.output) / 1e6 : 0
   stats.usage(statsName(model), prompt, completion, cost, invalid)
+}
+
+/** The rates a request with `promptTokens` input tokens pays: the last tier it exceeds, else the base prices. */
+export function priceFor(pricing: Pricing, promptTokens: number): Omit<Pricing, 'tiers'> {
+  const tier = pricing.tiers?.findLast((t) => promptTokens > t.above)
+  return tier ? { input: tier.input, cached_input: tier.cached_input ?? tier.input, output: tier.output } : pricing
 }

@@ -9,12 +9,17 @@ export type Resolved =
   | { readonly missing: string }
   | { readonly retired: string; readonly sunset: string; readonly replacement?: string }
 
-/** Resolves `name` in the catalog at `now` (exact id, alias, pattern), as a result each dialect words itself. */
+/**
+ * Resolves `name` in the catalog at `now` (exact id, alias, pattern), as a result each dialect
+ * words itself. A model past its sunset is retired whether or not it is still active, so that
+ * callers keep learning its replacement after the catalog marks it `active: false`.
+ */
 export function resolve(catalog: Catalog, name: string, now: Date): Resolved {
   const found = findModel(catalog, name)
-  if (!found || !found.model.active) return { missing: name }
+  if (!found) return { missing: name }
   const state = deprecationState(found.model, now)
   if (state.state === 'retired') return { retired: name, sunset: state.sunset, replacement: state.replacement }
+  if (!found.model.active) return { missing: name }
   return { model: found.model }
 }
 

@@ -1,3 +1,6 @@
+import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { main } from '../../scripts/cli/main.ts'
 import { ACME_KEY, CLAUDE_KEY, mockServer } from '../_setup.ts'
@@ -30,21 +33,21 @@ describe('catalog check-upstream', () => {
       code: 1,
       err: [],
       out: [
-        'acme: 5 served, 6 in the catalog, 2 missing upstream, 1 not in the catalog',
+        'acme: 5 served, 6 in the catalog, 2 missing upstream, 1 not in the catalog, 0 with lifecycle drift',
         '  missing upstream (remove or deprecate it): instruct',
         '  missing upstream (remove or deprecate it): soon',
         '  not in the catalog: new-model',
-        'claude: 5 served, 1 in the catalog, 1 missing upstream, 5 not in the catalog',
+        'claude: 5 served, 1 in the catalog, 1 missing upstream, 5 not in the catalog, 0 with lifecycle drift',
         '  missing upstream (remove or deprecate it): claude',
         ...['mod', 'new-model', 'pro', 'think', 'upstream-chat'].map((m) => `  not in the catalog: ${m}`),
-        'local: 2 served, 2 in the catalog, 0 missing upstream, 0 not in the catalog',
+        'local: 2 served, 2 in the catalog, 0 missing upstream, 0 not in the catalog, 0 with lifecycle drift',
         'nokey: skipped (NOKEY_API_KEY is not set)',
       ],
     })
   })
 
   it('checks one provider, and passes when it serves every catalog model', async () => {
-    expect(await run(['local'], env())).toEqual({ code: 0, err: [], out: ['local: 2 served, 2 in the catalog, 0 missing upstream, 0 not in the catalog'] })
+    expect(await run(['local'], env())).toEqual({ code: 0, err: [], out: ['local: 2 served, 2 in the catalog, 0 missing upstream, 0 not in the catalog, 0 with lifecycle drift'] })
   })
 
   it('fails clearly when a provider cannot list its models, without showing its key', async () => {
@@ -57,5 +60,74 @@ describe('catalog check-upstream', () => {
 
   it('names an unknown provider', async () => {
     expect((await run(['nobody'], env())).out).toEqual(['no provider nobody in the catalog (providers: acme, claude, local, nokey)'])
+  })
+})
+
+describe('catalog check-upstream: lifecycle drift', () => {
+  // A provider that announces shutdown dates (OpenAI's shutdown_date): one the catalog lacks
+  // (think), one it contradicts (soon: 2027-01-31 in the catalog), one it agrees with (old is
+  // gone upstream), and `null` (none announced) for the rest.
+  let provider: Awaited<ReturnType<typeof mockServer>>
+  let dir: string
+  let file: string
+  beforeAll(async () => {
+    provider = await mockServer({
+      models: ['upstream-chat', { id: 'think', shutdown_date: '2027-02-15' }, { id: 'soon', shutdown_date: '2027-01-14' }, 'pro', 'mod', 'instruct'],
+      keys: { openai: ACME_KEY },
+    })
+  })
+  afterAll(() => provider.close())
+
+  async function check(args: string[]) {
+    dir = mkdtempSync(join(tmpdir(), 'catalog-drift-'))
+    file = join(dir, 'models.yaml')
+    copyFileSync(fixture, file)
+    const out: string[] = []
+    const err: string[] = []
+    const code = await main(['check-upstream', 'acme', ...args], { cwd: dir, env: { ACME_API_KEY: ACME_KEY, ACME_BASE_URL: `${provider.url}/v1` }, now: new Date('2026-11-21T12:00:00Z'), out: (l) => out.push(l), err: (l) => err.push(l) })
+    return { code, out, err }
+  }
+
+  it('names each model whose announced shutdown the catalog lacks or contradicts, both dates and the fixing command (exit 1)', async () => {
+    const result = await check([])
+    expect(result).toEqual({
+      code: 1,
+      err: [],
+      out: [
+        'acme: 6 served, 6 in the catalog, 0 missing upstream, 0 not in the catalog, 2 with lifecycle drift',
+        '  lifecycle drift: think: Acme announces shutdown on 2027-02-15; the catalog has no shutdown date. Fix: npm run catalog -- deprecate think --sunset 2027-02-15 (or check-upstream --fix)',
+        '  lifecycle drift: soon: Acme announces shutdown on 2027-01-14; the catalog says 2027-01-31. Fix: npm run catalog -- deprecate soon --sunset 2027-01-14 (or check-upstream --fix)',
+      ],
+    })
+    expect(result.out.join('\n')).not.toContain(ACME_KEY)
+    expect(readFileSync(file, 'utf8')).toBe(readFileSync(fixture, 'utf8'))
+  })
+
+  it('--fix writes the announced dates with the comment-keeping editor, keeping announcement and replacement, and then passes', async () => {
+    const result = await check(['--fix'])
+    expect(result.code).toBe(0)
+    expect(result.out.at(-1)).toBe('fixed 2 lifecycle drift in models.yaml: think sunset 2027-02-15, soon sunset 2027-01-14')
+    const before = readFileSync(fixture, 'utf8')
+    expect(readFileSync(file, 'utf8')).toBe(
+      before
+        .replace('    pricing: {input: 1, output: 4}\n', '    pricing: {input: 1, output: 4}\n    deprecation: {announced: 2026-11-21, sunset: 2027-02-15}\n')
+        .replace('deprecation: {announced: 2026-10-01, sunset: 2027-01-31, replacement: chat}', 'deprecation: {announced: 2026-10-01, sunset: 2027-01-14, replacement: chat}'),
+    )
+    expect((await check([])).code).toBe(1) // a fresh copy: the fix went to that run's file only
+  })
+
+  it('notes, without failing, a catalog sunset the provider does not announce yet', async () => {
+    const quiet = await mockServer({ models: ['upstream-chat', 'think', { id: 'soon', shutdown_date: null }, 'pro', 'mod', 'instruct'], keys: { openai: ACME_KEY } })
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'catalog-drift-'))
+      const out: string[] = []
+      const code = await main(['check-upstream', 'acme', '--file', fixture], { cwd: dir, env: { ACME_API_KEY: ACME_KEY, ACME_BASE_URL: `${quiet.url}/v1` }, now: new Date('2026-11-21T12:00:00Z'), out: (l) => out.push(l), err: (l) => out.push(l) })
+      expect({ code, out }).toEqual({
+        code: 0,
+        out: ['acme: 6 served, 6 in the catalog, 0 missing upstream, 0 not in the catalog, 0 with lifecycle drift', '  note: soon: the catalog retires it on 2027-01-31; Acme announces no shutdown yet'],
+      })
+    } finally {
+      await quiet.close()
+    }
   })
 })

@@ -51,6 +51,39 @@ describe('validate', () => {
     expect(await run(['validate', 'a.yaml', 'b.yaml'])).toMatchObject({ code: 2, err: expect.stringMatching(/^expected 0 to 1 arguments, got 2\n/) })
   })
 
+  it('warns (exit 0) about old verifications, long-retired active models and long experiments, with lines and annotations', async () => {
+    writeFileSync(
+      file,
+      original
+        .replace('    pricing: {input: 2.5, output: 10}\n', '    pricing: {input: 2.5, output: 10}\n    deprecation: {sunset: 2026-10-01, replacement: acme-next}\n    verified: 2026-08-01\n')
+        .replace('    experimental: true # remove when promoted\n', '    experimental: true # remove when promoted\n    experimental_since: 2026-09-01\n    stability: beta\n'),
+    )
+    const result = await run(['validate'], { GITHUB_ACTIONS: 'true' })
+    expect(result.code).toBe(0)
+    expect(result.err).toBe(
+      'warning: models.yaml:21:19: acme-chat: retired on 2026-10-01, 51 days ago: set active: false (npm run catalog -- deactivate acme-chat); it keeps answering 410 naming its replacement\n' +
+        'warning: models.yaml:22:5: acme-chat: verified 2026-08-01, 112 days ago (more than 90): check the figures against its sources and update verified\n' +
+        'warning: models.yaml:35:5: acme-next: experimental since 2026-09-01, 81 days (more than 60): promote it (npm run catalog -- promote acme-next) or retire it\n' +
+        'models.yaml: 3 warnings',
+    )
+    expect(result.out.split('\n')).toEqual([
+      '::warning file=models.yaml,line=21,col=19::acme-chat: retired on 2026-10-01, 51 days ago: set active: false (npm run catalog -- deactivate acme-chat); it keeps answering 410 naming its replacement',
+      '::warning file=models.yaml,line=22,col=5::acme-chat: verified 2026-08-01, 112 days ago (more than 90): check the figures against its sources and update verified',
+      '::warning file=models.yaml,line=35,col=5::acme-next: experimental since 2026-09-01, 81 days (more than 60): promote it (npm run catalog -- promote acme-next) or retire it',
+      expect.stringMatching(/^models\.yaml: valid: 2 models/),
+    ])
+  })
+
+  it('does not warn at the limits, nor about an inactive retired model', async () => {
+    writeFileSync(
+      file,
+      original
+        .replace('    pricing: {input: 2.5, output: 10}\n', '    pricing: {input: 2.5, output: 10}\n    verified: 2026-08-23\n')
+        .replace('    experimental: true # remove when promoted\n', '    experimental: true # remove when promoted\n    experimental_since: 2026-09-22\n    active: false\n    deprecation: {sunset: 2026-01-01}\n'),
+    )
+    expect(await run(['validate'])).toMatchObject({ code: 0, err: '' })
+  })
+
   it('fails clearly on a missing file', async () => {
     expect(await run(['validate', 'nope.yaml'])).toEqual({ code: 1, out: '', err: 'cannot read nope.yaml: ENOENT' })
   })
@@ -61,7 +94,7 @@ describe('add', () => {
     const result = await run(['add', 'acme/mini:1b', '--kind', 'chat', '--name', 'Acme Mini', '--provider', 'acme', '--apis', 'chat', '--context-window', '32000', '--pricing', '{"input":0.1,"output":0.4}', '--temperatures', '0,1'])
     expect(result).toEqual({ code: 0, out: 'added acme/mini:1b as experimental; when it is ready: npm run catalog -- promote acme/mini:1b', err: '' })
     expect(current()).toBe(
-      `${original}\n  acme/mini:1b:\n    name: Acme Mini\n    provider: acme\n    kind: chat\n    apis: [chat]\n    context_window: 32000\n    pricing: {input: 0.1, output: 0.4}\n    temperatures: [0, 1]\n    experimental: true\n`,
+      `${original}\n  acme/mini:1b:\n    name: Acme Mini\n    provider: acme\n    kind: chat\n    apis: [chat]\n    context_window: 32000\n    pricing: {input: 0.1, output: 0.4}\n    temperatures: [0, 1]\n    experimental: true\n    experimental_since: 2026-11-21\n`,
     )
   })
 
@@ -88,7 +121,13 @@ describe('add', () => {
 
 describe('promote, deactivate, deprecate', () => {
   it('promote removes the experimental flag and only that line', async () => {
-    expect((await run(['promote', 'acme-next'])).out).toBe('promoted acme-next to production (removed experimental: true)')
+    expect((await run(['promote', 'acme-next'])).out).toBe('promoted acme-next to production (removed experimental)')
+    expect(current()).toBe(original.replace('    experimental: true # remove when promoted\n', ''))
+  })
+
+  it('promote removes the experimental day and stability too', async () => {
+    writeFileSync(file, original.replace('    experimental: true # remove when promoted\n', '    experimental: true # remove when promoted\n    experimental_since: 2026-11-01\n    stability: rc\n'))
+    expect((await run(['promote', 'acme-next'])).out).toBe('promoted acme-next to production (removed experimental, experimental_since, stability)')
     expect(current()).toBe(original.replace('    experimental: true # remove when promoted\n', ''))
   })
 
@@ -102,11 +141,19 @@ describe('promote, deactivate, deprecate', () => {
     expect(current()).toBe(original.replace('output: 10}\n', 'output: 10}\n    deprecation: {announced: 2026-11-21, sunset: 2027-03-01, replacement: acme-next}\n'))
   })
 
+  it('deprecate records a shutdown already past without an announcement, and a new sunset keeps the announcement and replacement', async () => {
+    expect((await run(['deprecate', 'acme-chat', '--sunset', '2026-01-01'])).out).toBe('deprecated acme-chat: sunset 2026-01-01')
+    expect(current()).toBe(original.replace('output: 10}\n', 'output: 10}\n    deprecation: {sunset: 2026-01-01}\n'))
+    writeFileSync(file, original.replace('output: 10}\n', 'output: 10}\n    deprecation: {announced: 2026-06-11, sunset: 2026-12-11, replacement: acme-next} # as the notice says\n'))
+    expect((await run(['deprecate', 'acme-chat', '--sunset', '2026-12-20'])).out).toBe('deprecated acme-chat: sunset 2026-12-20, replacement acme-next')
+    expect(current()).toBe(original.replace('output: 10}\n', 'output: 10}\n    deprecation: {announced: 2026-06-11, sunset: 2026-12-20, replacement: acme-next} # as the notice says\n'))
+  })
+
   it.each([
     [['promote', 'acme-chat'], 1, 'acme-chat: not experimental, nothing to promote'],
     [['promote', 'nobody'], 1, 'nobody: no such model in models.yaml'],
     [['deprecate', 'acme-chat', '--sunset', '2027-03-01', '--replacement', 'nobody'], 1, 'models.yaml:21:62: acme-chat: deprecation.replacement nobody is not a model id in this catalog\nmodels.yaml: not written (the edit would leave 1 error)'],
-    [['deprecate', 'acme-chat', '--sunset', '2026-01-01'], 1, 'models.yaml:21:42: acme-chat: deprecation.sunset (2026-01-01) must be after deprecation.announced (2026-11-21)\nmodels.yaml: not written (the edit would leave 1 error)'],
+    [['deprecate', 'acme-chat', '--sunset', '2026-01-01', '--announced', '2026-02-01'], 1, 'models.yaml:21:42: acme-chat: deprecation.sunset (2026-01-01) must be after deprecation.announced (2026-02-01)\nmodels.yaml: not written (the edit would leave 1 error)'],
     [['deprecate', 'acme-chat'], 2, 'deprecate needs --sunset YYYY-MM-DD'],
     [['promote'], 2, 'expected 1 argument, got 0'],
     [['promote', 'acme-next', '--force'], 2, 'unknown option --force'],
@@ -126,6 +173,41 @@ describe('promote, deactivate, deprecate', () => {
     const result = await run(['deactivate', 'acme-next'])
     expect(result).toMatchObject({ code: 1, err: 'models.yaml:21:62: acme-chat: deprecation.replacement acme-next is inactive\nmodels.yaml: not written (the edit would leave 1 error)' })
     expect(current()).toBe(before)
+  })
+})
+
+describe('lifecycle', () => {
+  beforeEach(() => {
+    writeFileSync(
+      file,
+      original
+        .replace('    pricing: {input: 2.5, output: 10}\n', '    pricing: {input: 2.5, output: 10}\n    deprecation: {announced: 2026-10-01, sunset: 2026-12-11, replacement: acme-next}\n')
+        .replace('    experimental: true # remove when promoted\n', '    experimental: true # remove when promoted\n    experimental_since: 2026-11-01\n    stability: rc\n') +
+        '\n  acme-old:\n    name: Old\n    provider: acme\n    kind: chat\n    apis: [chat]\n    deprecation: {sunset: 2027-03-01}\n' +
+        '\n  acme-gone:\n    name: Gone\n    provider: acme\n    kind: chat\n    apis: [chat]\n    active: false\n    deprecation: {sunset: 2026-02-01, replacement: acme-chat}\n',
+    )
+  })
+
+  it('prints what retires when, soonest first, with each replacement and the days left', async () => {
+    expect(await run(['lifecycle'])).toEqual({
+      code: 0,
+      err: '',
+      out: [
+        'Retirements (today 2026-11-21): 2',
+        '  2026-12-11  in 20 days    acme-chat  -> acme-next, announced 2026-10-01',
+        '  2027-03-01  in 100 days   acme-old   -> no replacement named',
+        'Retired already: 1 (they answer 410, naming the replacement where one is recorded)',
+        'Experimental: 1',
+        '  acme-next  rc, since 2026-11-01 (20 days)',
+      ].join('\n'),
+    })
+  })
+
+  it('keeps to the next days with --within, and refuses a --within that is not a number of days', async () => {
+    expect((await run(['lifecycle', '--within', '30'])).out.split('\n').slice(0, 2)).toEqual(['Retirements within 30 days (today 2026-11-21): 1', '  2026-12-11  in 20 days    acme-chat  -> acme-next, announced 2026-10-01'])
+    const bad = await run(['lifecycle', '--within', 'soon'])
+    expect(bad.code).toBe(2)
+    expect(bad.err.split('\n\nUsage:')[0]).toBe('--within takes a number of days, got "soon"')
   })
 })
 

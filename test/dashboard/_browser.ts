@@ -10,7 +10,8 @@ import { demoEnv, demoMock } from '../../scripts/demo.ts'
 import { createApp } from '../../src/app.ts'
 import { catalog as shipped } from '../../src/catalog/catalog.generated.ts'
 import type { Catalog } from '../../src/catalog/types.ts'
-import { compileOk } from '../_setup.ts'
+import { compileCatalog, formatError } from '../../scripts/compiler/compile.ts'
+import { NOW } from '../_setup.ts'
 
 /** The demo's admin token. */
 export const DEMO_ADMIN = 'demo-admin-token-0123'
@@ -30,7 +31,10 @@ export const previewCatalog: Catalog = (() => {
     name: 'GPT-6 Preview', provider: 'openai', kind: 'reasoning', apis: ['chat', 'responses'], capabilities: ['reasoning', 'streaming'],
     temperatures: [1], context_window: 400000, experimental: true,
   }))
-  return compileOk(doc.toString())
+  // The shipped catalog's facts are checked against the real day (as the build does), not the tests' clock.
+  const result = compileCatalog(doc.toString(), 'models.yaml', new Date())
+  if (!result.ok) throw new Error(result.errors.map(formatError).join('\n'))
+  return result.catalog
 })()
 
 /** What a demo gateway is built from; everything optional. */
@@ -38,6 +42,7 @@ export interface DemoOptions {
   readonly catalog?: Catalog
   /** Added to the demo's environment; a key set to '' unsets it. */
   readonly env?: Record<string, string>
+  /** The gateway's clock. Default: the tests' day (NOW), so that the shipped catalog's sunsets do not move the tests. */
   readonly now?: () => Date
 }
 
@@ -47,7 +52,7 @@ export async function demoServer(options: DemoOptions = {}) {
   await new Promise<void>((resolve) => mock.listen(0, '127.0.0.1', resolve))
   const env: Record<string, string> = { ...demoEnv(`http://127.0.0.1:${(mock.address() as AddressInfo).port}`), ...options.env }
   for (const [k, v] of Object.entries(env)) if (v === '') delete env[k]
-  const { app, gateway } = createApp({ catalog: options.catalog ?? shipped, env, now: options.now, log: () => {} })
+  const { app, gateway } = createApp({ catalog: options.catalog ?? shipped, env, now: options.now ?? (() => NOW), log: () => {} })
   const server = createServer(toNodeHandler(app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`

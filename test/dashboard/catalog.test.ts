@@ -1,6 +1,7 @@
+import { readFileSync } from 'node:fs'
 import type { Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { NOW } from '../_setup.ts'
+import { compileOk, NOW } from '../_setup.ts'
 import { DEMO_ADMIN, demoServer, previewCatalog, useBrowser } from './_browser.ts'
 
 interface WebUIModel { id: string; provider: string; kind: string; capabilities: string[]; context_window: number | null }
@@ -135,19 +136,59 @@ describe('the catalog table', { timeout: 30_000 }, () => {
 
 describe('deprecation and provider badges', { timeout: 30_000 }, () => {
   it('shows a deprecated model with its sunset date and replacement, and filters by it', async () => {
-    const demo = await demoServer({ now: () => new Date('2026-06-01T12:00:00Z') })
+    const demo = await demoServer({ now: () => NOW })
     try {
       const page = await browser.open(`${demo.url}/`)
-      await expect.poll(() => ids(page), poll).toContain('gpt-5-codex')
-      expect(await row(page, 'gpt-5-codex').locator('.badge').allTextContents()).toEqual(['deprecated: sunset 2026-07-23, use gpt-5.5'])
+      await expect.poll(() => ids(page), poll).toContain('gpt-5')
+      expect(await row(page, 'gpt-5').locator('.badge').allTextContents()).toEqual(['deprecated: sunset 2026-12-11, use gpt-6.1-sol'])
       expect(await row(page, 'gpt-5.1').locator('.badge').allTextContents()).toEqual([])
       await page.getByLabel('Deprecated').selectOption('only')
       const deprecated = await ids(page)
-      expect(deprecated).toContain('gpt-5-codex')
+      expect(deprecated).toContain('gpt-5')
       expect(deprecated).not.toContain('gpt-5.1')
       for (const id of deprecated) expect(await row(page, id).locator('.badge.deprecated').textContent(), id).toMatch(/^deprecated: sunset \d{4}-\d\d-\d\d/)
       await page.getByLabel('Deprecated').selectOption('hide')
       expect((await ids(page)).filter((id) => deprecated.includes(id))).toEqual([])
+    } finally {
+      await demo.close()
+    }
+  })
+
+  it('lists the upcoming retirements, soonest first, with the days left on the page\'s clock and each replacement', async () => {
+    const demo = await demoServer({ now: () => NOW })
+    try {
+      const page = await browser.open('about:blank')
+      // The page's clock, paused on the tests' day: days left are counted from it.
+      await page.clock.install({ time: NOW })
+      await page.clock.pauseAt(NOW.getTime() + 1_000)
+      await page.goto(`${demo.url}/`)
+      const sunsets = () => page.locator('#sunsets tbody tr').evaluateAll((trs) => trs.map((tr) => [...tr.children].map((c) => c.textContent)))
+      const listed = (await (await fetch(`${demo.url}/api/models`)).json()).models as { id: string; deprecation: { state: string; sunset: string; replacement?: string } | null }[]
+      const expected = listed
+        .filter((m) => m.deprecation?.state === 'deprecated')
+        .sort((a, b) => a.deprecation!.sunset.localeCompare(b.deprecation!.sunset) || a.id.localeCompare(b.id))
+        .map((m) => [m.id, m.deprecation!.sunset, String(Math.round((Date.parse(m.deprecation!.sunset) - Date.parse('2026-11-21')) / 86_400_000)), m.deprecation!.replacement ?? 'none named'])
+      expect(expected.length).toBeGreaterThan(3)
+      await expect.poll(sunsets, poll).toEqual(expected)
+      expect(expected.slice(0, 2)).toEqual([
+        ['claude-sonnet-4-5-20250929', '2026-11-30', '9', 'claude-sonnet-5-5'],
+        ['gpt-5', '2026-12-11', '20', 'gpt-6.1-sol'],
+      ])
+      expect(page.errors).toEqual([])
+    } finally {
+      await demo.close()
+    }
+  })
+
+  it('says when no listed model retires, and shows an experimental model\'s stability and day', async () => {
+    const fixture = readFileSync(new URL('../fixtures/gateway.yaml', import.meta.url), 'utf8')
+    const demo = await demoServer({ catalog: compileOk(fixture.replace(/\n {4}deprecation: .*/g, '')), env: { ACME_API_KEY: 'k', EXPOSE_EXPERIMENTAL_MODELS: 'true' } })
+    try {
+      const page = await browser.open(`${demo.url}/`)
+      await expect.poll(() => ids(page), poll).toContain('acme-preview')
+      expect(await row(page, 'acme-preview').locator('.badge').allTextContents()).toEqual(['experimental (beta, since 2026-11-01)'])
+      expect(await page.locator('#sunsets-empty').textContent()).toBe('No model in this list has an announced retirement.')
+      expect(await page.locator('#sunsets').isVisible()).toBe(false)
     } finally {
       await demo.close()
     }
@@ -162,8 +203,8 @@ describe('deprecation and provider badges', { timeout: 30_000 }, () => {
       await page.getByLabel('Admin token (optional)').fill(DEMO_ADMIN)
       await page.getByRole('button', { name: 'Use admin token' }).click()
       await expect.poll(() => ids(page), poll).toHaveLength(Object.keys(demo.gateway.catalog.models).length)
-      expect(await row(page, 'claude-sonnet-4-5-20250929').locator('.badge').allTextContents()).toEqual(['provider not configured', 'not listed'])
-      expect(await row(page, 'gpt-4').locator('.badge').allTextContents()).toEqual(['retired since 2026-10-23, use gpt-5.5', 'not listed'])
+      expect(await row(page, 'claude-sonnet-4-5-20250929').locator('.badge').allTextContents()).toEqual(['deprecated: sunset 2026-11-30, use claude-sonnet-5-5', 'provider not configured', 'not listed'])
+      expect(await row(page, 'gpt-4').locator('.badge').allTextContents()).toEqual(['retired since 2026-10-23, use gpt-5.5', 'inactive', 'not listed'])
       expect(await row(page, 'gpt-5.1').locator('.badge').allTextContents()).toEqual([])
       // The detail view shows the admin's fields too, status included.
       await page.getByRole('button', { name: 'claude-sonnet-4-5-20250929' }).click()

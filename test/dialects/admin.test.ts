@@ -22,7 +22,7 @@ describe('the admin surface', () => {
   it('lists every model, active or not, with its status', async () => {
     const res = await testApp({ ADMIN_TOKEN: ADMIN, ACME_API_KEY: 'sk-acme-canary' }).request('/api/admin/models', { headers: auth(ADMIN) })
     const { models } = await res.json()
-    expect(models.map((m: { id: string }) => m.id)).toEqual(['acme-chat', 'acme-preview', 'acme-retired', 'acme-old', 'acme-gone', 'claude-x', 'org/model:8b', 'local-embed'])
+    expect(models.map((m: { id: string }) => m.id)).toEqual(['acme-chat', 'acme-preview', 'acme-retired', 'acme-old', 'acme-gone', 'acme-done', 'claude-x', 'org/model:8b', 'local-embed'])
     const status = Object.fromEntries(models.map((m: { id: string; status: unknown }) => [m.id, m.status]))
     expect(status['acme-retired']).toEqual({ active: false, experimental: false, callable: false, listed: false, provider_configured: true, deprecation: { state: 'none' } })
     expect(status['acme-preview']).toMatchObject({ experimental: true, callable: true, listed: false })

@@ -16,11 +16,15 @@ describe('OpenAI models API, through the official openai client', () => {
     const models = []
     for await (const m of client.models.list()) models.push(m)
     expect(models).toEqual([
-      { id: 'acme-chat', object: 'model', created: Date.UTC(2025, 0, 15) / 1000, owned_by: 'acme-corp' },
-      { id: 'acme-old', object: 'model', created: Date.UTC(2024, 2, 1) / 1000, owned_by: 'acme' },
-      { id: 'org/model:8b', object: 'model', created: Date.UTC(2025, 3, 5) / 1000, owned_by: 'local' },
-      { id: 'local-embed', object: 'model', created: 0, owned_by: 'local' },
+      { id: 'acme-chat', object: 'model', created: Date.UTC(2025, 0, 15) / 1000, owned_by: 'acme-corp', shutdown_date: null },
+      { id: 'acme-old', object: 'model', created: Date.UTC(2024, 2, 1) / 1000, owned_by: 'acme', shutdown_date: '2027-01-31' },
+      { id: 'org/model:8b', object: 'model', created: Date.UTC(2025, 3, 5) / 1000, owned_by: 'local', shutdown_date: null },
+      { id: 'local-embed', object: 'model', created: 0, owned_by: 'local', shutdown_date: null },
     ])
+  })
+
+  it('retrieves a deprecated model with its shutdown_date, as OpenAI\'s model object carries it', async () => {
+    expect(await client.models.retrieve('acme-old')).toEqual({ id: 'acme-old', object: 'model', created: Date.UTC(2024, 2, 1) / 1000, owned_by: 'acme', shutdown_date: '2027-01-31' })
   })
 
   it('retrieves an id with a slash and a colon (the client sends it %2F-encoded)', async () => {
@@ -41,6 +45,11 @@ describe('OpenAI models API, through the official openai client', () => {
   it('answers 410 naming the replacement past the sunset date', async () => {
     const error = await client.models.retrieve('acme-gone').catch((e: unknown) => e)
     expect(error).toMatchObject({ status: 410, code: 'model_retired', message: "410 The model 'acme-gone' was retired on 2026-06-01. Use acme-chat instead." })
+  })
+
+  it('keeps answering 410 naming the replacement after the catalog marks a retired model inactive', async () => {
+    const error = await client.models.retrieve('acme-done').catch((e: unknown) => e)
+    expect(error).toMatchObject({ status: 410, code: 'model_retired', message: "410 The model 'acme-done' was retired on 2026-01-01. Use acme-chat instead." })
   })
 })
 

@@ -5,7 +5,7 @@ describe('operations', () => {
   it('answers health and readiness', async () => {
     const { request } = testApp()
     expect(await (await request('/healthz')).json()).toEqual({ status: 'ok' })
-    expect(await (await request('/readyz')).json()).toEqual({ status: 'ready', catalog_version: expect.stringMatching(/^[0-9a-f]{16}$/), models: 8 })
+    expect(await (await request('/readyz')).json()).toEqual({ status: 'ready', catalog_version: expect.stringMatching(/^[0-9a-f]{16}$/), models: 9 })
   })
 
   it('counts requests by route pattern and status, in /api/stats and /metrics', async () => {

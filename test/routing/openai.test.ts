@@ -82,6 +82,27 @@ describe('OpenAI-protocol calls through the official openai client', () => {
   })
 })
 
+describe('price tiers', () => {
+  const stats = async () => (await (await fetch(`${proxy.gw.url}/api/stats`)).json()) as { cost_by_model: Record<string, number>; tokens_by_model: Record<string, { prompt: number; completion: number }> }
+  const think = async () => {
+    const s = await stats()
+    return { cost: s.cost_by_model.think ?? 0, ...(s.tokens_by_model.think ?? { prompt: 0, completion: 0 }) }
+  }
+
+  it('costs a prompt above a tier at the tier\'s rates for the whole request, a short one at the base rates', async () => {
+    const t0 = await think()
+    await proxy.client.chat.completions.create({ model: 'think', messages: user('a short prompt') })
+    const t1 = await think()
+    expect(t1.prompt - t0.prompt).toBeLessThanOrEqual(20)
+    expect(t1.cost - t0.cost).toBeCloseTo(((t1.prompt - t0.prompt) * 1 + (t1.completion - t0.completion) * 4) / 1e6, 12)
+    await proxy.client.chat.completions.create({ model: 'think', messages: user(Array.from({ length: 30 }, (_, i) => `word${i}`).join(' ')) })
+    const t2 = await think()
+    expect(t2.prompt - t1.prompt).toBeGreaterThan(20)
+    expect(t2.cost - t1.cost).toBeCloseTo(((t2.prompt - t1.prompt) * 2 + (t2.completion - t1.completion) * 6) / 1e6, 12)
+    expect(await (await fetch(`${proxy.gw.url}/metrics`)).text()).toContain(`gateway_model_cost_usd_total{model="think"} ${t2.cost}`)
+  })
+})
+
 describe('catalog rules, before any upstream call', () => {
   const expectError = async (promise: Promise<unknown>, status: number, code: string, message: string) => {
     const error = (await promise.catch((e: unknown) => e)) as InstanceType<typeof OpenAI.APIError>
