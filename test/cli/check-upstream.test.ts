@@ -110,7 +110,7 @@ describe('catalog check-upstream: lifecycle drift', () => {
     const before = readFileSync(fixture, 'utf8')
     expect(readFileSync(file, 'utf8')).toBe(
       before
-        .replace('    pricing: {input: 1, output: 4}\n', '    pricing: {input: 1, output: 4}\n    deprecation: {announced: 2026-11-21, sunset: 2027-02-15}\n')
+        .replace('output: 6}]}\n', 'output: 6}]}\n    deprecation: {announced: 2026-11-21, sunset: 2027-02-15}\n')
         .replace('deprecation: {announced: 2026-10-01, sunset: 2027-01-31, replacement: chat}', 'deprecation: {announced: 2026-10-01, sunset: 2027-01-14, replacement: chat}'),
     )
     expect((await check([])).code).toBe(1) // a fresh copy: the fix went to that run's file only

@@ -6,6 +6,7 @@ import { catalogSchema } from '../../scripts/compiler/schema.ts'
 import { schemaTypes } from '../../scripts/compiler/schema-types.ts'
 import { catalog } from '../../src/catalog/catalog.generated.ts'
 import type { ModelId } from '../../src/catalog/catalog.generated.ts'
+import type { Model } from '../../src/catalog/types.ts'
 
 const text = readFileSync(new URL('../../models.yaml', import.meta.url), 'utf8')
 
@@ -53,6 +54,33 @@ describe('the shipped models.yaml', () => {
     expect(catalog.aliases['codex-mini']).toBe('codex-mini-latest')
     expect(catalog.models['o3'].token_limit_param).toBe('max_completion_tokens')
     expect(catalog.models['gpt-4o'].token_limit_param).toBe('max_tokens')
+  })
+
+  it('says where every model\'s figures come from: the provider\'s own pages', () => {
+    const own: Record<string, RegExp> = { openai: /^https:\/\/developers\.openai\.com\//, anthropic: /^https:\/\/platform\.claude\.com\/docs\//, local: /^https:\/\/huggingface\.co\/Qwen\// }
+    for (const m of Object.values(catalog.models)) {
+      expect(m.sources?.length, m.id).toBeGreaterThan(0)
+      for (const url of m.sources!) expect(url, m.id).toMatch(own[m.provider]!)
+    }
+  })
+
+  it('carries the retirements the providers announced, and the current models that replace them', () => {
+    const model = (id: string) => catalog.models[id as ModelId] as Model
+    const d = (id: string) => model(id).deprecation
+    expect(d('claude-sonnet-4-5-20250929')).toEqual({ sunset: '2026-11-30', replacement: 'claude-sonnet-5-5' })
+    expect(d('gpt-5')).toEqual({ announced: '2026-06-11', sunset: '2026-12-11', replacement: 'gpt-6.1-sol' })
+    expect(d('gpt-5-mini')).toEqual({ announced: '2026-06-11', sunset: '2026-12-11', replacement: 'gpt-6.1-terra' })
+    for (const id of ['gpt-5-pro', 'o3', 'o3-pro']) expect(d(id)).toMatchObject({ announced: '2026-06-11', sunset: '2026-12-11' })
+    for (const id of ['gpt-4o', 'gpt-4o-mini', 'gpt-4.1']) expect(d(id)).toEqual({ announced: '2026-10-14', sunset: '2027-01-14', replacement: 'gpt-6-luna' })
+    expect(d('codex-mini-latest')).toMatchObject({ sunset: '2026-02-12' })
+    for (const id of ['gpt-4-turbo', 'gpt-3.5-turbo', 'o1', 'o1-pro', 'o3-mini', 'o4-mini']) expect(d(id)).toMatchObject({ announced: '2026-04-22', sunset: '2026-10-23' })
+    for (const id of ['gpt-6.2-sol', 'gpt-6.2-astra', 'gpt-6.1-sol', 'gpt-6.1-terra', 'gpt-6-luna', 'claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-5-5']) {
+      expect(model(id), id).toMatchObject({ active: true, experimental: false, verified: '2026-12-01' })
+      expect(d(id), id).toBeUndefined()
+    }
+    expect(model('gpt-6.2-sol').efforts).not.toContain('none')
+    expect(model('gpt-6.2-sol').pricing).toEqual({ input: 2, cached_input: 0.1, output: 10, tiers: [{ above: 272000, input: 4, cached_input: 0.2, output: 15 }] })
+    for (const id of ['claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-5-5']) expect(model(id).temperatures, id).toEqual([1])
   })
 })
 
