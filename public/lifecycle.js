@@ -18,7 +18,7 @@ export function renderSunsets(models) {
   document.querySelector('#sunsets tbody').replaceChildren(...upcoming.map(({ m, d }) => {
     const days = Math.round((Date.parse(`${d.sunset}T00:00:00Z`) - today) / DAY_MS)
     const tr = document.createElement('tr')
-    for (const [text, className] of [[m.id, ''], [d.sunset, ''], [days === 0 ? 'today' : String(days), 'num'], [d.replacement ?? 'none named', '']]) {
+    for (const [text, className] of [[m.id, ''], [d.sunset, ''], [String(days), 'num'], [d.replacement ?? 'none named', '']]) {
       const td = document.createElement('td')
       td.textContent = text
       if (className) td.className = className

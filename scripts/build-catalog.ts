@@ -2,7 +2,7 @@
 // src/catalog/schema.generated.ts). Prints every error as models.yaml:LINE:COL and exits 1.
 import { readFileSync, writeFileSync } from 'node:fs'
 import { emitModule } from './compiler/emit.ts'
-import { compileCatalog, errorReport } from './compiler/compile.ts'
+import { compileCatalog, issueReport } from './compiler/compile.ts'
 import { catalogSchema } from './compiler/schema.ts'
 import { schemaTypes } from './compiler/schema-types.ts'
 
@@ -12,7 +12,7 @@ const file = 'models.yaml'
 _write('src/catalog/schema.generated.ts', schemaTypes(catalogSchema))
 const result = compileCatalog(readFileSync(new URL(file, root), 'utf8'), file)
 if (!result.ok) {
-  const report = errorReport(file, result.errors, process.env.GITHUB_ACTIONS === 'true')
+  const report = issueReport(file, result.errors, process.env.GITHUB_ACTIONS === 'true')
   for (const line of report.stdout) console.log(line)
   for (const line of report.stderr) console.error(line)
   process.exit(1)

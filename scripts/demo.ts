@@ -6,7 +6,8 @@ import { toNodeHandler } from 'h3/node'
 import { createApp } from '../src/app.ts'
 import { catalog } from '../src/catalog/catalog.generated.ts'
 import { listen } from '../src/listen.ts'
-import { catalogModels, createMockUpstream } from '../src/mock/app.ts'
+import { createMockUpstream } from '../src/mock/app.ts'
+import { catalogModels } from '../src/mock/catalog-models.ts'
 
 /** The environment that points every provider at the mock (keys are the demo's own, not secrets). */
 export function demoEnv(mockUrl: string): Record<string, string> {

@@ -27,6 +27,8 @@ describe('the workflows', () => {
   it('has the daily lifecycle run fix the catalog and open a pull request with the report', () => {
     const lifecycle = runs.filter(([f]) => f === 'catalog-lifecycle.yml').map(([, line]) => line)
     expect(lifecycle).toContain('npm run -s catalog -- check-upstream --fix > report.txt 2>&1')
-    expect(lifecycle.some((line) => line.startsWith('|| gh pr create'))).toBe(true)
+    expect(lifecycle.some((line) => line.startsWith('gh pr create --head "$BRANCH" --base "$BASE"'))).toBe(true)
+    // A scheduled run has no event repository: the base is the ref it runs on.
+    expect(readFileSync(new URL('catalog-lifecycle.yml', dir), 'utf8')).toContain('BASE: ${{ github.ref_name }}')
   })
 })

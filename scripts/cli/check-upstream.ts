@@ -1,4 +1,5 @@
-import type { Catalog } from '../../src/catalog/types.ts'
+import { findModel } from '../../src/catalog/lookup.ts'
+import type { Catalog, Model } from '../../src/catalog/types.ts'
 import type { Env } from '../../src/catalog/visibility.ts'
 import { isCallable } from '../../src/catalog/visibility.ts'
 import { listModels as listAnthropicModels } from '../../src/protocols/anthropic.ts'
@@ -14,63 +15,78 @@ export interface Drift {
   readonly catalog?: string
 }
 
-/** What the check found: the lines to print, whether it failed, and the drift `--fix` can apply. */
+/** What the check found: the lines to print, the drift `--fix` can write, and how many other problems (which it cannot). */
 export interface UpstreamCheck {
   readonly lines: string[]
-  readonly failed: boolean
   readonly drift: Drift[]
+  readonly problems: number
 }
 
 /**
  * Asks each configured provider (or only `only`) which models it serves and which shutdown dates
  * it announces (with ofetch: a control-plane call, retried) and compares with the catalog:
- * callable models the provider no longer serves are drift (`missing`), and so is every announced
- * shutdown the catalog lacks or contradicts; served models the catalog lacks are listed for review.
+ * callable models the provider no longer serves are problems (`missing`); an announced shutdown
+ * the catalog lacks or contradicts is drift, for an active model the catalog lists (by id,
+ * upstream id or alias), or a note for a dated snapshot that a pattern routes like a listed model;
+ * served models the catalog does not know are listed for review. Inactive models are left alone.
  */
 export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?: string): Promise<UpstreamCheck> {
   let upstreams: ReturnType<typeof resolveUpstreams>
   try {
     upstreams = resolveUpstreams(catalog, env, {})
   } catch (error) {
-    return { lines: [(error as Error).message], failed: true, drift: [] }
+    return { lines: [(error as Error).message], drift: [], problems: 1 }
   }
   const lines: string[] = []
   const drift: Drift[] = []
-  let failed = false
+  let problems = 0
   const ids = Object.keys(upstreams).filter((id) => !only || id === only)
-  if (only && ids.length === 0) return { lines: [`no provider ${only} in the catalog (providers: ${Object.keys(upstreams).join(', ')})`], failed: true, drift }
+  if (only && ids.length === 0) return { lines: [`no provider ${only} in the catalog (providers: ${Object.keys(upstreams).join(', ')})`], drift, problems: 1 }
   for (const id of ids) {
     const up = upstreams[id]!
     if (up.provider.api_key_env && !up.key) {
       lines.push(`${id}: skipped (${up.provider.api_key_env} is not set)`)
       continue
     }
-    let served: Map<string, ServedModel>
+    let served: ServedModel[]
     try {
-      const list = await (up.provider.protocol === 'anthropic' ? listAnthropicModels(up) : listOpenAIModels(up))
-      served = new Map(list.map((m) => [m.id, m]))
+      served = await (up.provider.protocol === 'anthropic' ? listAnthropicModels(up) : listOpenAIModels(up))
     } catch (error) {
-      failed = true
+      problems++
       // fetch's own failures say only "fetch failed": the reason is in the cause.
       const cause = (error as { cause?: { cause?: { message?: string } } }).cause?.cause?.message
       lines.push(`${id}: could not list models at ${up.baseUrl}: ${new Redactor([up.key]).text(`${(error as Error).message}${cause ? ` (${cause})` : ''}`)}`)
       continue
     }
     const own = Object.values(catalog.models).filter((m) => m.provider === id)
-    const expected = new Set(own.filter((m) => isCallable(m, now)).map((m) => m.upstream_id))
-    const missing = [...expected].filter((m) => !served.has(m)).sort()
-    const extra = [...served.keys()].filter((m) => !own.some((o) => o.upstream_id === m)).sort()
+    const byUpstreamId = new Map(own.map((m) => [m.upstream_id, m]))
+    const servedIds = new Set(served.map((s) => s.id))
+    const missing = [...new Set(own.filter((m) => isCallable(m, now)).map((m) => m.upstream_id))].filter((m) => !servedIds.has(m)).sort()
+    const extra: string[] = []
     const found: Drift[] = []
     const notes: string[] = []
-    for (const m of own) {
-      const announced = served.get(m.upstream_id)?.shutdown
-      const sunset = m.deprecation?.sunset
-      if (announced && announced !== sunset) found.push({ model: m.id, announced, ...(sunset && { catalog: sunset }) })
-      else if (announced === null && sunset && isCallable(m, now)) notes.push(`  note: ${m.id}: the catalog retires it on ${sunset}; ${up.provider.name} announces no shutdown yet`)
+    for (const s of served) {
+      const direct = byUpstreamId.get(s.id)
+      const known = direct ? { model: direct, snapshot: false } : _known(catalog, s.id, id)
+      if (!known) {
+        extra.push(s.id)
+        continue
+      }
+      const { model, snapshot } = known
+      const sunset = model.deprecation?.sunset
+      if (!model.active || s.shutdown === undefined || s.shutdown === sunset) continue
+      if (s.shutdown === null) {
+        if (sunset && isCallable(model, now) && !snapshot) notes.push(`  note: ${model.id}: the catalog retires it on ${sunset}; ${up.provider.name} announces no shutdown yet`)
+      } else if (snapshot) {
+        notes.push(`  note: ${s.id} (routed like ${model.id}): ${up.provider.name} announces shutdown on ${s.shutdown}; the catalog gives it ${sunset ?? 'none'}: list the snapshot in the catalog to give it its own date`)
+      } else if (!found.some((d) => d.model === model.id)) {
+        found.push({ model: model.id, announced: s.shutdown, ...(sunset && { catalog: sunset }) })
+      }
     }
+    extra.sort()
     drift.push(...found)
-    failed ||= missing.length > 0 || found.length > 0
-    lines.push(`${id}: ${served.size} served, ${expected.size} in the catalog, ${missing.length} missing upstream, ${extra.length} not in the catalog, ${found.length} with lifecycle drift`)
+    problems += missing.length
+    lines.push(`${id}: ${served.length} served, ${new Set(own.filter((m) => isCallable(m, now)).map((m) => m.upstream_id)).size} in the catalog, ${missing.length} missing upstream, ${extra.length} not in the catalog, ${found.length} with lifecycle drift`)
     for (const m of missing) lines.push(`  missing upstream (remove or deprecate it): ${m}`)
     for (const m of extra) lines.push(`  not in the catalog: ${m}`)
     for (const d of found) {
@@ -79,5 +95,14 @@ export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?
     }
     lines.push(...notes)
   }
-  return { lines, failed, drift }
+  return { lines, drift, problems }
+}
+
+// A served id the catalog knows by another name: an alias of one of this provider's models, or a
+// dated snapshot that a `like` pattern routes as one of them (its dates are that model's).
+function _known(catalog: Catalog, servedId: string, provider: string): { model: Model; snapshot: boolean } | undefined {
+  const found = findModel(catalog, servedId)
+  if (!found || found.model.provider !== provider) return undefined
+  if (found.via === 'alias') return { model: found.model, snapshot: false }
+  return found.model.like ? { model: catalog.models[found.model.like]!, snapshot: true } : undefined
 }

@@ -102,7 +102,7 @@ function _show(value: unknown): string {
   return String(value).replaceAll('|', '\\|')
 }
 
-// A map inside a list (a price tier) as models.yaml writes it: {above: 272000, input: 4}.
+// A map inside a list (a price tier) as models.yaml writes it: {above_input_tokens: 272000, input: 4}.
 function _map(v: Readonly<Record<string, unknown>>): string {
   return `{${Object.entries(v).map(([k, x]) => `${k}: ${String(x)}`).join(', ')}}`
 }

@@ -52,6 +52,18 @@ export function addModel(doc: Document, models: YAMLMap, id: string, fields: Rec
   models.add(doc.createPair(key, value))
 }
 
+/**
+ * A model's deprecation with a new sunset: the announcement and replacement it had are kept
+ * unless `given` (an announcement on or after the new sunset is dropped), else `announced`.
+ */
+export function newDeprecation(model: YAMLMap, sunset: string, given: { announced?: string; replacement?: string } = {}, announcedElse?: string) {
+  const old = (model.toJSON() as { deprecation?: { announced?: string; replacement?: string } }).deprecation ?? {}
+  const kept = old.announced !== undefined && old.announced < sunset ? old.announced : undefined
+  const announced = given.announced ?? kept ?? announcedElse
+  const replacement = given.replacement ?? old.replacement
+  return { ...(announced && { announced }), sunset, ...(replacement && { replacement }) }
+}
+
 /** Sets `field` of a model entry to an inline value, keeping its place and its line's comment if it exists. */
 export function setField(doc: Document, model: YAMLMap, field: string, value: unknown): void {
   const node = doc.createNode(value)

@@ -2,15 +2,15 @@ import { execFileSync } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
-import { compileCatalog, errorReport } from '../compiler/compile.ts'
+import { compileCatalog, issueReport } from '../compiler/compile.ts'
 import { catalogSchema } from '../compiler/schema.ts'
 import { parseSource } from '../compiler/source.ts'
 import { checkUpstream } from './check-upstream.ts'
 import { lifecycleReport } from './lifecycle.ts'
 import { catalogDiff } from './diff.ts'
 import type { RawCatalog } from './diff.ts'
-import type { YAMLMap } from 'yaml'
-import { addModel, CliError, editCatalog, modelNode, setField } from './edit.ts'
+import { utcDay } from '../../src/catalog/deprecation.ts'
+import { addModel, CliError, editCatalog, modelNode, newDeprecation, setField } from './edit.ts'
 
 export const USAGE = `Usage: npm run catalog -- <command> [options]
 
@@ -99,13 +99,13 @@ function _validate(args: readonly string[], io: Io): number {
   const file = positionals[0] ?? values.file ?? 'models.yaml'
   const result = compileCatalog(_read(io, file), file, io.now)
   if (!result.ok) {
-    const report = errorReport(file, result.errors, io.env.GITHUB_ACTIONS === 'true')
+    const report = issueReport(file, result.errors, io.env.GITHUB_ACTIONS === 'true')
     report.stdout.forEach(io.out)
     report.stderr.forEach(io.err)
     return 1
   }
   if (result.warnings.length) {
-    const report = errorReport(file, result.warnings, io.env.GITHUB_ACTIONS === 'true', 'warning')
+    const report = issueReport(file, result.warnings, io.env.GITHUB_ACTIONS === 'true', 'warning')
     report.stdout.forEach(io.out)
     report.stderr.forEach(io.err)
   }
@@ -123,7 +123,7 @@ function _add(args: readonly string[], io: Io): number {
     if (raw !== undefined) given[field] = _value(field, schema, raw)
   }
   given.experimental ??= true
-  if (given.experimental === true) given.experimental_since ??= io.now.toISOString().slice(0, 10)
+  if (given.experimental === true) given.experimental_since ??= utcDay(io.now)
   // Schema order, as the file writes models; fields the schema lacks go last for it to name.
   const order = [...Object.keys(MODEL_FIELDS), ...Object.keys(given)]
   const fields = Object.fromEntries(order.filter((f) => f in given).map((f) => [f, given[f]]))
@@ -156,7 +156,8 @@ function _lifecycle(command: 'promote' | 'deactivate' | 'deprecate', args: reado
         return `deactivated ${id}: it is neither listed nor callable`
       }
       if (!v.sunset) throw new CliError('deprecate needs --sunset YYYY-MM-DD', 2)
-      const d = _deprecation(model, v.sunset, io.now, v)
+      const today = utcDay(io.now)
+      const d = newDeprecation(model, v.sunset, { announced: v.announced, replacement: v.replacement }, today < v.sunset ? today : undefined)
       setField(doc, model, 'deprecation', d)
       return `deprecated ${id}: sunset ${d.sunset}${d.replacement ? `, replacement ${d.replacement}` : ''}`
     }),
@@ -190,36 +191,33 @@ async function _checkUpstream(args: readonly string[], io: Io): Promise<number> 
   if (!result.ok) throw new CliError(`${file} is not valid: run npm run catalog -- validate`, 1)
   const check = await checkUpstream(result.catalog, io.env, io.now, positionals[0])
   check.lines.forEach(io.out)
-  if (!flags.has('fix') || check.drift.length === 0) return check.failed ? 1 : 0
-  // The announced dates, written with the comment-keeping editor; a model the catalog reaches by
-  // another id (an alias's target) is the one edited.
-  io.out(
-    editCatalog(_path(io, file), file, io.now, (doc, models) => {
-      for (const d of check.drift) setField(doc, modelNode(models, d.model, file), 'deprecation', _deprecation(modelNode(models, d.model, file), d.announced, io.now))
-      return `fixed ${check.drift.length} lifecycle drift in ${file}: ${check.drift.map((d) => `${d.model} sunset ${d.announced}`).join(', ')}`
-    }),
-  )
-  // Fixed drift no longer fails the run; anything else the check found still does.
-  const rest = await checkUpstream(compileCatalog(_read(io, file), file, io.now).catalog!, io.env, io.now, positionals[0])
-  return rest.failed ? 1 : 0
-}
-
-// A deprecation with a new sunset: the announcement and replacement it had are kept (unless
-// given), an announcement on or after the sunset gives way to today's.
-function _deprecation(model: YAMLMap, sunset: string, now: Date, given: { announced?: string; replacement?: string } = {}) {
-  const old = (model.toJSON() as { deprecation?: { announced?: string; replacement?: string } }).deprecation ?? {}
-  const today = now.toISOString().slice(0, 10)
-  const kept = old.announced !== undefined && old.announced < sunset ? old.announced : undefined
-  const announced = given.announced ?? kept ?? (today < sunset ? today : undefined)
-  const replacement = given.replacement ?? old.replacement
-  return { ...(announced && { announced }), sunset, ...(replacement && { replacement }) }
+  if (!flags.has('fix')) return check.problems + check.drift.length > 0 ? 1 : 0
+  // Each announced date written on its own (with the comment-keeping editor), so that one that
+  // would break a rule is named and the others still land. No notice date is made up: the
+  // provider's model list gives none, so a new deprecation is written without `announced`.
+  let failed = check.problems
+  for (const d of check.drift) {
+    try {
+      editCatalog(_path(io, file), file, io.now, (doc, models) => {
+        const model = modelNode(models, d.model, file)
+        setField(doc, model, 'deprecation', newDeprecation(model, d.announced))
+        return ''
+      })
+      io.out(`fixed ${d.model}: sunset ${d.announced} in ${file}`)
+    } catch (error) {
+      if (!(error instanceof CliError)) throw error
+      failed++
+      io.err(`could not fix ${d.model}:\n${error.message}`)
+    }
+  }
+  return failed > 0 ? 1 : 0
 }
 
 function _lifecycleView(args: readonly string[], io: Io): number {
   const { values } = _parse(args, ['within'], 0)
   const file = values.file ?? 'models.yaml'
   const within = values.within === undefined ? undefined : Number(values.within)
-  if (within !== undefined && !(Number.isSafeInteger(within) && within >= 0)) throw new CliError(`--within takes a number of days, got ${JSON.stringify(values.within)}`, 2)
+  if (values.within !== undefined && !/^\d{1,5}$/.test(values.within)) throw new CliError(`--within takes a number of days, got ${JSON.stringify(values.within)}`, 2)
   const result = compileCatalog(_read(io, file), file, io.now)
   if (!result.ok) throw new CliError(`${file} is not valid: run npm run catalog -- validate`, 1)
   lifecycleReport(result.catalog, io.now, within).forEach(io.out)

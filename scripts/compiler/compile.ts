@@ -60,7 +60,7 @@ export function formatError(e: CatalogError): string {
  * at): each item and a count on stderr, and with `annotate` (under GitHub Actions) `::error` or
  * `::warning` annotations on stdout, shown on the PR's diff.
  */
-export function errorReport(file: string, errors: readonly CatalogError[], annotate: boolean, level: 'error' | 'warning' = 'error'): { stderr: string[]; stdout: string[] } {
+export function issueReport(file: string, errors: readonly CatalogError[], annotate: boolean, level: 'error' | 'warning' = 'error'): { stderr: string[]; stdout: string[] } {
   const escape = (s: string) => s.replaceAll('%', '%25').replaceAll('\r', '%0D').replaceAll('\n', '%0A')
   const property = (s: string) => escape(s).replaceAll(':', '%3A').replaceAll(',', '%2C')
   const prefix = level === 'warning' ? 'warning: ' : ''

@@ -1,4 +1,5 @@
 import { baseUrlProblem } from '../../src/catalog/base-url.ts'
+import { utcDay } from '../../src/catalog/deprecation.ts'
 import { TEXT_KINDS } from '../../src/catalog/model.ts'
 import { patternRegExp } from '../../src/catalog/lookup.ts'
 import type { Api, CatalogFile, Kind, ModelEntry, PatternEntry } from '../../src/catalog/types.ts'
@@ -23,7 +24,7 @@ const MAX_UNBOUNDED_QUANTIFIERS = 2
  * (`models/ID`, `providers/ID`, `patterns/N`: they failed the schema) are not checked.
  */
 export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Set(), now = new Date()): Issue[] {
-  const today = now.toISOString().slice(0, 10)
+  const today = utcDay(now)
   const issues: Issue[] = []
   const add = (path: (string | number)[], message: string) => issues.push({ path, message })
   const providers = Object.keys(file.providers)
@@ -63,9 +64,10 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
       add(at('pricing', 'cached_input'), `pricing.cached_input (${m.pricing.cached_input}) exceeds pricing.input (${m.pricing.input})`)
     }
     m.pricing?.tiers?.forEach((tier, i) => {
-      const before = i === 0 ? undefined : m.pricing!.tiers![i - 1]!.above
-      if (before !== undefined && tier.above <= before) add(at('pricing', 'tiers', i, 'above'), `pricing.tiers[${i}].above (${tier.above}) must be more than the tier before it (${before}): list tiers from the smallest prompt up`)
-      if (m.context_window !== undefined && tier.above >= m.context_window) add(at('pricing', 'tiers', i, 'above'), `pricing.tiers[${i}].above (${tier.above}) is not below context_window (${m.context_window}): no request could reach it`)
+      const before = i === 0 ? undefined : m.pricing!.tiers![i - 1]!.above_input_tokens
+      if (before !== undefined && tier.above_input_tokens <= before) add(at('pricing', 'tiers', i, 'above_input_tokens'), `pricing.tiers[${i}].above_input_tokens (${tier.above_input_tokens}) must be more than the tier before it (${before}): list tiers from the smallest prompt up`)
+      if (m.context_window !== undefined && tier.above_input_tokens >= m.context_window) add(at('pricing', 'tiers', i, 'above_input_tokens'), `pricing.tiers[${i}].above_input_tokens (${tier.above_input_tokens}) is not below context_window (${m.context_window}): no request could reach it`)
+      if (tier.cached_input === undefined && m.pricing!.cached_input !== undefined) add(at('pricing', 'tiers', i), `pricing.tiers[${i}] has no cached_input, but the base price has one: give the tier's cache-read price (without it cache reads would cost the tier's full input price)`)
       if (tier.cached_input !== undefined && tier.cached_input > tier.input) add(at('pricing', 'tiers', i, 'cached_input'), `pricing.tiers[${i}].cached_input (${tier.cached_input}) exceeds its input price (${tier.input})`)
     })
     m.sources?.forEach((url, i) => {

@@ -1,5 +1,17 @@
 import type { Model } from './types.ts'
 
+const DAY_MS = 86_400_000
+
+/** The UTC day of `now`, `YYYY-MM-DD`: the unit of every catalog date (a model retires on its sunset day, UTC). */
+export function utcDay(now: Date): string {
+  return now.toISOString().slice(0, 10)
+}
+
+/** Whole days from the day `from` to the day `to` (both `YYYY-MM-DD`); negative when `to` is earlier. */
+export function daysFrom(from: string, to: string): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / DAY_MS)
+}
+
 /** Where a model is in its deprecation schedule at a given time. */
 export type DeprecationState =
   | { readonly state: 'none' }
@@ -13,7 +25,7 @@ export type DeprecationState =
 export function deprecationState(model: Model, now: Date): DeprecationState {
   const d = model.deprecation
   if (!d) return { state: 'none' }
-  const today = now.toISOString().slice(0, 10)
+  const today = utcDay(now)
   if (d.announced !== undefined && today < d.announced) return { state: 'none' }
   return { state: today >= d.sunset ? 'retired' : 'deprecated', ...d }
 }

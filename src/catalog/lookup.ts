@@ -58,7 +58,7 @@ function _fromPattern(catalog: Catalog, p: PatternEntry, name: string, match: Re
     const template = _listed(catalog, p.like.replaceAll(/\$(\d)/g, (_, n: string) => match[Number(n)] ?? ''))?.model
     if (!template) return undefined
     // Everything but identity, deprecation included: a snapshot of a retired model is retired.
-    return { ...template, id: name, name, upstream_id: name, aliases: [], pattern: p.match }
+    return { ...template, id: name, name, upstream_id: name, aliases: [], pattern: p.match, like: template.id }
   }
   const { match: _m, description, like: _l, ...fields } = p
   return { ...resolveModel(name, { ...fields, name, description, provider: p.provider!, kind: p.kind!, apis: p.apis! }), pattern: p.match }

@@ -24,6 +24,8 @@ export interface Model extends ModelEntry {
   readonly active: boolean
   /** For an id the catalog does not list, the `match` of the pattern that made it. */
   readonly pattern?: string
+  /** For an id a `like` pattern made (a dated snapshot), the id of the listed model it behaves as. */
+  readonly like?: string
 }
 
 /** The compiled catalog: what `npm run build:catalog` freezes into catalog.generated.ts. */

@@ -1,6 +1,5 @@
 import type { H3, H3Event } from 'h3'
 import { getRouterParam } from 'h3'
-import { deprecationState } from '../catalog/deprecation.ts'
 import type { Api, Model } from '../catalog/types.ts'
 import { openaiError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
@@ -15,16 +14,15 @@ import { jsonObject, pathId, route } from './internal/methods.ts'
 
 /**
  * OpenAI's model object: `created` from the catalog's release date, `owned_by` from the model,
- * `shutdown_date` the announced sunset (`YYYY-MM-DD`), `null` while none is announced.
+ * `shutdown_date` the catalog's sunset (`YYYY-MM-DD`), `null` when it records none.
  */
-export function toOpenAIModel(m: Model, now: Date) {
-  const d = deprecationState(m, now)
+export function toOpenAIModel(m: Model) {
   return {
     id: m.id,
     object: 'model',
     created: m.released ? Date.parse(`${m.released}T00:00:00Z`) / 1000 : 0,
     owned_by: m.owned_by,
-    shutdown_date: d.state === 'none' ? null : d.sunset,
+    shutdown_date: m.deprecation?.sunset ?? null,
   }
 }
 
@@ -38,7 +36,7 @@ export const SSE: StreamFormat = { contentType: 'text/event-stream; charset=utf-
  */
 export function openaiRoutes(app: H3, gw: Gateway): void {
   route(app, '/v1/models', {
-    GET: (event) => gw.listing(event, 'openai', (models) => ({ object: 'list', data: models.map((m) => toOpenAIModel(m, gw.now())) })),
+    GET: (event) => gw.listing(event, 'openai', (models) => ({ object: 'list', data: models.map(toOpenAIModel) })),
   })
   route(app, '/v1/models/**:id', {
     GET: (event) => {
@@ -46,7 +44,7 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
       const model = resolvedModel(resolve(gw.catalog, name, gw.now()))
       event.context.model = model.id
       // An alias answers under the name asked for, as OpenAI's own aliases do.
-      return reply(event, JSON.stringify({ ...toOpenAIModel(model, gw.now()), id: name }), deprecationHeaders(model, gw.now()))
+      return reply(event, JSON.stringify({ ...toOpenAIModel(model), id: name }), deprecationHeaders(model, gw.now()))
     },
   })
   for (const api of Object.keys(ENDPOINTS) as Api[]) {

@@ -29,7 +29,7 @@ export function toWebUIModel(m: Model, now: Date) {
     max_output: m.max_output ?? null,
     pricing: m.pricing ?? null,
     deprecation: d.state === 'none' ? null : d,
-    shutdown_date: d.state === 'none' ? null : d.sunset,
+    shutdown_date: m.deprecation?.sunset ?? null,
   }
 }
 

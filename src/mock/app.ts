@@ -1,6 +1,5 @@
 import { H3 } from 'h3'
 import type { H3Event } from 'h3'
-import type { Catalog } from '../catalog/types.ts'
 import { message } from './anthropic.ts'
 import { faultyStream, sleep } from './faults.ts'
 import type { Fault, Seen } from './faults.ts'
@@ -18,12 +17,6 @@ export interface MockOptions {
 export interface MockModel {
   readonly id: string
   readonly shutdown_date?: string | null
-}
-
-/** Every upstream id of a catalog, announcing the shutdown dates the catalog records (as `npm run mock` and the demo list them). */
-export function catalogModels(catalog: Catalog): MockModel[] {
-  const models = new Map(Object.values(catalog.models).map((m) => [m.upstream_id, { id: m.upstream_id, shutdown_date: m.deprecation?.sunset ?? null }]))
-  return [...models.values()]
 }
 
 /** The mock upstream: its h3 app, what it has seen, and faults to apply to coming requests. */

@@ -2,7 +2,8 @@
 import { createServer } from 'node:http'
 import { toNodeHandler } from 'h3/node'
 import { catalog } from '../catalog/catalog.generated.ts'
-import { catalogModels, createMockUpstream } from './app.ts'
+import { createMockUpstream } from './app.ts'
+import { catalogModels } from './catalog-models.ts'
 
 const port = Number(process.env.PORT ?? 8080)
 const { app } = createMockUpstream({ models: catalogModels(catalog) })

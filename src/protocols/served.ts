@@ -8,12 +8,14 @@ export interface ServedModel {
   readonly shutdown?: string | null
 }
 
-const DAY = /^\d{4}-\d{2}-\d{2}$/
-
-/** A provider's lifecycle date as a `YYYY-MM-DD` day (ISO timestamps cut to their day), `null` for an explicit none, else absent. */
+/**
+ * A provider's lifecycle date as a `YYYY-MM-DD` day (an ISO timestamp cut to its day), `null` for
+ * an explicit none; absent for anything else (a number, an impossible day like 2026-02-30).
+ */
 export function announcedDay(value: unknown): string | null | undefined {
   if (value === null) return null
-  if (typeof value !== 'string') return undefined
+  if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}(T|$)/.test(value)) return undefined
   const day = value.slice(0, 10)
-  return DAY.test(day) && !Number.isNaN(Date.parse(`${day}T00:00:00Z`)) ? day : undefined
+  const parsed = new Date(`${day}T00:00:00Z`)
+  return !Number.isNaN(parsed.getTime()) && parsed.toISOString().startsWith(day) ? day : undefined
 }

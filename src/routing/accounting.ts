@@ -67,6 +67,6 @@ export function account(stats: Stats, model: Model, json: Record<string, unknown
 
 /** The rates a request with `promptTokens` input tokens pays: the last tier it exceeds, else the base prices. */
 export function priceFor(pricing: Pricing, promptTokens: number): Omit<Pricing, 'tiers'> {
-  const tier = pricing.tiers?.findLast((t) => promptTokens > t.above)
+  const tier = pricing.tiers?.findLast((t) => promptTokens > t.above_input_tokens)
   return tier ? { input: tier.input, cached_input: tier.cached_input ?? tier.input, output: tier.output } : pricing
 }

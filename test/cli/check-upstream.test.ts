@@ -1,4 +1,4 @@
-import { copyFileSync, mkdtempSync, readFileSync } from 'node:fs'
+import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
@@ -103,14 +103,14 @@ describe('catalog check-upstream: lifecycle drift', () => {
     expect(readFileSync(file, 'utf8')).toBe(readFileSync(fixture, 'utf8'))
   })
 
-  it('--fix writes the announced dates with the comment-keeping editor, keeping announcement and replacement, and then passes', async () => {
+  it('--fix writes the announced dates with the comment-keeping editor, keeping announcement and replacement, making up no notice date, and passes', async () => {
     const result = await check(['--fix'])
     expect(result.code).toBe(0)
-    expect(result.out.at(-1)).toBe('fixed 2 lifecycle drift in models.yaml: think sunset 2027-02-15, soon sunset 2027-01-14')
+    expect(result.out.slice(-2)).toEqual(['fixed think: sunset 2027-02-15 in models.yaml', 'fixed soon: sunset 2027-01-14 in models.yaml'])
     const before = readFileSync(fixture, 'utf8')
     expect(readFileSync(file, 'utf8')).toBe(
       before
-        .replace('output: 6}]}\n', 'output: 6}]}\n    deprecation: {announced: 2026-11-21, sunset: 2027-02-15}\n')
+        .replace('output: 6}]}\n', 'output: 6}]}\n    deprecation: {sunset: 2027-02-15}\n')
         .replace('deprecation: {announced: 2026-10-01, sunset: 2027-01-31, replacement: chat}', 'deprecation: {announced: 2026-10-01, sunset: 2027-01-14, replacement: chat}'),
     )
     expect((await check([])).code).toBe(1) // a fresh copy: the fix went to that run's file only
@@ -129,5 +129,43 @@ describe('catalog check-upstream: lifecycle drift', () => {
     } finally {
       await quiet.close()
     }
+  })
+})
+
+describe('catalog check-upstream: drift by other names, and fixes that cannot land', () => {
+  // The proxy catalog plus a snapshot pattern for think and an inactive model.
+  const catalog = `${readFileSync(fixture, 'utf8')}  done:\n    name: Done\n    provider: acme\n    kind: chat\n    apis: [chat]\n    active: false\n    deprecation: {sunset: 2026-01-01, replacement: chat}\npatterns:\n  - match: ^(think)-\\d{4}-\\d{2}-\\d{2}$\n    description: Dated snapshots of think.\n    like: $1\n`
+  let provider: Awaited<ReturnType<typeof mockServer>>
+  beforeAll(async () => {
+    provider = await mockServer({
+      models: [
+        { id: 'upstream-chat', shutdown_date: '2027-01-01' }, // soon names chat as its replacement, and retires later: this fix cannot land
+        { id: 'chat-latest', shutdown_date: '2027-01-01' }, // an alias of chat: the same model, reported once
+        { id: 'think-2026-01-01', shutdown_date: '2027-03-01' }, // a snapshot routed like think: a note
+        { id: 'soon', shutdown_date: '2027-01-20' },
+        { id: 'done', shutdown_date: '2026-03-01' }, // inactive in the catalog: left alone
+        'think', 'pro', 'mod', 'instruct',
+      ],
+      keys: { openai: ACME_KEY },
+    })
+  })
+  afterAll(() => provider.close())
+
+  it('finds drift through aliases, notes snapshots, leaves inactive models alone, and fixes what it can, naming what it cannot (exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'catalog-drift-'))
+    writeFileSync(join(dir, 'models.yaml'), catalog)
+    const out: string[] = []
+    const err: string[] = []
+    const code = await main(['check-upstream', 'acme', '--fix'], { cwd: dir, env: { ACME_API_KEY: ACME_KEY, ACME_BASE_URL: `${provider.url}/v1` }, now: new Date('2026-11-21T12:00:00Z'), out: (l) => out.push(l), err: (l) => err.push(l) })
+    expect(code).toBe(1)
+    expect(out).toEqual([
+      'acme: 9 served, 6 in the catalog, 0 missing upstream, 0 not in the catalog, 2 with lifecycle drift',
+      '  lifecycle drift: chat: Acme announces shutdown on 2027-01-01; the catalog has no shutdown date. Fix: npm run catalog -- deprecate chat --sunset 2027-01-01 (or check-upstream --fix)',
+      '  lifecycle drift: soon: Acme announces shutdown on 2027-01-20; the catalog says 2027-01-31. Fix: npm run catalog -- deprecate soon --sunset 2027-01-20 (or check-upstream --fix)',
+      '  note: think-2026-01-01 (routed like think): Acme announces shutdown on 2027-03-01; the catalog gives it none: list the snapshot in the catalog to give it its own date',
+      'fixed soon: sunset 2027-01-20 in models.yaml',
+    ])
+    expect(err).toEqual([expect.stringMatching(/^could not fix chat:\nmodels\.yaml:\d+:\d+: soon: deprecation\.replacement chat is itself sunset on 2027-01-01, before 2027-01-31\nmodels\.yaml: not written/)])
+    expect(readFileSync(join(dir, 'models.yaml'), 'utf8')).toBe(catalog.replace('sunset: 2027-01-31, replacement: chat}', 'sunset: 2027-01-20, replacement: chat}'))
   })
 })

@@ -27,7 +27,11 @@ const current = () => readFileSync(file, 'utf8')
 
 describe('validate', () => {
   it('passes a valid catalog and says what it holds', async () => {
-    expect(await run(['validate'])).toEqual({ code: 0, out: expect.stringMatching(/^models\.yaml: valid: 2 models, 1 providers, 0 patterns; version [0-9a-f]{16}$/), err: '' })
+    expect(await run(['validate'])).toEqual({
+      code: 0,
+      out: expect.stringMatching(/^models\.yaml: valid: 2 models, 1 providers, 0 patterns; version [0-9a-f]{16}$/),
+      err: 'warning: models.yaml:32:5: acme-next: experimental since an unrecorded day: add experimental_since (YYYY-MM-DD), so that a long experiment is noticed\nmodels.yaml: 1 warning',
+    })
   })
 
   it('fails with every error as FILE:LINE:COL, and annotations on GitHub Actions', async () => {
@@ -203,11 +207,20 @@ describe('lifecycle', () => {
     })
   })
 
+  it('counts a model retired today as retired, as the gateway does from its sunset day', async () => {
+    writeFileSync(file, current().replace('sunset: 2027-03-01}', 'sunset: 2026-11-21}'))
+    const lines = (await run(['lifecycle'])).out.split('\n')
+    expect(lines[0]).toBe('Retirements (today 2026-11-21): 1')
+    expect(lines).toContain('Retired already: 2 (they answer 410, naming the replacement where one is recorded)')
+  })
+
   it('keeps to the next days with --within, and refuses a --within that is not a number of days', async () => {
     expect((await run(['lifecycle', '--within', '30'])).out.split('\n').slice(0, 2)).toEqual(['Retirements within 30 days (today 2026-11-21): 1', '  2026-12-11  in 20 days    acme-chat  -> acme-next, announced 2026-10-01'])
-    const bad = await run(['lifecycle', '--within', 'soon'])
-    expect(bad.code).toBe(2)
-    expect(bad.err.split('\n\nUsage:')[0]).toBe('--within takes a number of days, got "soon"')
+    for (const given of ['soon', '', '1e1', '-3']) {
+      const bad = await run(['lifecycle', `--within=${given}`])
+      expect(bad.code, given).toBe(2)
+      expect(bad.err.split('\n\nUsage:')[0]).toBe(`--within takes a number of days, got ${JSON.stringify(given)}`)
+    }
   })
 })
 
@@ -233,6 +246,16 @@ describe('diff', () => {
         '**Changed fields** (2)\n\n| Entry | Field | Before | After |\n| --- | --- | --- | --- |\n' +
         '| `acme-chat` | pricing.input | 2.5 | 2 |\n| `acme-chat` | pricing.output | 10 | 8 |\n',
     })
+  })
+
+  it('shows new sources, a new verified day and price tiers, so the reviewer sees where figures come from', async () => {
+    writeFileSync(file, current().replace('    pricing: {input: 2.5, output: 10}\n', '    pricing: {input: 2.5, output: 10, tiers: [{above_input_tokens: 100000, input: 5, output: 15}]}\n    sources: [https://api.acme.test/docs/models/acme-chat]\n    verified: 2026-11-20\n'))
+    expect((await run(['diff', 'HEAD'])).out).toBe(
+      '### Catalog changes\n\n**Changed fields** (3)\n\n| Entry | Field | Before | After |\n| --- | --- | --- | --- |\n' +
+        '| `acme-chat` | pricing.tiers | (unset) | {above_input_tokens: 100000, input: 5, output: 15} |\n' +
+        '| `acme-chat` | sources | (unset) | https://api.acme.test/docs/models/acme-chat |\n' +
+        '| `acme-chat` | verified | (unset) | 2026-11-20 |\n',
+    )
   })
 
   it('lists added, deactivated and deprecated models', async () => {

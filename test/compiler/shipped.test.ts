@@ -79,7 +79,7 @@ describe('the shipped models.yaml', () => {
       expect(d(id), id).toBeUndefined()
     }
     expect(model('gpt-6.2-sol').efforts).not.toContain('none')
-    expect(model('gpt-6.2-sol').pricing).toEqual({ input: 2, cached_input: 0.1, output: 10, tiers: [{ above: 272000, input: 4, cached_input: 0.2, output: 15 }] })
+    expect(model('gpt-6.2-sol').pricing).toEqual({ input: 2, cached_input: 0.1, output: 10, tiers: [{ above_input_tokens: 272000, input: 4, cached_input: 0.2, output: 15 }] })
     for (const id of ['claude-opus-5-5', 'claude-sonnet-5-5', 'claude-haiku-5-5']) expect(model(id).temperatures, id).toEqual([1])
   })
 })
