@@ -142,8 +142,8 @@ $('admin-forget').addEventListener('click', () => {
 $('expose').addEventListener('change', async () => {
   const wanted = $('expose').checked
   try {
-    await api('/api/config', { token: state.admin, body: { expose_experimental_models: wanted } })
-    setStatus('expose', `Experimental models are now ${wanted ? 'listed' : 'hidden'} on this process only; other replicas keep their own setting.`, true)
+    const answer = await api('/api/config', { token: state.admin, body: { expose_experimental_models: wanted } })
+    setStatus('expose', `Experimental models are now ${wanted ? 'listed' : 'hidden'}, on ${answer.applied_to}.`, true)
   } catch (error) {
     $('expose').checked = !wanted
     report('expose', error)

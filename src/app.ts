@@ -18,6 +18,9 @@ import { ollamaRoutes } from './dialects/ollama.ts'
 import { openaiRoutes } from './dialects/openai.ts'
 import { opsRoutes } from './dialects/ops.ts'
 import { webuiRoutes } from './dialects/webui.ts'
+import { hasTeams } from './policy/access.ts'
+import { policy as shippedPolicy } from './policy/teams.generated.ts'
+import type { Policy, Team } from './policy/types.ts'
 
 declare module 'h3' {
   interface H3EventContext {
@@ -31,6 +34,8 @@ declare module 'h3' {
     streams?: Set<{ end(reason: string): void }>
     /** Takes provider keys out of what leaves toward the client (errors rendered here). */
     redactor?: Redactor
+    /** The caller's team (teams.yaml), found by its key. */
+    team?: Team
   }
 }
 
@@ -43,6 +48,8 @@ export interface AppOptions {
   readonly now?: () => Date
   /** Where request log lines (JSON) go. Default: stdout. */
   readonly log?: (line: string) => void
+  /** The access policy. Default: the compiled teams.yaml. */
+  readonly policy?: Policy
 }
 
 /**
@@ -69,14 +76,17 @@ export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
 export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   const config = loadConfig(options.env)
   const now = options.now ?? (() => new Date())
-  const gateway = createGateway(options.catalog, options.env, config, now)
+  const log = options.log ?? bufferedStdout()
+  const policy = options.policy ?? shippedPolicy
+  const gateway = createGateway(options.catalog, options.env, config, now, policy, (message) => log(JSON.stringify({ time: now().toISOString(), level: 'warn', message })))
   const debug = config.logLevel === 'debug'
   const id = requestId()
   const crossOrigin = config.corsOrigins.length ? cors(config.corsOrigins) : undefined
-  // With client keys configured, the admin token opens the client routes too.
-  const auth = clientAuth(config.apiKeys.length && config.adminToken ? [...config.apiKeys, config.adminToken] : config.apiKeys)
+  // With client keys or teams configured, the admin token opens the client routes too.
+  const keys = (config.apiKeys.length || hasTeams(policy)) && config.adminToken ? [...config.apiKeys, config.adminToken] : config.apiKeys
+  const auth = clientAuth(keys, policy)
   const secrets = new Redactor([...Object.values(gateway.upstreams).map((u) => u.key), ...config.apiKeys, config.adminToken])
-  const logged = accessLog({ log: options.log ?? bufferedStdout(), secrets, debug, now, stats: gateway.stats })
+  const logged = accessLog({ log, secrets, debug, now, stats: gateway.stats })
 
   // Errors are caught and rendered by the steps below; this only guards anything before them.
   const app = new H3({ silent: true, allowMalformedURL: true, onError: renderError })

@@ -32,6 +32,10 @@ export interface Config {
   readonly shutdownTimeoutMs: number
   /** `LOG_LEVEL`: `info` (one line per request) or `debug` (plus its headers, secrets hidden, and every error's causes). Default: `info`. */
   readonly logLevel: 'info' | 'debug'
+  /** `REDIS_URL` (`redis://host:port[/db]`): where limits, budgets and the runtime switch are shared by every replica. Unset: in this process (one instance). */
+  readonly redisUrl?: string
+  /** `LIMITS_ON_STORE_FAILURE`: while Redis cannot be reached, serve and count in process (`open`) or answer 503 (`closed`). Default: `open`. */
+  readonly limitsOnStoreFailure: 'open' | 'closed'
 }
 
 /** MAX_ANSWER_BYTES when unset: 64 MiB. */
@@ -75,6 +79,8 @@ export function loadConfig(env: Env): Config {
     streamIdleTimeoutMs: _integer(env, 'STREAM_IDLE_TIMEOUT_MS', undefined),
     shutdownTimeoutMs: _integer(env, 'SHUTDOWN_TIMEOUT_MS', 10_000),
     logLevel: _choice(env, 'LOG_LEVEL', ['info', 'debug'] as const),
+    redisUrl: _redisUrl(env.REDIS_URL),
+    limitsOnStoreFailure: _choice(env, 'LIMITS_ON_STORE_FAILURE', ['open', 'closed'] as const),
   }
 }
 
@@ -90,6 +96,18 @@ function _integer<T extends number | undefined>(env: Env, name: string, fallback
   if (raw === undefined || raw === '') return fallback
   if (!/^\d+$/.test(raw) || Number(raw) < 1) throw new ConfigError(`${name}: ${JSON.stringify(raw)} is not a positive whole number`)
   return Number(raw)
+}
+
+function _redisUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined || raw === '') return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new ConfigError('REDIS_URL: not a URL (redis://host:6379 or rediss://host:6380)')
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') throw new ConfigError(`REDIS_URL: ${url.protocol} is not redis: or rediss:`)
+  return raw
 }
 
 function _port(raw: string | undefined): number {

@@ -39,6 +39,7 @@ const OPENAI_TYPES: Readonly<Record<number, string>> = {
 /** An error as OpenAI's error object (`message`, `type`, `param`, `code`): the hub shape every dialect renders from. */
 export function openaiError(error: HTTPError): { message: string; type: string; param: string | null; code: string | null } {
   const data = (error.data ?? {}) as { code?: string; param?: string }
-  const type = OPENAI_TYPES[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error')
+  // A spent budget is OpenAI's own type too: the SDKs tell it from a rate limit by it.
+  const type = data.code === 'insufficient_quota' ? 'insufficient_quota' : (OPENAI_TYPES[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error'))
   return { message: error.unhandled ? 'internal error' : error.message, type, param: data.param ?? null, code: data.code ?? null }
 }

@@ -3,11 +3,18 @@ import type { Catalog, Model } from './catalog/types.ts'
 import type { Env } from './catalog/visibility.ts'
 import { listedModels } from './catalog/visibility.ts'
 import type { Config } from './config.ts'
+import { mayUse } from './policy/access.ts'
+import { Limits } from './policy/limits.ts'
+import { redisStore } from './policy/redis-store.ts'
+import type { Policy } from './policy/types.ts'
 import type { Upstream } from './transport/client.ts'
 import { resolveUpstreams } from './upstreams.ts'
 import { Redactor } from './redact.ts'
 import { etagMatches, reply, strongEtag } from './reply.ts'
 import { Stats } from './stats.ts'
+
+// A failing limits store is logged at most this often (each failure is counted in /metrics).
+const STORE_LOG_EVERY_MS = 10_000
 
 const DAY_MS = 86_400_000
 
@@ -17,8 +24,12 @@ export interface Gateway {
   readonly env: Env
   readonly config: Config
   readonly now: () => Date
-  /** Settings an admin may change at run time, for this process only. */
+  /** Settings an admin may change at run time: shared by every replica through Redis when REDIS_URL is set. */
   readonly runtime: { exposeExperimental: boolean }
+  /** The access policy (teams.yaml). */
+  readonly policy: Policy
+  /** The teams' limits and budgets, and the store they (and the runtime switch) live in. */
+  readonly limits: Limits
   /** Streams being sent: at the end of a drain, each is ended with an error event. */
   readonly streams: Set<{ end(reason: string): void }>
   readonly stats: Stats
@@ -26,49 +37,84 @@ export interface Gateway {
   readonly upstreams: Readonly<Record<string, Upstream>>
   /** Takes every provider key out of what upstreams answer, on its way to a client. */
   readonly redactor: Redactor
+  /** What the caller of `event` may use: undefined (everything) without a team, else its team's models. */
+  allowed(event: H3Event): ((model: Model) => boolean) | undefined
   /**
-   * A listing response built from the listed models, serialised once per catalog state (or
-   * its error thrown, cached alike); `If-None-Match` with its ETag gets 304.
+   * A listing response built from the models listed for the caller (its team's, when it has
+   * one), serialised once per catalog state and team (or its error thrown, cached alike);
+   * `If-None-Match` with its ETag gets 304.
    */
   listing(event: H3Event, name: string, build: (models: readonly Model[]) => unknown): Response
+  /** Closes the connections to the shared store, if any. */
+  close(): Promise<void>
 }
 
-/** Builds the gateway state for one process. */
-export function createGateway(catalog: Catalog, env: Env, config: Config, now: () => Date): Gateway {
+/** Builds the gateway state for one process; `warn` hears what an operator should know (a failing store). */
+export function createGateway(catalog: Catalog, env: Env, config: Config, now: () => Date, policy: Policy, warn: (message: string) => void): Gateway {
   const runtime = { exposeExperimental: config.exposeExperimental }
   let state = ''
   let cache = new Map<string, { body: string; etag: string } | { error: unknown }>()
   const upstreams = resolveUpstreams(catalog, env, config)
+  const stats = new Stats(now)
+  let logged = -Infinity
+  let unlogged = 0
+  const storeWarn = (message: string) => {
+    const at = Date.now()
+    if (at - logged < STORE_LOG_EVERY_MS) return void unlogged++
+    warn(unlogged ? `${message} (and ${unlogged} more since the last line)` : message)
+    ;[logged, unlogged] = [at, 0]
+  }
+  const store = config.redisUrl ? redisStore(config.redisUrl, (error) => storeWarn(`redis: ${error.message}`)) : undefined
+  const limits = new Limits({ store, failure: config.limitsOnStoreFailure, now, stats, log: storeWarn })
+  // The shared switch: read once, then kept current by what any replica sets.
+  void limits.store().then(async (s) => {
+    s.onSwitch((value) => (runtime.exposeExperimental = value))
+    const shared = await s.getSwitch().catch(() => undefined)
+    if (shared !== undefined) runtime.exposeExperimental = shared
+  })
+  const experimental = (event: H3Event) => runtime.exposeExperimental || Boolean(event.context.team?.experimental)
   return {
     catalog,
     env,
     config,
     now,
     runtime,
+    policy,
+    limits,
     streams: new Set(),
-    stats: new Stats(now),
+    stats,
     upstreams,
     redactor: new Redactor(Object.values(upstreams).map((u) => u.key)),
+    allowed(event) {
+      const team = event.context.team
+      return team && ((model: Model) => mayUse(team, model, runtime.exposeExperimental))
+    },
     listing(event, name, build) {
       const date = now()
-      // What a listing depends on: the catalog (fixed), the environment (fixed), the
-      // experimental switch and the day (models are retired on their sunset day, UTC).
+      // What a listing depends on: the catalog and policy (fixed), the environment (fixed), the
+      // experimental switch, the day (models are retired on their sunset day, UTC) and the team.
       const key = (runtime.exposeExperimental ? 'x' : '') + Math.floor(date.getTime() / DAY_MS)
       if (key !== state) [state, cache] = [key, new Map()]
-      let entry = cache.get(name)
+      const team = event.context.team
+      const entryKey = team ? `${name}\u0000${team.id}` : name
+      let entry = cache.get(entryKey)
       if (!entry) {
         try {
-          const body = JSON.stringify(build(listedModels(catalog, { env, exposeExperimental: runtime.exposeExperimental, now: date })))
+          const listed = listedModels(catalog, { env, exposeExperimental: experimental(event), now: date })
+          const body = JSON.stringify(build(team ? listed.filter((m) => mayUse(team, m, runtime.exposeExperimental)) : listed))
           entry = { body, etag: strongEtag(body) }
         } catch (error) {
           entry = { error } // a listing that cannot be built (503) stays so until the state changes
         }
-        cache.set(name, entry)
+        cache.set(entryKey, entry)
       }
       if ('error' in entry) throw entry.error
       const headers = { etag: entry.etag, 'cache-control': 'no-cache' }
       if (etagMatches(event, entry.etag)) return reply(event, null, headers, 304)
       return reply(event, entry.body, headers)
+    },
+    async close() {
+      if (store) await (await store).close()
     },
   }
 }

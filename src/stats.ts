@@ -27,14 +27,27 @@ export interface ModelStats {
   cost: number
 }
 
+/** Per-team counters since the process started (a team by its id, never its keys). */
+export interface TeamStats {
+  requests: number
+  prompt_tokens: number
+  completion_tokens: number
+  cost: number
+  /** Requests refused by a limit: requests or tokens per minute, or the spent budget. */
+  limited: { requests: number; tokens: number; budget: number }
+}
+
 /**
  * Per-process counters: HTTP requests by method, route and status, and requests, errors,
- * tokens and cost by model. Instances share nothing: aggregate across replicas in Prometheus.
+ * tokens and cost by model and by team. Instances share nothing: aggregate across replicas in
+ * Prometheus.
  */
 export class Stats {
   readonly started: Date
   readonly #http = new Map<string, number>()
   readonly #models = new Map<string, ModelStats>()
+  readonly #teams = new Map<string, TeamStats>()
+  #storeFailures = 0
 
   /** `now`: the clock, whose time now is when counting starts. */
   constructor(now: () => Date) {
@@ -47,8 +60,9 @@ export class Stats {
     this.#http.set(key, (this.#http.get(key) ?? 0) + 1)
   }
 
-  /** Counts one call of a model (inference, not a catalog lookup) and how it ended. */
-  call(model: string, result: CallResult): void {
+  /** Counts one call of a model (inference, not a catalog lookup) and how it ended, for the caller's team too. */
+  call(model: string, result: CallResult, team?: string): void {
+    if (team !== undefined) this.#team(team).requests++
     const m = this.#model(model)
     m.requests++
     if (result === 'error' || result === 'truncated') m.errors++
@@ -57,12 +71,28 @@ export class Stats {
   }
 
   /** Adds the tokens a response used and what they cost. */
-  usage(model: string, promptTokens: number, completionTokens: number, cost: number, invalid = false): void {
+  usage(model: string, promptTokens: number, completionTokens: number, cost: number, invalid = false, team?: string): void {
+    if (team !== undefined) {
+      const t = this.#team(team)
+      t.prompt_tokens += promptTokens
+      t.completion_tokens += completionTokens
+      t.cost += cost
+    }
     const m = this.#model(model)
     if (invalid) m.invalid_usage++
     m.prompt_tokens += promptTokens
     m.completion_tokens += completionTokens
     m.cost += cost
+  }
+
+  /** Counts a team's request refused by a limit. */
+  limited(team: string, limit: keyof TeamStats['limited']): void {
+    this.#team(team).limited[limit]++
+  }
+
+  /** Counts a call of the shared limits store (Redis) that failed. */
+  storeFailure(): void {
+    this.#storeFailures++
   }
 
   /** The counters at `now`: the body of GET /api/stats. */
@@ -89,6 +119,8 @@ export class Stats {
       cost_by_model: _pick(byModel, 'cost'),
       total_tokens: total('prompt_tokens') + total('completion_tokens'),
       total_cost: total('cost'),
+      ...(this.#teams.size && { teams: Object.fromEntries([...this.#teams].sort(([a], [b]) => a.localeCompare(b))) }),
+      ...(this.#storeFailures && { limits_store_failures: this.#storeFailures }),
     }
   }
 
@@ -113,7 +145,19 @@ export class Stats {
     metric('gateway_model_invalid_usage_total', 'counter', 'Answers of a model whose usage held figures that are not token counts (left out).', models.map(([model, m]) => [{ model }, m.invalid_usage]))
     metric('gateway_model_tokens_total', 'counter', 'Tokens used, by model and direction.', models.flatMap(([model, m]) => [[{ model, type: 'prompt' }, m.prompt_tokens], [{ model, type: 'completion' }, m.completion_tokens]] as [Record<string, string>, number][]))
     metric('gateway_model_cost_usd_total', 'counter', 'Cost in USD at the catalog prices, by model.', models.map(([model, m]) => [{ model }, m.cost]))
+    const teams = [...this.#teams]
+    metric('gateway_team_requests_total', 'counter', 'Calls of a model by a team.', teams.map(([team, t]) => [{ team }, t.requests]))
+    metric('gateway_team_tokens_total', 'counter', 'Tokens used, by team and direction.', teams.flatMap(([team, t]) => [[{ team, type: 'prompt' }, t.prompt_tokens], [{ team, type: 'completion' }, t.completion_tokens]] as [Record<string, string>, number][]))
+    metric('gateway_team_cost_usd_total', 'counter', 'Cost in USD at the catalog prices, by team.', teams.map(([team, t]) => [{ team }, t.cost]))
+    metric('gateway_team_limited_total', 'counter', 'Requests of a team refused by a limit (requests, tokens or budget).', teams.flatMap(([team, t]) => Object.entries(t.limited).map(([limit, n]) => [{ team, limit }, n] as [Record<string, string>, number])))
+    metric('gateway_limits_store_failures_total', 'counter', 'Calls of the shared limits store (Redis) that failed; the limits then counted in process, or refused with 503.', [[{}, this.#storeFailures]])
     return `${out.join('\n')}\n`
+  }
+
+  #team(id: string): TeamStats {
+    let t = this.#teams.get(id)
+    if (!t) this.#teams.set(id, (t = { requests: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0, limited: { requests: 0, tokens: 0, budget: 0 } }))
+    return t
   }
 
   #model(id: string): ModelStats {

@@ -1,7 +1,9 @@
 import { readFileSync, writeFileSync } from 'node:fs'
 import { isMap, isSeq, parseDocument } from 'yaml'
 import type { Document, YAMLMap } from 'yaml'
+import type { Catalog } from '../../src/catalog/types.ts'
 import { compileCatalog, formatError } from '../compiler/compile.ts'
+import { compileTeams } from '../compiler/teams.ts'
 
 /** A failed CLI step: `code` 1 for a catalog problem, 2 for a usage mistake. */
 export class CliError extends Error {
@@ -71,4 +73,18 @@ export function setField(doc: Document, model: YAMLMap, field: string, value: un
   const old = model.get(field, true) as { comment?: string | null } | undefined
   if (old?.comment) node.comment = old.comment
   model.set(field, node)
+}
+
+/** Adds `hash` to the keys of `team` in the teams file at `path`, keeping its comments; written only if it still compiles against `catalog`. */
+export function addTeamKey(path: string, file: string, catalog: Catalog, team: string, hash: string): void {
+  const doc = parseDocument(readFileSync(path, 'utf8'), { version: '1.2', schema: 'core', merge: false, uniqueKeys: true })
+  const node = doc.getIn(['teams', team], true)
+  if (doc.errors.length || !isMap(node)) throw new CliError(`${team}: no such team in ${file}; add it (with its models and limits) first`, 1)
+  const keys = node.get('keys_sha256', true)
+  if (isSeq(keys)) keys.add(doc.createNode(hash))
+  else setField(doc, node, 'keys_sha256', [hash])
+  const next = doc.toString(PRINT)
+  const result = compileTeams(next, catalog, file)
+  if (!result.ok) throw new CliError([...result.errors.map(formatError), `${file}: not written (the edit would leave ${result.errors.length} error${result.errors.length === 1 ? '' : 's'})`].join('\n'), 1)
+  writeFileSync(path, next)
 }

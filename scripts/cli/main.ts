@@ -1,27 +1,30 @@
 import { execFileSync } from 'node:child_process'
-import { readFileSync } from 'node:fs'
+import { createHash, randomBytes } from 'node:crypto'
+import { existsSync, readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { compileCatalog, issueReport } from '../compiler/compile.ts'
 import { catalogSchema } from '../compiler/schema.ts'
 import { parseSource } from '../compiler/source.ts'
+import { compileTeams } from '../compiler/teams.ts'
 import { checkUpstream } from './check-upstream.ts'
 import { lifecycleReport } from './lifecycle.ts'
 import { catalogDiff } from './diff.ts'
 import type { RawCatalog } from './diff.ts'
 import { utcDay } from '../../src/catalog/deprecation.ts'
-import { addModel, CliError, editCatalog, modelNode, newDeprecation, setField } from './edit.ts'
+import { addModel, addTeamKey, CliError, editCatalog, modelNode, newDeprecation, setField } from './edit.ts'
 
 export const USAGE = `Usage: npm run catalog -- <command> [options]
 
 Commands:
-  validate [file]                       check a catalog (default models.yaml); errors as FILE:LINE:COL
+  validate [file] [--teams teams.yaml]  check a catalog (default models.yaml, and teams.yaml beside it); errors as FILE:LINE:COL
   add <id> --provider P --name N --kind K --apis a,b [--<field> value ...]
   add <id> --from model.json            add a model (experimental until promoted)
   promote <id>                          experimental -> production
   deactivate <id>                       neither listed nor callable (active: false)
   deprecate <id> --sunset YYYY-MM-DD [--replacement <id>] [--announced YYYY-MM-DD]
   lifecycle [--within DAYS]             what retires when (soonest first), each replacement, days left; experimental models
+  team-key <team> [--teams teams.yaml]  make a client key for a team: printed once, its SHA-256 added to teams.yaml
   diff <git-ref>                        Markdown summary of what models.yaml changes against <git-ref>
   check-upstream [provider] [--fix]     compare the catalog with the models each configured provider serves and
                                         the shutdown dates it announces; --fix writes the announced dates
@@ -64,6 +67,8 @@ export async function main(argv: readonly string[], io: Io): Promise<number> {
         return await _checkUpstream(rest, io)
       case 'lifecycle':
         return _lifecycleView(rest, io)
+      case 'team-key':
+        return _teamKey(rest, io)
       default:
         throw new CliError(command ? `unknown command ${command}` : 'no command given', 2)
     }
@@ -95,22 +100,21 @@ function _parse(args: readonly string[], names: readonly string[], positionals: 
 }
 
 function _validate(args: readonly string[], io: Io): number {
-  const { values, positionals } = _parse(args, [], 0, 1)
+  const { values, positionals } = _parse(args, ['teams'], 0, 1)
   const file = positionals[0] ?? values.file ?? 'models.yaml'
+  const annotate = io.env.GITHUB_ACTIONS === 'true'
+  const print = (report: { stdout: string[]; stderr: string[] }) => (report.stdout.forEach(io.out), report.stderr.forEach(io.err))
   const result = compileCatalog(_read(io, file), file, io.now)
-  if (!result.ok) {
-    const report = issueReport(file, result.errors, io.env.GITHUB_ACTIONS === 'true')
-    report.stdout.forEach(io.out)
-    report.stderr.forEach(io.err)
-    return 1
-  }
-  if (result.warnings.length) {
-    const report = issueReport(file, result.warnings, io.env.GITHUB_ACTIONS === 'true', 'warning')
-    report.stdout.forEach(io.out)
-    report.stderr.forEach(io.err)
-  }
+  if (!result.ok) return print(issueReport(file, result.errors, annotate)), 1
+  if (result.warnings.length) print(issueReport(file, result.warnings, annotate, 'warning'))
   const c = result.catalog
   io.out(`${file}: valid: ${Object.keys(c.models).length} models, ${Object.keys(c.providers).length} providers, ${c.patterns.length} patterns; version ${c.version}`)
+  // The access policy beside it (or the one --teams names), checked against this catalog.
+  const teams = values.teams ?? (existsSync(_path(io, 'teams.yaml')) && !positionals[0] && !values.file ? 'teams.yaml' : undefined)
+  if (!teams) return 0
+  const policy = compileTeams(_read(io, teams), c, teams, file)
+  if (!policy.ok) return print(issueReport(teams, policy.errors, annotate)), 1
+  io.out(`${teams}: valid: ${Object.keys(policy.policy.teams).length} teams; version ${policy.policy.version}`)
   return 0
 }
 
@@ -221,6 +225,19 @@ function _lifecycleView(args: readonly string[], io: Io): number {
   const result = compileCatalog(_read(io, file), file, io.now)
   if (!result.ok) throw new CliError(`${file} is not valid: run npm run catalog -- validate`, 1)
   lifecycleReport(result.catalog, io.now, within).forEach(io.out)
+  return 0
+}
+
+function _teamKey(args: readonly string[], io: Io): number {
+  const { values, positionals } = _parse(args, ['teams'], 1)
+  const teams = values.teams ?? 'teams.yaml'
+  const file = values.file ?? 'models.yaml'
+  const result = compileCatalog(_read(io, file), file, io.now)
+  if (!result.ok) throw new CliError(`${file} is not valid: run npm run catalog -- validate`, 1)
+  const key = `sk-gw-${randomBytes(32).toString('base64url')}`
+  addTeamKey(_path(io, teams), teams, result.catalog, positionals[0]!, createHash('sha256').update(key).digest('hex'))
+  io.out(`A new key for team ${positionals[0]}; it is shown this once, keep it secret (teams.yaml holds only its SHA-256):`)
+  io.out(key)
   return 0
 }
 

@@ -5,7 +5,7 @@ import { ruleIssues } from './rules.ts'
 import { schemaIssues } from './schema.ts'
 import { warningIssues } from './warnings.ts'
 import { parseSource, position } from './source.ts'
-import type { DataPath, Issue } from './source.ts'
+import type { DataPath, Issue, Source } from './source.ts'
 
 /** One build error, pointing at the line and column of models.yaml it is about. */
 export interface CatalogError {
@@ -43,11 +43,14 @@ export function compileCatalog(text: string, file = 'models.yaml', now = new Dat
       issues = [...issues, ...ruleIssues(source.data as CatalogFile, new Set(issues.map((i) => `${i.path[0]}/${i.path[1]}`)), now)]
     }
   }
-  const located = (list: Issue[]) =>
-    list.map((issue) => ({ file, ...position(source, issue), subject: _subject(issue.path), message: issue.message })).sort((a, b) => a.line - b.line || a.col - b.col)
-  if (issues.length > 0) return { ok: false, errors: located(issues) }
+  if (issues.length > 0) return { ok: false, errors: located(source, file, issues) }
   const data = source.data as CatalogFile
-  return { ok: true, catalog: _resolve(data), errors: [], warnings: located(warningIssues(data, now)) }
+  return { ok: true, catalog: _resolve(data), errors: [], warnings: located(source, file, warningIssues(data, now)) }
+}
+
+/** Issues of a parsed file as errors at their line and column, in file order. */
+export function located(source: Source, file: string, issues: readonly Issue[]): CatalogError[] {
+  return issues.map((issue) => ({ file, ...position(source, issue), subject: _subject(issue.path), message: issue.message })).sort((a, b) => a.line - b.line || a.col - b.col)
 }
 
 /** `models.yaml:88:5: gpt-4.1-nano: max_output (40000) exceeds context_window (32000)` */
@@ -72,7 +75,7 @@ export function issueReport(file: string, errors: readonly CatalogError[], annot
 
 function _subject(path: DataPath): string {
   if (path[0] === 'patterns' && path.length > 1) return `patterns[${path[1]}]`
-  if ((path[0] === 'models' || path[0] === 'providers') && path.length > 1) return String(path[1])
+  if ((path[0] === 'models' || path[0] === 'providers' || path[0] === 'teams') && path.length > 1) return String(path[1])
   return path.length ? String(path[0]) : 'yaml'
 }
 

@@ -22,21 +22,34 @@ export function isDate(s: string): boolean {
 // what models.yaml says is what the catalog holds. Verbose: errors carry the data, for messages.
 const ajv = new Ajv({ strict: true, allErrors: true, verbose: true, coerceTypes: false, useDefaults: false })
 ajv.addFormat('date', { type: 'string', validate: isDate })
-const validate = ajv.compile(catalogSchema)
 
-/** Validates parsed catalog data against the schema; each error becomes a sentence. */
-export function schemaIssues(data: unknown): Issue[] {
-  if (validate(data)) return []
-  return _dedupe(validate.errors ?? []).map(_issue)
+/** The access policy's JSON Schema, as committed in schema/teams.schema.json. */
+export const teamsSchema = JSON.parse(
+  readFileSync(new URL('../../schema/teams.schema.json', import.meta.url), 'utf8'),
+) as Record<string, unknown>
+
+// Each file's schema, its sections of entries keyed by id, and what each section's ids are.
+const FILES = {
+  catalog: { validate: ajv.compile(catalogSchema), schema: catalogSchema, ids: { providers: 'provider_id', models: 'model_id', patterns: '' } },
+  teams: { validate: ajv.compile(teamsSchema), schema: teamsSchema, ids: { teams: 'team_id' } },
+} as const
+
+type File = (typeof FILES)[keyof typeof FILES]
+
+/** Validates parsed catalog (or, with `teams`, access policy) data against its schema; each error becomes a sentence. */
+export function schemaIssues(data: unknown, which: keyof typeof FILES = 'catalog'): Issue[] {
+  const file = FILES[which]
+  if (file.validate(data)) return []
+  return _dedupe(file.validate.errors ?? []).map((e) => _issue(e, file))
 }
 
-function _issue(e: ErrorObject): Issue {
+function _issue(e: ErrorObject, file: File): Issue {
   const path: (string | number)[] = e.instancePath
     .split('/')
     .slice(1)
     .map((s) => s.replaceAll('~1', '/').replaceAll('~0', '~'))
     .map((s) => (/^\d+$/.test(s) ? Number(s) : s))
-  const field = _fieldName(path)
+  const field = _fieldName(path, Object.keys(file.ids))
   const p = e.params as Record<string, unknown>
   switch (e.keyword) {
     case 'required':
@@ -47,8 +60,12 @@ function _issue(e: ErrorObject): Issue {
       const guess = _closest(name, known)
       return { path: [...path, name], message: `unknown field ${name}${guess ? ` (did you mean ${guess}?)` : ` (known: ${known.join(', ')})`}` }
     }
-    case 'propertyNames':
-      return { path: [...path, String(p.propertyName)], message: `${JSON.stringify(p.propertyName)} is not a valid ${path[0] === 'providers' ? 'provider' : 'model'} id (${(_def(path[0] === 'providers' ? 'provider_id' : 'model_id').description as string).replace(/^An? [a-z ]+id: /, '')})` }
+    case 'propertyNames': {
+      // An entry id (provider, model, team), or a model named inside an entry (a team's limits).
+      const def = path.length === 1 ? (file.ids as Record<string, string>)[String(path[0])] || 'model_id' : 'model_ref'
+      const what = def.replace(/_(id|ref)$/, '').replaceAll('_', ' ')
+      return { path: [...path, String(p.propertyName)], message: `${JSON.stringify(p.propertyName)} is not a valid ${what} ${def.endsWith('_ref') ? 'reference' : 'id'} (${(_def(file, def).description as string).replace(/^An? [a-z ]+(id|ref): /, '')})` }
+    }
     case 'enum':
       return { path, message: `${field} must be one of ${(p.allowedValues as unknown[]).join(', ')} (got ${JSON.stringify(e.data)})` }
     case 'type':
@@ -75,15 +92,15 @@ function _dedupe(errors: ErrorObject[]): ErrorObject[] {
   return errors.filter((e) => !(names.length && e.keyword === 'pattern' && e.propertyName !== undefined))
 }
 
-function _def(name: string): Record<string, unknown> {
-  return (catalogSchema.$defs as Record<string, Record<string, unknown>>)[name]!
+function _def(file: File, name: string): Record<string, unknown> {
+  return (file.schema.$defs as Record<string, Record<string, unknown>>)[name]!
 }
 
-/** `pricing.input`, `apis[1]`: the path below the model, provider or pattern it belongs to. */
-function _fieldName(path: DataPath): string {
-  const entry = path.length >= 2 && ['models', 'providers', 'patterns'].includes(String(path[0]))
+/** `pricing.input`, `apis[1]`: the path below the entry (model, provider, pattern, team) it belongs to. */
+function _fieldName(path: DataPath, sections: readonly string[]): string {
+  const entry = path.length >= 2 && sections.includes(String(path[0]))
   const rest = path.slice(entry ? 2 : 0)
-  if (rest.length === 0) return entry ? `the ${String(path[0]).slice(0, -1)}` : 'the catalog'
+  if (rest.length === 0) return entry ? `the ${String(path[0]).slice(0, -1)}` : 'the file'
   return rest.map((s, i) => (typeof s === 'number' ? `[${s}]` : i ? `.${s}` : s)).join('')
 }
 

@@ -35,7 +35,7 @@ export function ollamaRoutes(app: H3, gw: Gateway): void {
       const body = await jsonObject(event, gw.config.maxBodyBytes, false)
       const name = body.model ?? body.name
       if (typeof name !== 'string' || name === '') throw httpError(400, 'model is required', { param: 'model' })
-      const r = resolve(gw.catalog, ollamaName(name), gw.now())
+      const r = resolve(gw.catalog, ollamaName(name), gw.now(), gw.allowed(event))
       // Ollama's own words for a model it does not have; a retired one is said as everywhere.
       if ('missing' in r) throw httpError(404, `model '${name}' not found`, { code: 'model_not_found' })
       const model = resolvedModel(r)

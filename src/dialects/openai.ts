@@ -41,7 +41,7 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
   route(app, '/v1/models/**:id', {
     GET: (event) => {
       const name = pathId(getRouterParam(event, 'id'))
-      const model = resolvedModel(resolve(gw.catalog, name, gw.now()))
+      const model = resolvedModel(resolve(gw.catalog, name, gw.now(), gw.allowed(event)))
       event.context.model = model.id
       // An alias answers under the name asked for, as OpenAI's own aliases do.
       return reply(event, JSON.stringify({ ...toOpenAIModel(model), id: name }), deprecationHeaders(model, gw.now()))

@@ -63,8 +63,15 @@ export function webuiRoutes(app: H3, gw: Gateway): void {
       if (typeof body.expose_experimental_models !== 'boolean') {
         throw httpError(400, `expose_experimental_models must be true or false (got ${JSON.stringify(body.expose_experimental_models) ?? 'nothing'})`, { param: 'expose_experimental_models' })
       }
+      const store = await gw.limits.store()
+      try {
+        await store.setSwitch(body.expose_experimental_models)
+      } catch (error) {
+        throw httpError(503, `the setting is shared through Redis (REDIS_URL), which cannot be reached: not changed (${(error as Error).message})`, { code: 'store_unavailable' })
+      }
       gw.runtime.exposeExperimental = body.expose_experimental_models
-      return { ..._config(gw), applied_to: 'this process only: other replicas keep their own setting; set EXPOSE_EXPERIMENTAL_MODELS to change them all' }
+      const shared = store.kind === 'redis'
+      return { ..._config(gw), applied_to: shared ? 'every replica: the setting is shared through Redis (REDIS_URL)' : 'this process only: other replicas keep their own setting; set EXPOSE_EXPERIMENTAL_MODELS to change them all, or share it with REDIS_URL' }
     },
   }, { admin: 'writes', dialect: 'webui' })
   route(app, '/api/stats', { GET: () => gw.stats.snapshot(gw.now()) }, WEBUI)

@@ -5,13 +5,19 @@ import type { SseEvent } from '../protocols/sse.ts'
 import { statsName } from '../stats.ts'
 import type { CallResult, Stats } from '../stats.ts'
 
+/** Who a call is counted for: the caller's team, and what to tell its limits when the usage is known (0 tokens when none came). */
+export interface Caller {
+  readonly team?: string
+  readonly settle?: (tokens: number, cost: number) => void
+}
+
 /**
  * A stream's events as they pass to the client: the usage it carries is counted once at the end
  * (the last one seen), the usage chunk the gateway asked for is stripped unless the client asked
  * too, a failure becomes an error event (the OpenAI SDK raises it; no [DONE]), and the call is
  * counted as ok, error, or aborted when the client left.
  */
-export async function* accounted(stats: Stats, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal): AsyncGenerator<SseEvent[]> {
+export async function* accounted(stats: Stats, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal, caller: Caller = {}): AsyncGenerator<SseEvent[]> {
   let result: CallResult = 'aborted' // until the stream ends one way or the other
   // The last usage seen, counted once at the end: some servers (vLLM's continuous usage
   // stats) repeat a running total on every chunk.
@@ -36,20 +42,21 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
     result = body.code === 'upstream_truncated' ? 'truncated' : 'error'
     yield [{ data: JSON.stringify({ error: body }) }]
   } finally {
-    if (usage) account(stats, model, usage)
-    stats.call(statsName(model), result)
+    const used = usage ? account(stats, model, usage, caller.team) : undefined
+    caller.settle?.(used?.tokens ?? 0, used?.cost ?? 0)
+    stats.call(statsName(model), result, caller.team)
   }
 }
 
 /**
  * Counts the tokens of an answer's usage (chat, completions, embeddings; the Responses API's
  * input/output tokens, also inside a response.completed event) and their cost at the catalog's
- * prices. A figure that is not a count (negative, fractional, not a number) is left out, and the
- * answer counted as one with invalid usage.
+ * prices, for the caller's team too; returns them. A figure that is not a count (negative,
+ * fractional, not a number) is left out, and the answer counted as one with invalid usage.
  */
-export function account(stats: Stats, model: Model, json: Record<string, unknown>): void {
+export function account(stats: Stats, model: Model, json: Record<string, unknown>, team?: string): { tokens: number; cost: number } | undefined {
   const usage = (json.usage ?? (json.response as { usage?: unknown } | undefined)?.usage) as Record<string, any> | undefined
-  if (!usage || typeof usage !== 'object') return
+  if (!usage || typeof usage !== 'object') return undefined
   let invalid = false
   const count = (value: unknown): number => {
     if (value === undefined || value === null) return 0
@@ -62,7 +69,8 @@ export function account(stats: Stats, model: Model, json: Record<string, unknown
   const cached = Math.min(prompt, count(usage.prompt_tokens_details?.cached_tokens ?? usage.input_tokens_details?.cached_tokens))
   const p = model.pricing && priceFor(model.pricing, prompt)
   const cost = p ? ((prompt - cached) * p.input + cached * (p.cached_input ?? p.input) + completion * p.output) / 1e6 : 0
-  stats.usage(statsName(model), prompt, completion, cost, invalid)
+  stats.usage(statsName(model), prompt, completion, cost, invalid, team)
+  return { tokens: prompt + completion, cost }
 }
 
 /** The rates a request with `promptTokens` input tokens pays: the last tier it exceeds, else the base prices. */

@@ -7,7 +7,9 @@ import { callAnthropic } from '../protocols/anthropic.ts'
 import { callOpenAI } from '../protocols/openai.ts'
 import type { Outcome } from '../protocols/types.ts'
 import { statsName } from '../stats.ts'
+import { estimateTokens } from '../policy/limits.ts'
 import { account, accounted } from './accounting.ts'
+import type { Caller } from './accounting.ts'
 import { resolve, resolvedModel } from './resolve.ts'
 import { applyRules } from './rules.ts'
 
@@ -33,8 +35,9 @@ export interface Called {
 export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>): Promise<Called> {
   if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
   if (CONTROL_CHARACTERS.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
-  const model = resolvedModel(resolve(gw.catalog, input.model, gw.now()))
+  const model = resolvedModel(resolve(gw.catalog, input.model, gw.now(), gw.allowed(event)))
   event.context.model = model.id
+  const team = event.context.team
   const up = gw.upstreams[model.provider]!
   if (up.provider.api_key_env && !up.key) {
     throw httpError(503, `The provider '${up.provider.id}' of the model '${model.id}' is not configured: set ${up.provider.api_key_env}.`, { code: 'provider_not_configured', param: 'model' })
@@ -43,20 +46,26 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   const stream = body.stream === true && STREAMING.has(api)
   const includeUsage = stream && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
   const ex = { model, api, body, stream, includeUsage, signal: event.req.signal, unsupported: gw.config.unsupportedParams }
+  // The team's limits, drawn before the upstream call (429 over one) and put right after it.
+  const reservation = team && (await gw.limits.reserve(team, model, estimateTokens(body)))
+  if (reservation) event.context.headers = { ...event.context.headers, ...reservation.headers }
+  const caller: Caller = { team: team?.id, settle: reservation ? (tokens, cost) => gw.limits.settle(reservation, tokens, cost) : undefined }
   let outcome: Outcome
   try {
     outcome = up.provider.protocol === 'anthropic' ? await callAnthropic(ex, up, gw.now) : await callOpenAI(ex, up)
   } catch (error) {
-    gw.stats.call(statsName(model), event.req.signal.aborted ? 'aborted' : 'error')
+    caller.settle?.(0, 0)
+    gw.stats.call(statsName(model), event.req.signal.aborted ? 'aborted' : 'error', caller.team)
     throw error
   }
   const allDropped = [...dropped, ...(outcome.dropped ?? [])]
   const { redactor, stats } = gw
   if (outcome.kind === 'json') {
-    account(stats, model, outcome.json)
-    stats.call(statsName(model), 'ok')
+    const used = account(stats, model, outcome.json, caller.team)
+    caller.settle?.(used?.tokens ?? 0, used?.cost ?? 0)
+    stats.call(statsName(model), 'ok', caller.team)
     const text = redactor.text(outcome.text)
     return { model, dropped: allDropped, outcome: text === outcome.text ? outcome : { kind: 'json', text, json: JSON.parse(text) as Record<string, unknown> } }
   }
-  return { model, dropped: allDropped, outcome: { kind: 'stream', batches: redactor.batches(accounted(stats, model, outcome.batches, includeUsage, event.req.signal)) } }
+  return { model, dropped: allDropped, outcome: { kind: 'stream', batches: redactor.batches(accounted(stats, model, outcome.batches, includeUsage, event.req.signal, caller)) } }
 }

@@ -11,12 +11,13 @@ export type Resolved =
 
 /**
  * Resolves `name` in the catalog at `now` (exact id, alias, pattern), as a result each dialect
- * words itself. A model past its sunset is retired whether or not it is still active, so that
- * callers keep learning its replacement after the catalog marks it `active: false`.
+ * words itself. A model the caller may not use (`allowed`: its team's list) does not exist for
+ * it. A model past its sunset is retired whether or not it is still active, so that callers keep
+ * learning its replacement after the catalog marks it `active: false`.
  */
-export function resolve(catalog: Catalog, name: string, now: Date): Resolved {
+export function resolve(catalog: Catalog, name: string, now: Date, allowed?: (model: Model) => boolean): Resolved {
   const found = findModel(catalog, name)
-  if (!found) return { missing: name }
+  if (!found || (allowed && !allowed(found.model))) return { missing: name }
   const state = deprecationState(found.model, now)
   if (state.state === 'retired') return { retired: name, sunset: state.sunset, replacement: state.replacement }
   if (!found.model.active) return { missing: name }

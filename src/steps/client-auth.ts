@@ -1,19 +1,27 @@
 import type { H3Event } from 'h3'
 import { httpError } from '../errors.ts'
+import { hasTeams, teamOf } from '../policy/access.ts'
 import { bearer, oneOf } from '../policy/keys.ts'
+import type { Policy } from '../policy/types.ts'
 
 /**
- * The client-auth step: with client keys configured, every request needs one as a bearer token
- * (401 otherwise), but for the routes that declare themselves public and for CORS preflights
- * (which carry no credentials; the CORS step answers them). No keys: the gateway is open.
+ * The client-auth step: with teams (teams.yaml) or client keys (GATEWAY_API_KEYS) configured,
+ * every request needs a key as a bearer token (401 otherwise): a team's key puts the team on the
+ * request (`event.context.team`), one of `keys` lets it through without a team. The routes that
+ * declare themselves public and CORS preflights (which carry no credentials; the CORS step
+ * answers them) need none. Neither configured: the gateway is open.
  */
-export function clientAuth(keys: readonly string[]): (event: H3Event) => void {
+export function clientAuth(keys: readonly string[], policy: Policy): (event: H3Event) => void {
+  const teams = hasTeams(policy)
+  const wanted = [teams && 'a team key from teams.yaml', keys.length && 'one of GATEWAY_API_KEYS'].filter(Boolean).join(' or ')
   return (event) => {
-    if (!keys.length || event.context.matchedRoute?.meta?.public) return
+    if ((!keys.length && !teams) || event.context.matchedRoute?.meta?.public) return
     if (event.req.method === 'OPTIONS' && event.req.headers.has('access-control-request-method')) return
     const token = bearer(event)
-    if (!token || !oneOf(token, keys)) {
-      throw httpError(401, 'a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)', { code: 'invalid_api_key', headers: { 'www-authenticate': 'Bearer' } })
+    const team = token && teams ? teamOf(policy, token) : undefined
+    if (team) event.context.team = team
+    else if (!token || !oneOf(token, keys)) {
+      throw httpError(401, `a valid API key is required: send Authorization: Bearer <key> (${wanted})`, { code: 'invalid_api_key', headers: { 'www-authenticate': 'Bearer' } })
     }
   }
 }

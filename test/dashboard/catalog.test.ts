@@ -309,7 +309,7 @@ describe('experimental models', { timeout: 30_000 }, () => {
       await expect.poll(() => row(page, 'gpt-6-preview').locator('.badge').allTextContents(), poll).toEqual(['experimental', 'not listed'])
       expect(await toggle.isDisabled()).toBe(false)
       await toggle.check()
-      await expect.poll(() => page.getByRole('status').first().textContent(), poll).toBe('Experimental models are now listed on this process only; other replicas keep their own setting.')
+      await expect.poll(() => page.getByRole('status').first().textContent(), poll).toBe('Experimental models are now listed, on this process only: other replicas keep their own setting; set EXPOSE_EXPERIMENTAL_MODELS to change them all, or share it with REDIS_URL.')
       await expect.poll(() => row(page, 'gpt-6-preview').locator('.badge').allTextContents(), poll).toEqual(['experimental'])
       expect((await (await fetch(`${demo.url}/api/config`)).json()).expose_experimental_models).toBe(true)
       // Without the admin token: the public listing now has it.

@@ -5,7 +5,7 @@ import { stepApp } from './_app.ts'
 const KEY = 'client-key-0123456789abcdef'
 
 describe('the client-auth step', () => {
-  const request = stepApp(clientAuth([KEY]))
+  const request = stepApp(clientAuth([KEY], { version: 'none', teams: {} }))
 
   it('asks for a key with 401 and says how to send one', async () => {
     for (const authorization of [undefined, 'Bearer wrong-key-0123456789', `Basic ${KEY}`]) {
@@ -26,6 +26,6 @@ describe('the client-auth step', () => {
   })
 
   it('with no keys configured, the gateway is open', async () => {
-    expect((await stepApp(clientAuth([]))('/open')).status).toBe(200)
+    expect((await stepApp(clientAuth([], { version: 'none', teams: {} }))('/open')).status).toBe(200)
   })
 })

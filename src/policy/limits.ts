@@ -1,0 +1,147 @@
+import type { Model } from '../catalog/types.ts'
+import { httpError } from '../errors.ts'
+import type { Stats } from '../stats.ts'
+import { MemoryStore } from './store.ts'
+import type { Bucket, LimitStore, Reserved } from './store.ts'
+import type { Team } from './types.ts'
+
+/** What happens to requests while the shared store cannot be reached (`LIMITS_ON_STORE_FAILURE`). */
+export type StoreFailure = 'open' | 'closed'
+
+/** A request's draw on its team's limits, settled once the answer's usage is known. */
+export interface Reservation {
+  readonly team: Team
+  readonly store: LimitStore
+  readonly buckets: readonly Bucket[]
+  readonly budgetKey?: string
+  /** The headers every answer to the call carries: OpenAI's `x-ratelimit-*`. */
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
+ * A team's limits: requests and tokens per minute (the team's, and per model) and the monthly
+ * budget, drawn before the upstream call in one store round trip and settled after it. Over a
+ * limit: 429 with `retry-after` and OpenAI's `x-ratelimit-*` headers, so the official SDKs back
+ * off by themselves; budget spent: 429 `insufficient_quota`. While the shared store fails, the
+ * limits count in this process (`open`, counted in /metrics) or requests get 503 (`closed`).
+ */
+export class Limits {
+  readonly #store: Promise<LimitStore>
+  readonly #local = new MemoryStore()
+  readonly #failure: StoreFailure
+  readonly #now: () => Date
+  readonly #stats: Stats
+  readonly #log: (message: string) => void
+
+  constructor(options: { store?: Promise<LimitStore>; failure: StoreFailure; now: () => Date; stats: Stats; log: (message: string) => void }) {
+    this.#store = options.store ?? Promise.resolve(this.#local)
+    this.#failure = options.failure
+    this.#now = options.now
+    this.#stats = options.stats
+    this.#log = options.log
+  }
+
+  /** The store the limits and the runtime switch live in. */
+  store(): Promise<LimitStore> {
+    return this.#store
+  }
+
+  /**
+   * Draws one request and `tokens` (the estimate) from `team`'s limits for `model`, or throws the
+   * 429 (or 503) that says why not. Undefined for a team without limits or budget.
+   */
+  async reserve(team: Team, model: Model, tokens: number): Promise<Reservation | undefined> {
+    const rates = [{ scope: '', ...team.limits }, { scope: `m:${model.like ?? model.id}:`, ...team.limits.models[model.like ?? model.id] }]
+    const buckets: (Bucket & { unit: 'requests' | 'tokens' })[] = []
+    for (const r of rates) {
+      if (r.rpm) buckets.push({ key: `gw:l:${team.id}:${r.scope}rpm`, capacity: r.rpm, cost: 1, unit: 'requests' })
+      if (r.tpm) buckets.push({ key: `gw:l:${team.id}:${r.scope}tpm`, capacity: r.tpm, cost: tokens, unit: 'tokens' })
+    }
+    const now = this.#now()
+    const month = now.toISOString().slice(0, 7)
+    const budget = team.budget === undefined ? undefined : { key: `gw:b:${team.id}:${month}`, limit: team.budget }
+    if (!buckets.length && !budget) return undefined
+    const request = { now: now.getTime(), buckets, budget }
+    let store = await this.#store
+    let reserved: Reserved
+    try {
+      reserved = await store.reserve(request)
+    } catch (error) {
+      store = this.#storeFailed(error)
+      reserved = await store.reserve(request)
+    }
+    const headers = _headers(buckets, reserved.tokens)
+    if (reserved.result === 'spent') {
+      this.#stats.limited(team.id, 'budget')
+      const renews = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10)
+      throw httpError(429, `You exceeded your current quota: team '${team.id}' has spent $${reserved.spent.toFixed(2)} of its $${team.budget} budget for ${month}; it renews on ${renews}.`, {
+        code: 'insufficient_quota',
+        headers: { ...headers, 'x-should-retry': 'false' },
+      })
+    }
+    if (reserved.result === 'limited') {
+      const i = buckets.findIndex((b, j) => reserved.tokens[j]! < Math.min(b.cost, b.capacity))
+      const b = buckets[i]!
+      const waitMs = Math.ceil(((Math.min(b.cost, b.capacity) - reserved.tokens[i]!) * 60_000) / b.capacity) + 1
+      this.#stats.limited(team.id, b.unit)
+      const per = b.unit === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)'
+      const scope = b.key.includes(':m:') ? ` for model '${model.like ?? model.id}'` : ''
+      throw httpError(429, `Rate limit reached for team '${team.id}'${scope} on ${per}: Limit ${b.capacity}, Remaining ${Math.max(0, Math.floor(reserved.tokens[i]!))}, Requested ${b.cost}. Please try again in ${_duration(waitMs)}.`, {
+        code: 'rate_limit_exceeded',
+        headers: { ...headers, 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(waitMs) },
+      })
+    }
+    return { team, store, buckets, budgetKey: budget?.key, headers }
+  }
+
+  /** After the answer: the tokens it really used (0 when it failed) put right, and its cost added to the budget. */
+  settle(r: Reservation, tokens: number, cost: number): void {
+    const request = {
+      now: this.#now().getTime(),
+      buckets: r.buckets.filter((b) => b.key.endsWith(':tpm')).map((b) => ({ key: b.key, capacity: b.capacity, delta: tokens - b.cost })),
+      budget: r.budgetKey ? { key: r.budgetKey, usd: cost } : undefined,
+    }
+    if (!request.buckets.length && !request.budget) return
+    r.store.settle(request).catch((error: unknown) => void this.#storeFailed(error).settle(request))
+  }
+
+  // The shared store failed: counted and logged; `closed` refuses the request, `open` counts here.
+  #storeFailed(error: unknown): LimitStore {
+    this.#stats.storeFailure()
+    this.#log(`limits store failed: ${(error as Error).message}`)
+    if (this.#failure === 'closed') {
+      throw httpError(503, 'The limits store (Redis) cannot be reached, and LIMITS_ON_STORE_FAILURE=closed refuses requests until it is back.', { code: 'limits_unavailable' })
+    }
+    return this.#local
+  }
+}
+
+/** A request's token estimate: its prompt's characters / 4, plus the output limit it asks for (none when it asks none). */
+export function estimateTokens(body: Record<string, unknown>): number {
+  const prompt = body.messages ?? body.input ?? body.prompt ?? ''
+  const text = typeof prompt === 'string' ? prompt : JSON.stringify(prompt)
+  const output = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v) => Number.isSafeInteger(v)) as number | undefined
+  return Math.ceil(text.length / 4) + (output ?? 0)
+}
+
+// OpenAI's x-ratelimit-* trios, from the team-wide bucket of each unit (else the model's).
+function _headers(buckets: readonly (Bucket & { unit: string })[], tokens: readonly number[]): Record<string, string> {
+  const headers: Record<string, string> = {}
+  for (const unit of ['requests', 'tokens']) {
+    const i = buckets.findIndex((b) => b.unit === unit)
+    if (i < 0) continue
+    const b = buckets[i]!
+    const left = tokens[i]!
+    headers[`x-ratelimit-limit-${unit}`] = String(b.capacity)
+    headers[`x-ratelimit-remaining-${unit}`] = String(Math.max(0, Math.floor(left)))
+    headers[`x-ratelimit-reset-${unit}`] = _duration(Math.ceil(((b.capacity - Math.min(left, b.capacity)) * 60_000) / b.capacity))
+  }
+  return headers
+}
+
+// As OpenAI writes durations: 20ms, 1s, 6m0s.
+function _duration(ms: number): string {
+  if (ms < 1000) return `${ms}ms`
+  const s = Math.ceil(ms / 1000)
+  return s < 60 ? `${s}s` : `${Math.floor(s / 60)}m${s % 60}s`
+}
