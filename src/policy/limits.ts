@@ -74,7 +74,7 @@ export class Limits {
     if (reserved.result === 'spent') {
       this.#stats.limited(team.id, 'budget')
       const renews = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1)).toISOString().slice(0, 10)
-      throw httpError(429, `You exceeded your current quota: team '${team.id}' has spent $${reserved.spent.toFixed(2)} of its $${team.budget} budget for ${month}; it renews on ${renews}.`, {
+      throw httpError(429, `You exceeded your current quota: team '${team.id}' has spent $${_usd(reserved.spent)} of its $${team.budget} budget for ${month}; it renews on ${renews}.`, {
         code: 'insufficient_quota',
         headers: { ...headers, 'x-should-retry': 'false' },
       })
@@ -82,7 +82,7 @@ export class Limits {
     if (reserved.result === 'limited') {
       const i = buckets.findIndex((b, j) => reserved.tokens[j]! < Math.min(b.cost, b.capacity))
       const b = buckets[i]!
-      const waitMs = Math.ceil(((Math.min(b.cost, b.capacity) - reserved.tokens[i]!) * 60_000) / b.capacity) + 1
+      const waitMs = Math.ceil(((Math.min(b.cost, b.capacity) - reserved.tokens[i]!) * 60_000) / b.capacity)
       this.#stats.limited(team.id, b.unit)
       const per = b.unit === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)'
       const scope = b.key.includes(':m:') ? ` for model '${model.like ?? model.id}'` : ''
@@ -137,6 +137,11 @@ function _headers(buckets: readonly (Bucket & { unit: string })[], tokens: reado
     headers[`x-ratelimit-reset-${unit}`] = _duration(Math.ceil(((b.capacity - Math.min(left, b.capacity)) * 60_000) / b.capacity))
   }
   return headers
+}
+
+// Dollars and cents, and the small figures of a small budget to six places.
+function _usd(usd: number): string {
+  return usd >= 1 ? usd.toFixed(2) : String(Number(usd.toFixed(6)))
 }
 
 // As OpenAI writes durations: 20ms, 1s, 6m0s.
