@@ -52,6 +52,7 @@ async function drain(signal: string): Promise<void> {
     for (const stream of [...gateway.streams]) stream.end('the gateway is shutting down')
     await Promise.race([closed, wait(2000)])
   }
+  await gateway.close()
   say('closed')
   log.flush()
   process.exit(0)

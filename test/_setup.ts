@@ -157,7 +157,7 @@ export function useProxy(env: Record<string, string> = {}) {
   return ctx
 }
 
-export { until } from './_until.ts'
+export { until, untilAnswered } from './_until.ts'
 
 const root = new URL('../', import.meta.url).pathname
 // What `npm start` runs once its prestart step has compiled the catalog (as npm test has).
