@@ -12,7 +12,11 @@
 //    Target: within 1.5x.
 // 4. Provider-key redaction on the stream path: what checking a streamed answer's bytes for
 //    three provider keys costs per request, beside copying the same bytes once.
+// 5. Teams: chat completions by a team with limits and a budget (every request drawn from its
+//    buckets and settled), in process and through Redis (a redis-server of the bench's own),
+//    beside the same gateway without teams. Target: within 15% (at least 0.85x).
 import { spawn } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
@@ -34,6 +38,8 @@ const LATENCY_TARGET = 1.3
 const RSS_TARGET_MB = 150
 const LATENCY_SAMPLES = 2000
 const CHUNKS = 20
+// The bench team's key (a bench-only canary; the team exists only in the bench's own gateway).
+const BENCH_TEAM_KEY = 'bench-team-key-0123456789abcdef'
 
 const mode = process.argv[2]
 if (mode === '--bare') {
@@ -84,8 +90,25 @@ if (mode === '--bare') {
     return new FastResponse(body, { status: upstream.statusCode, headers: { 'content-type': String(upstream.headers['content-type']) } })
   })
   _serve(toNodeHandler(app))
+} else if (mode === '--teams-gateway') {
+  // The gateway on the shipped catalog with one team (its key BENCH_TEAM_KEY), limits and budget
+  // high enough never to refuse: every request pays for the draw and the settle. With
+  // BENCH_NO_TEAMS=1, the same process without any team: the baseline.
+  const { compileTeams } = await import('./compiler/teams.ts')
+  const { bufferedStdout, createApp } = await import('../src/app.ts')
+  const { catalog } = await import('../src/catalog/catalog.generated.ts')
+  const { listen } = await import('../src/listen.ts')
+  const { loadUpstreamClient } = await import('../src/transport/client.ts')
+  const hash = createHash('sha256').update(BENCH_TEAM_KEY).digest('hex')
+  const teams = process.env.BENCH_NO_TEAMS ? '{}' : `\n  bench:\n    keys_sha256: [${hash}]\n    limits: {rpm: 1000000000, tpm: 1000000000000}\n    budget: 1000000000`
+  const policy = compileTeams(`teams: ${teams}\n`, catalog).policy!
+  const { app, gateway } = createApp({ catalog, env: process.env, log: bufferedStdout(), policy })
+  const listener = await listen(toNodeHandler(app), gateway.config)
+  void loadUpstreamClient() // as src/server.ts does once listening
+  console.log(JSON.stringify({ message: 'listening', url: listener.url }))
+  process.once('SIGINT', () => process.exit(0)) // exits cleanly, so that --cpu-prof writes its profile
 } else {
-  // BENCH_ONLY=listings, chat or startup runs one part.
+  // BENCH_ONLY=listings, chat, startup, redaction or teams runs one part.
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'listings') {
     const gateway = await _start(['--import', 'tsx', 'src/server.ts'], { PORT: '0', OPENAI_API_KEY: 'bench-key', ANTHROPIC_API_KEY: 'bench-key' })
     await _listings(gateway.url)
@@ -94,6 +117,50 @@ if (mode === '--bare') {
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'chat') await _chat()
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'startup') await _startup()
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'redaction') _redaction()
+  if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'teams') await _teams()
+}
+
+async function _teams() {
+  const script = new URL(import.meta.url).pathname
+  const upstream = await _start(['--import', 'tsx', script, '--upstream'], {})
+  const base = upstream.url.replace(/\/$/, '')
+  const port = await new Promise<number>((resolve) => {
+    const probe = createServer().listen(0, '127.0.0.1', () => {
+      const { port: p } = probe.address() as { port: number }
+      probe.close(() => resolve(p))
+    })
+  })
+  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
+  const env = { PORT: '0', OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${base}/v1` }
+  const plain = await _start(['--import', 'tsx', script, '--teams-gateway'], { ...env, BENCH_NO_TEAMS: '1' })
+  const memory = await _start(['--import', 'tsx', script, '--teams-gateway'], env)
+  const shared = await _start(['--import', 'tsx', script, '--teams-gateway'], { ...env, REDIS_URL: `redis://127.0.0.1:${port}` })
+  const body = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50 })
+  const auth = { authorization: `Bearer ${BENCH_TEAM_KEY}` }
+  const targets = [['without teams', plain, {}], ['team, in process', memory, auth], ['team, Redis', shared, auth]] as const
+  console.log(`5. teams: chat completions (gpt-4.1, not streamed), ${DURATION_S} s per run, two interleaved rounds; gateway CPU per request at 50 connections\n`)
+  console.log(`${'gateway'.padEnd(20)}${'req/s @1'.padStart(10)}${'req/s @50'.padStart(11)}${'p99 @50 ms'.padStart(12)}${'CPU µs/req'.padStart(12)}`)
+  const rps: Record<string, number[]> = {}
+  const cpu: Record<string, number[]> = {}
+  for (let round = 0; round < 2; round++) {
+    for (const [name, t, headers] of targets) {
+      const one = await _load(t.url, '/v1/chat/completions', 1, body, headers)
+      const before = _cpuMs(t.child.pid!)
+      const fifty = await _load(t.url, '/v1/chat/completions', 50, body, headers, true)
+      const perRequest = ((_cpuMs(t.child.pid!) - before) * 1000) / fifty.total
+      ;(rps[name] ??= []).push(fifty.rps)
+      ;(cpu[name] ??= []).push(perRequest)
+      console.log(`${name.padEnd(20)}${one.rps.toFixed(0).padStart(10)}${fifty.rps.toFixed(0).padStart(11)}${String(fifty.p99).padStart(12)}${perRequest.toFixed(0).padStart(12)}`)
+    }
+  }
+  const mean = (m: Record<string, number[]>, name: string) => m[name]!.reduce((a, b) => a + b, 0) / m[name]!.length
+  for (const name of ['team, in process', 'team, Redis']) {
+    const ratio = mean(rps, name) / mean(rps, 'without teams')
+    const cost = mean(cpu, name) / mean(cpu, 'without teams') - 1
+    console.log(`${name}: ${ratio.toFixed(2)}x the throughput without teams at 50 connections; ${(cost * 100).toFixed(0)}% more gateway CPU per request (target: within 15%: ${cost <= 0.15 ? 'met' : 'MISSED'})`)
+  }
+  for (const t of [upstream, plain, memory, shared]) t.child.kill('SIGTERM')
+  redis.kill('SIGKILL')
 }
 
 async function _listings(gatewayUrl: string) {
@@ -218,12 +285,18 @@ function _serve(handler: Parameters<typeof createServer>[1]) {
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ message: 'listening', url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })))
 }
 
-async function _load(url: string, path: string, connections: number, body?: string) {
-  const options = { url: new URL(path, url).href, connections, ...(body && { method: 'POST' as const, body, headers: { 'content-type': 'application/json' } }) }
-  await autocannon({ ...options, duration: 1 }) // warm-up
+async function _load(url: string, path: string, connections: number, body?: string, headers: Record<string, string> = {}, warm = false) {
+  const options = { url: new URL(path, url).href, connections, ...(body && { method: 'POST' as const, body, headers: { 'content-type': 'application/json', ...headers } }) }
+  if (!warm) await autocannon({ ...options, duration: 1 }) // warm-up
   const r = await autocannon({ ...options, duration: DURATION_S })
   if (r.non2xx || r.errors) throw new Error(`${url}${path}: ${r.non2xx} non-2xx answers, ${r.errors} errors`)
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99 }
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total }
+}
+
+// CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms).
+function _cpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10
 }
 
 // Starts a Node process that prints a JSON `listening` line with its URL. Its stdout goes to a

@@ -1,4 +1,5 @@
 import { H3 } from 'h3'
+import type { H3Event } from 'h3'
 import type { Catalog } from './catalog/types.ts'
 import type { Env } from './catalog/visibility.ts'
 import { loadConfig } from './config.ts'
@@ -88,6 +89,10 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   const secrets = new Redactor([...Object.values(gateway.upstreams).map((u) => u.key), ...config.apiKeys, config.adminToken])
   const logged = accessLog({ log, secrets, debug, now, stats: gateway.stats })
 
+  const limitHeaders = async (event: H3Event) => {
+    event.context.headers = { ...event.context.headers, ...(await gateway.limits.headers(event.context.team!)) }
+  }
+
   // Errors are caught and rendered by the steps below; this only guards anything before them.
   const app = new H3({ silent: true, allowMalformedURL: true, onError: renderError })
 
@@ -106,10 +111,14 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
       if (preflight) response = preflight
       else {
         auth(event)
+        // Every answer to a team says how many requests it has left: a model call draws and
+        // says so itself; any other route reads it first.
+        if (event.context.team?.limits.rpm && !event.context.matchedRoute?.meta?.calls) await limitHeaders(event)
         const value = await next()
         response = value instanceof Response ? value : reply(event, JSON.stringify(value))
       }
     } catch (error) {
+      if (event.context.team?.limits.rpm && !event.context.headers?.['x-ratelimit-remaining-requests']) await limitHeaders(event)
       response = renderError(error, event)
       if (debug) event.context.failure ??= causes(error)
     }

@@ -59,28 +59,28 @@ export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?
       continue
     }
     const own = Object.values(catalog.models).filter((m) => m.provider === id)
-    const byUpstreamId = new Map(own.map((m) => [m.upstream_id, m]))
+    // Several catalog models may share one upstream id (a preview beside its model): each is checked.
+    const byUpstreamId = new Map<string, Model[]>()
+    for (const m of own) byUpstreamId.set(m.upstream_id, [...(byUpstreamId.get(m.upstream_id) ?? []), m])
     const servedIds = new Set(served.map((s) => s.id))
     const missing = [...new Set(own.filter((m) => isCallable(m, now)).map((m) => m.upstream_id))].filter((m) => !servedIds.has(m)).sort()
     const extra: string[] = []
     const found: Drift[] = []
     const notes: string[] = []
     for (const s of served) {
-      const direct = byUpstreamId.get(s.id)
-      const known = direct ? { model: direct, snapshot: false } : _known(catalog, s.id, id)
-      if (!known) {
-        extra.push(s.id)
-        continue
-      }
-      const { model, snapshot } = known
-      const sunset = model.deprecation?.sunset
-      if (!model.active || s.shutdown === undefined || s.shutdown === sunset) continue
-      if (s.shutdown === null) {
-        if (sunset && isCallable(model, now) && !snapshot) notes.push(`  note: ${model.id}: the catalog retires it on ${sunset}; ${up.provider.name} announces no shutdown yet`)
-      } else if (snapshot) {
-        notes.push(`  note: ${s.id} (routed like ${model.id}): ${up.provider.name} announces shutdown on ${s.shutdown}; the catalog gives it ${sunset ?? 'none'}: list the snapshot in the catalog to give it its own date`)
-      } else if (!found.some((d) => d.model === model.id)) {
-        found.push({ model: model.id, announced: s.shutdown, ...(sunset && { catalog: sunset }) })
+      const direct = byUpstreamId.get(s.id)?.map((model) => ({ model, snapshot: false }))
+      const known = direct ?? [_known(catalog, s.id, id)].filter((k) => k !== undefined)
+      if (!known.length) extra.push(s.id)
+      for (const { model, snapshot } of known) {
+        const sunset = model.deprecation?.sunset
+        if (!model.active || s.shutdown === undefined || s.shutdown === sunset) continue
+        if (s.shutdown === null) {
+          if (sunset && isCallable(model, now) && !snapshot) notes.push(`  note: ${model.id}: the catalog retires it on ${sunset}; ${up.provider.name} announces no shutdown yet`)
+        } else if (snapshot) {
+          notes.push(`  note: ${s.id} (routed like ${model.id}): ${up.provider.name} announces shutdown on ${s.shutdown}; the catalog gives it ${sunset ?? 'none'}: list the snapshot in the catalog to give it its own date`)
+        } else if (!found.some((d) => d.model === model.id)) {
+          found.push({ model: model.id, announced: s.shutdown, ...(sunset && { catalog: sunset }) })
+        }
       }
     }
     extra.sort()

@@ -45,8 +45,8 @@ function _ruleIssues(data: TeamsFile, catalog: Catalog, catalogFile: string): Is
     team.models?.forEach((ref, i) => check(ref, ['teams', id, 'models', i], `models[${i}]`))
     for (const ref of Object.keys(team.limits?.models ?? {})) {
       const path = ['teams', id, 'limits', 'models', ref]
-      if (ref.includes('*')) issues.push({ path, message: `limits.models names ${ref}: per-model limits take a model id or alias, not a glob` })
-      else check(ref, path, 'limits.models names')
+      if (ref.includes('*')) issues.push({ path, message: `limits.models: ${ref} is a glob; per-model limits take a model id or alias` })
+      else check(ref, path, 'limits.models:')
     }
   }
   return issues

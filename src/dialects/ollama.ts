@@ -16,6 +16,7 @@ const OLLAMA_API_VERSION = '0.12.0'
 
 // Every route here answers errors as Ollama does.
 const OLLAMA = { dialect: 'ollama' } as const
+const CALLS = { ...OLLAMA, calls: true } as const
 
 // Ollama's streams: a JSON object a line, an error as `{"error": "..."}`.
 const NDJSON: StreamFormat = { contentType: 'application/x-ndjson', error: (e) => `${JSON.stringify({ error: e.message })}\n` }
@@ -43,7 +44,7 @@ export function ollamaRoutes(app: H3, gw: Gateway): void {
       return toOllamaShow(model)
     },
   }, OLLAMA)
-  route(app, '/api/chat', { POST: async (event) => _chat(gw, event, await jsonObject(event, gw.config.maxBodyBytes, false), 'chat') }, OLLAMA)
+  route(app, '/api/chat', { POST: async (event) => _chat(gw, event, await jsonObject(event, gw.config.maxBodyBytes, false), 'chat') }, CALLS)
   route(app, '/api/generate', {
     POST: async (event) => {
       const b = await jsonObject(event, gw.config.maxBodyBytes, false)
@@ -52,7 +53,7 @@ export function ollamaRoutes(app: H3, gw: Gateway): void {
       const messages = [...(b.system ? [{ role: 'system', content: b.system }] : []), { role: 'user', content: b.prompt, images: b.images }]
       return _chat(gw, event, { ...b, messages }, 'generate')
     },
-  }, OLLAMA)
+  }, CALLS)
   route(app, '/api/embed', {
     POST: async (event) => {
       const b = await jsonObject(event, gw.config.maxBodyBytes, false)
@@ -60,7 +61,7 @@ export function ollamaRoutes(app: H3, gw: Gateway): void {
       const called = await callModel(gw, event, 'embeddings', { model: ollamaModel(b.model), input: b.input, ...(b.dimensions ? { dimensions: b.dimensions } : {}) })
       return reply(event, JSON.stringify(fromEmbeddings(called.outcome.kind === 'json' ? called.outcome.json : {}, b.model, started)), callHeaders(called, gw.now()))
     },
-  }, OLLAMA)
+  }, CALLS)
 }
 
 async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'generate'): Promise<Response> {

@@ -56,7 +56,7 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
         if (o.kind === 'json') return reply(event, o.text, headers)
         return streamReply(event, _sse(o.batches), SSE, headers)
       },
-    })
+    }, { calls: true })
   }
 }
 

@@ -2,7 +2,7 @@ import type { Model } from '../catalog/types.ts'
 import { httpError } from '../errors.ts'
 import type { Stats } from '../stats.ts'
 import { MemoryStore } from './store.ts'
-import type { Bucket, LimitStore, Reserved } from './store.ts'
+import type { Bucket, LimitStore, Reserved, SettleRequest } from './store.ts'
 import type { Team } from './types.ts'
 
 /** What happens to requests while the shared store cannot be reached (`LIMITS_ON_STORE_FAILURE`). */
@@ -32,6 +32,10 @@ export class Limits {
   readonly #now: () => Date
   readonly #stats: Stats
   readonly #log: (message: string) => void
+  // What answers owe the shared store, merged by key and sent in one go on the next turn of the
+  // event loop: answers that finish together cost one round trip.
+  #owed = { buckets: new Map<string, { capacity: number; delta: number }>(), budgets: new Map<string, number>() }
+  #flushed: Promise<void> | undefined
 
   constructor(options: { store?: Promise<LimitStore>; failure: StoreFailure; now: () => Date; stats: Stats; log: (message: string) => void }) {
     this.#store = options.store ?? Promise.resolve(this.#local)
@@ -61,8 +65,8 @@ export class Limits {
     const month = now.toISOString().slice(0, 7)
     const budget = team.budget === undefined ? undefined : { key: `gw:b:${team.id}:${month}`, limit: team.budget }
     if (!buckets.length && !budget) return undefined
-    const request = { now: now.getTime(), buckets, budget }
     let store = await this.#store
+    const request = { now: now.getTime(), buckets, budget }
     let reserved: Reserved
     try {
       reserved = await store.reserve(request)
@@ -94,15 +98,61 @@ export class Limits {
     return { team, store, buckets, budgetKey: budget?.key, headers }
   }
 
-  /** After the answer: the tokens it really used (0 when it failed) put right, and its cost added to the budget. */
-  settle(r: Reservation, tokens: number, cost: number): void {
-    const request = {
-      now: this.#now().getTime(),
-      buckets: r.buckets.filter((b) => b.key.endsWith(':tpm')).map((b) => ({ key: b.key, capacity: b.capacity, delta: tokens - b.cost })),
-      budget: r.budgetKey ? { key: r.budgetKey, usd: cost } : undefined,
+  /**
+   * The team's request headers (`x-ratelimit-*-requests`) for an answer that drew nothing (a
+   * listing, an error): every answer to a team says how many requests it has left. None while
+   * the store cannot say.
+   */
+  async headers(team: Team): Promise<Record<string, string>> {
+    if (!team.limits.rpm) return {}
+    const bucket = { key: `gw:l:${team.id}:rpm`, capacity: team.limits.rpm, cost: 1, unit: 'requests' as const }
+    try {
+      const store = await this.#store
+      return _headers([bucket], await store.peek(this.#now().getTime(), [bucket]))
+    } catch {
+      return {}
     }
-    if (!request.buckets.length && !request.budget) return
-    r.store.settle(request).catch((error: unknown) => void this.#storeFailed(error).settle(request))
+  }
+
+  /**
+   * After the answer: the tokens it really used (0 when it failed) put right, and its cost added
+   * to the budget. Resolves once the store has it (the answer waits for it, so that the next
+   * request, to whichever replica, sees the budget as it is); never rejects.
+   */
+  settle(r: Reservation, tokens: number, cost: number): Promise<void> {
+    const buckets = r.buckets.filter((b) => b.key.endsWith(':tpm')).map((b) => ({ key: b.key, capacity: b.capacity, delta: tokens - b.cost }))
+    const budgets = r.budgetKey ? [{ key: r.budgetKey, usd: cost }] : []
+    if (!buckets.length && !budgets.length) return Promise.resolve()
+    if (r.store === this.#local) return this.#local.settle({ now: this.#now().getTime(), buckets, budgets })
+    for (const b of buckets) {
+      const owed = this.#owed.buckets.get(b.key)
+      this.#owed.buckets.set(b.key, { capacity: b.capacity, delta: (owed?.delta ?? 0) + b.delta })
+    }
+    for (const b of budgets) this.#owed.budgets.set(b.key, (this.#owed.budgets.get(b.key) ?? 0) + b.usd)
+    return (this.#flushed ??= new Promise<void>((resolve) => setImmediate(() => void this.#flush().then(resolve))))
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushed = undefined
+    const owed = this.#takeOwed()
+    if (!owed) return
+    const store = await this.#store
+    await store.settle(owed).catch((error: unknown) => {
+      try {
+        return this.#storeFailed(error).settle(owed)
+      } catch {} // closed: what it owed is lost with the store, as the requests are refused
+    })
+  }
+
+  #takeOwed(): SettleRequest | undefined {
+    const { buckets, budgets } = this.#owed
+    if (!buckets.size && !budgets.size) return undefined
+    this.#owed = { buckets: new Map(), budgets: new Map() }
+    return {
+      now: this.#now().getTime(),
+      buckets: [...buckets].map(([key, b]) => ({ key, ...b })),
+      budgets: [...budgets].map(([key, usd]) => ({ key, usd })),
+    }
   }
 
   // The shared store failed: counted and logged; `closed` refuses the request, `open` counts here.

@@ -1,64 +1,60 @@
 import type { Redis as RedisClient } from 'ioredis'
+import { refilled } from './store.ts'
 import type { LimitStore, Reserved, ReserveRequest, SettleRequest } from './store.ts'
 
 // The token buckets of store.ts, in Lua, so that a request's check and draw is one atomic round
-// trip whichever replica sends it. Numbers go back as strings: Redis would cut them to integers.
-// KEYS: the buckets, then the budget's key when there is one. ARGV: now, how many buckets, each
-// bucket's capacity and cost, then the budget's limit.
-const RESERVE = `
+// trip whichever replica sends it; the same script settles what answers owe (with nothing to
+// draw). Numbers go back as strings: Redis would cut them to integers.
+// A bucket is one string, "tokens stamp" (one GET and one SET each).
+// KEYS: settled buckets, settled budgets, drawn buckets, then the drawn budget when there is one.
+// ARGV: now, how many of each of the first three, each settled bucket's capacity and delta
+// (actual minus reserved tokens), each settled budget's cost in USD, each drawn bucket's capacity
+// and cost, then the drawn budget's limit.
+const SETTLE_AND_RESERVE = `
 local now = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-local tokens = {}
-local stamps = {}
-local result = 'ok'
+local ns, ng, n = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local a = 5
+local function state(key, cap)
+  local s = redis.call('GET', key)
+  if not s then return cap, now end
+  local sep = string.find(s, ' ', 1, true)
+  local t, ts = tonumber(string.sub(s, 1, sep - 1)), tonumber(string.sub(s, sep + 1))
+  if now > ts then return math.min(cap, t + (now - ts) * cap / 60000), now end
+  return t, ts
+end
+local function put(key, t, ts)
+  redis.call('SET', key, tostring(t) .. ' ' .. tostring(ts), 'PX', 120000)
+end
+for i = 1, ns do
+  local cap, delta = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
+  local t, ts = state(KEYS[i], cap)
+  put(KEYS[i], math.min(cap, t - delta), ts)
+  a = a + 2
+end
+for i = 1, ng do
+  redis.call('INCRBYFLOAT', KEYS[ns + i], ARGV[a])
+  redis.call('EXPIRE', KEYS[ns + i], 3456000)
+  a = a + 1
+end
+local base = ns + ng
+local tokens, stamps, result = {}, {}, 'ok'
 for i = 1, n do
-  local cap = tonumber(ARGV[1 + 2 * i])
-  local cost = tonumber(ARGV[2 + 2 * i])
-  local s = redis.call('HMGET', KEYS[i], 't', 'ts')
-  local t = tonumber(s[1])
-  local ts = tonumber(s[2])
-  if t == nil then t = cap; ts = now end
-  if now > ts then t = math.min(cap, t + (now - ts) * cap / 60000); ts = now end
-  tokens[i] = t
-  stamps[i] = ts
-  if t < math.min(cost, cap) then result = 'limited' end
+  local cap, cost = tonumber(ARGV[a + 2 * (i - 1)]), tonumber(ARGV[a + 2 * (i - 1) + 1])
+  tokens[i], stamps[i] = state(KEYS[base + i], cap)
+  if tokens[i] < math.min(cost, cap) then result = 'limited' end
 end
 local spent = 0
-if #KEYS > n then
-  spent = tonumber(redis.call('GET', KEYS[n + 1]) or '0')
-  if spent >= tonumber(ARGV[3 + 2 * n]) then result = 'spent' end
+if #KEYS > base + n then
+  spent = tonumber(redis.call('GET', KEYS[base + n + 1]) or '0')
+  if spent >= tonumber(ARGV[a + 2 * n]) then result = 'spent' end
 end
 local out = {result, tostring(spent)}
 for i = 1, n do
-  if result == 'ok' then tokens[i] = tokens[i] - tonumber(ARGV[2 + 2 * i]) end
-  redis.call('HSET', KEYS[i], 't', tostring(tokens[i]), 'ts', tostring(stamps[i]))
-  redis.call('PEXPIRE', KEYS[i], 120000)
+  if result == 'ok' then tokens[i] = tokens[i] - tonumber(ARGV[a + 2 * (i - 1) + 1]) end
+  put(KEYS[base + i], tokens[i], stamps[i])
   out[#out + 1] = tostring(tokens[i])
 end
 return out
-`
-
-// KEYS: the buckets, then the budget's key. ARGV: now, how many buckets, each bucket's capacity
-// and delta (actual minus reserved tokens), then the cost in USD.
-const SETTLE = `
-local now = tonumber(ARGV[1])
-local n = tonumber(ARGV[2])
-for i = 1, n do
-  local cap = tonumber(ARGV[1 + 2 * i])
-  local s = redis.call('HMGET', KEYS[i], 't', 'ts')
-  local t = tonumber(s[1])
-  local ts = tonumber(s[2])
-  if t == nil then t = cap; ts = now end
-  if now > ts then t = math.min(cap, t + (now - ts) * cap / 60000); ts = now end
-  t = math.min(cap, t - tonumber(ARGV[2 + 2 * i]))
-  redis.call('HSET', KEYS[i], 't', tostring(t), 'ts', tostring(ts))
-  redis.call('PEXPIRE', KEYS[i], 120000)
-end
-if #KEYS > n then
-  redis.call('INCRBYFLOAT', KEYS[n + 1], ARGV[3 + 2 * n])
-  redis.call('EXPIRE', KEYS[n + 1], 3456000)
-end
-return 1
 `
 
 const SWITCH_KEY = 'gw:config:expose_experimental'
@@ -67,10 +63,7 @@ const SWITCH_CHANNEL = 'gw:config'
 // A command that takes longer than this fails, so that a stalled Redis never holds a request.
 const COMMAND_TIMEOUT_MS = 500
 
-type Scripted = RedisClient & {
-  gwReserve(numberOfKeys: number, ...args: (string | number)[]): Promise<string[]>
-  gwSettle(numberOfKeys: number, ...args: (string | number)[]): Promise<number>
-}
+type Scripted = RedisClient & { gwSettleAndReserve(numberOfKeys: number, ...args: (string | number)[]): Promise<string[]> }
 
 /**
  * The limits' store shared by every replica: Redis at `url`, with ioredis (loaded only when
@@ -86,11 +79,13 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
     connectTimeout: 2_000,
     retryStrategy: (times: number) => Math.min(times * 100, 2_000),
     lazyConnect: true,
+    // Commands issued in one turn of the event loop go out in one write: under load, many
+    // requests' draws share a system call.
+    enableAutoPipelining: true,
   }
   const client = new Redis(url, options) as Scripted
   const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined })
-  client.defineCommand('gwReserve', { lua: RESERVE })
-  client.defineCommand('gwSettle', { lua: SETTLE })
+  client.defineCommand('gwSettleAndReserve', { lua: SETTLE_AND_RESERVE })
   client.on('error', onError)
   subscriber.on('error', onError)
   const listeners: ((value: boolean) => void)[] = []
@@ -102,19 +97,28 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
   await subscriber.connect().catch(onError)
   void subscriber.subscribe(SWITCH_CHANNEL).catch(onError)
 
-  const args = (buckets: readonly { key: string; capacity: number }[], values: readonly (string | number)[]) => buckets.flatMap((b, i) => [b.capacity, values[i]!])
+  const call = async (now: number, settle: SettleRequest | undefined, r: Omit<ReserveRequest, 'now'>): Promise<string[]> => {
+    const sb = settle?.buckets ?? []
+    const sg = settle?.budgets ?? []
+    const keys = [...sb.map((b) => b.key), ...sg.map((b) => b.key), ...r.buckets.map((b) => b.key), ...(r.budget ? [r.budget.key] : [])]
+    const argv = [now, sb.length, sg.length, r.buckets.length, ...sb.flatMap((b) => [b.capacity, b.delta]), ...sg.map((b) => b.usd), ...r.buckets.flatMap((b) => [b.capacity, b.cost]), ...(r.budget ? [r.budget.limit] : [])]
+    return client.gwSettleAndReserve(keys.length, ...keys, ...argv)
+  }
   return {
     kind: 'redis',
     async reserve(r: ReserveRequest): Promise<Reserved> {
-      const keys = [...r.buckets.map((b) => b.key), ...(r.budget ? [r.budget.key] : [])]
-      const argv = [r.now, r.buckets.length, ...args(r.buckets, r.buckets.map((b) => b.cost)), ...(r.budget ? [r.budget.limit] : [])]
-      const [result, spent, ...tokens] = await client.gwReserve(keys.length, ...keys, ...argv)
+      const [result, spent, ...tokens] = await call(r.now, undefined, r)
       return { result: result as Reserved['result'], spent: Number(spent), tokens: tokens.map(Number) }
     },
     async settle(s: SettleRequest): Promise<void> {
-      const keys = [...s.buckets.map((b) => b.key), ...(s.budget ? [s.budget.key] : [])]
-      const argv = [s.now, s.buckets.length, ...args(s.buckets, s.buckets.map((b) => b.delta)), ...(s.budget ? [s.budget.usd] : [])]
-      await client.gwSettle(keys.length, ...keys, ...argv)
+      await call(s.now, s, { buckets: [] })
+    },
+    async peek(now, buckets) {
+      const states = buckets.length ? await client.mget(...buckets.map((b) => b.key)) : []
+      return buckets.map((b, i) => {
+        const [t, ts] = (states[i] ?? '').split(' ').map(Number)
+        return states[i] ? refilled(t!, ts!, b.capacity, now) : b.capacity
+      })
     },
     async getSwitch() {
       const value = await client.get(SWITCH_KEY)

@@ -28,12 +28,12 @@ export interface Reserved {
   readonly spent: number
 }
 
-/** After the answer: put back (or take more of) what the estimate got wrong, and add the cost to the budget. */
+/** After answers: put back (or take more of) what their estimates got wrong, and add their cost to the budgets. */
 export interface SettleRequest {
   readonly now: number
   /** `delta`: actual minus reserved tokens (negative puts tokens back). */
   readonly buckets: readonly { readonly key: string; readonly capacity: number; readonly delta: number }[]
-  readonly budget?: { readonly key: string; readonly usd: number }
+  readonly budgets: readonly { readonly key: string; readonly usd: number }[]
 }
 
 export interface LimitStore {
@@ -41,6 +41,8 @@ export interface LimitStore {
   readonly kind: string
   reserve(request: ReserveRequest): Promise<Reserved>
   settle(request: SettleRequest): Promise<void>
+  /** What each bucket holds at `now`, drawing nothing. */
+  peek(now: number, buckets: readonly { readonly key: string; readonly capacity: number }[]): Promise<number[]>
   /** The shared "expose experimental models" switch; undefined when never set. */
   getSwitch(): Promise<boolean | undefined>
   setSwitch(value: boolean): Promise<void>
@@ -80,7 +82,11 @@ export class MemoryStore implements LimitStore {
       const tokens = Math.min(b.capacity, this.#tokens(b.key, b.capacity, request.now) - b.delta)
       this.#buckets.set(b.key, { tokens, ts: Math.max(request.now, this.#buckets.get(b.key)?.ts ?? request.now) })
     }
-    if (request.budget) this.#spent.set(request.budget.key, (this.#spent.get(request.budget.key) ?? 0) + request.budget.usd)
+    for (const b of request.budgets) this.#spent.set(b.key, (this.#spent.get(b.key) ?? 0) + b.usd)
+  }
+
+  async peek(now: number, buckets: readonly { key: string; capacity: number }[]): Promise<number[]> {
+    return buckets.map((b) => this.#tokens(b.key, b.capacity, now))
   }
 
   async getSwitch(): Promise<boolean | undefined> {

@@ -8,7 +8,7 @@ import type { CallResult, Stats } from '../stats.ts'
 /** Who a call is counted for: the caller's team, and what to tell its limits when the usage is known (0 tokens when none came). */
 export interface Caller {
   readonly team?: string
-  readonly settle?: (tokens: number, cost: number) => void
+  readonly settle?: (tokens: number, cost: number) => Promise<void>
 }
 
 /**
@@ -43,8 +43,8 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
     yield [{ data: JSON.stringify({ error: body }) }]
   } finally {
     const used = usage ? account(stats, model, usage, caller.team) : undefined
-    caller.settle?.(used?.tokens ?? 0, used?.cost ?? 0)
     stats.call(statsName(model), result, caller.team)
+    await caller.settle?.(used?.tokens ?? 0, used?.cost ?? 0)
   }
 }
 

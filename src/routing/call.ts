@@ -48,13 +48,13 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   const ex = { model, api, body, stream, includeUsage, signal: event.req.signal, unsupported: gw.config.unsupportedParams }
   // The team's limits, drawn before the upstream call (429 over one) and put right after it.
   const reservation = team && (await gw.limits.reserve(team, model, estimateTokens(body)))
-  if (reservation) event.context.headers = { ...event.context.headers, ...reservation.headers }
+  if (reservation) Object.assign((event.context.headers ??= {}), reservation.headers)
   const caller: Caller = { team: team?.id, settle: reservation ? (tokens, cost) => gw.limits.settle(reservation, tokens, cost) : undefined }
   let outcome: Outcome
   try {
     outcome = up.provider.protocol === 'anthropic' ? await callAnthropic(ex, up, gw.now) : await callOpenAI(ex, up)
   } catch (error) {
-    caller.settle?.(0, 0)
+    await caller.settle?.(0, 0)
     gw.stats.call(statsName(model), event.req.signal.aborted ? 'aborted' : 'error', caller.team)
     throw error
   }
@@ -62,7 +62,7 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   const { redactor, stats } = gw
   if (outcome.kind === 'json') {
     const used = account(stats, model, outcome.json, caller.team)
-    caller.settle?.(used?.tokens ?? 0, used?.cost ?? 0)
+    await caller.settle?.(used?.tokens ?? 0, used?.cost ?? 0)
     stats.call(statsName(model), 'ok', caller.team)
     const text = redactor.text(outcome.text)
     return { model, dropped: allDropped, outcome: text === outcome.text ? outcome : { kind: 'json', text, json: JSON.parse(text) as Record<string, unknown> } }

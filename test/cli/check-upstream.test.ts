@@ -151,7 +151,7 @@ describe('catalog check-upstream: drift by other names, and fixes that cannot la
   })
   afterAll(() => provider.close())
 
-  it('finds drift through aliases, notes snapshots, leaves inactive models alone, and fixes what it can, naming what it cannot (exit 1)', async () => {
+  it('finds drift through aliases and shared upstream ids, notes snapshots, leaves inactive models alone, and fixes what it can, naming what it cannot (exit 1)', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'catalog-drift-'))
     writeFileSync(join(dir, 'models.yaml'), catalog)
     const out: string[] = []
@@ -159,13 +159,17 @@ describe('catalog check-upstream: drift by other names, and fixes that cannot la
     const code = await main(['check-upstream', 'acme', '--fix'], { cwd: dir, env: { ACME_API_KEY: ACME_KEY, ACME_BASE_URL: `${provider.url}/v1` }, now: new Date('2026-11-21T12:00:00Z'), out: (l) => out.push(l), err: (l) => err.push(l) })
     expect(code).toBe(1)
     expect(out).toEqual([
-      'acme: 9 served, 6 in the catalog, 0 missing upstream, 0 not in the catalog, 2 with lifecycle drift',
+      'acme: 9 served, 6 in the catalog, 0 missing upstream, 0 not in the catalog, 3 with lifecycle drift',
       '  lifecycle drift: chat: Acme announces shutdown on 2027-01-01; the catalog has no shutdown date. Fix: npm run catalog -- deprecate chat --sunset 2027-01-01 (or check-upstream --fix)',
+      '  lifecycle drift: chat-preview: Acme announces shutdown on 2027-01-01; the catalog has no shutdown date. Fix: npm run catalog -- deprecate chat-preview --sunset 2027-01-01 (or check-upstream --fix)',
       '  lifecycle drift: soon: Acme announces shutdown on 2027-01-20; the catalog says 2027-01-31. Fix: npm run catalog -- deprecate soon --sunset 2027-01-20 (or check-upstream --fix)',
       '  note: think-2026-01-01 (routed like think): Acme announces shutdown on 2027-03-01; the catalog gives it none: list the snapshot in the catalog to give it its own date',
+      'fixed chat-preview: sunset 2027-01-01 in models.yaml', // it shares chat's upstream id
       'fixed soon: sunset 2027-01-20 in models.yaml',
     ])
     expect(err).toEqual([expect.stringMatching(/^could not fix chat:\nmodels\.yaml:\d+:\d+: soon: deprecation\.replacement chat is itself sunset on 2027-01-01, before 2027-01-31\nmodels\.yaml: not written/)])
-    expect(readFileSync(join(dir, 'models.yaml'), 'utf8')).toBe(catalog.replace('sunset: 2027-01-31, replacement: chat}', 'sunset: 2027-01-20, replacement: chat}'))
+    expect(readFileSync(join(dir, 'models.yaml'), 'utf8')).toBe(
+      catalog.replace('sunset: 2027-01-31, replacement: chat}', 'sunset: 2027-01-20, replacement: chat}').replace('    experimental: true\n', '    experimental: true\n    deprecation: {sunset: 2027-01-01}\n'),
+    )
   })
 })

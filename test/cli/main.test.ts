@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process'
+import { createHash } from 'node:crypto'
 import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -177,6 +178,36 @@ describe('promote, deactivate, deprecate', () => {
     const result = await run(['deactivate', 'acme-next'])
     expect(result).toMatchObject({ code: 1, err: 'models.yaml:21:62: acme-chat: deprecation.replacement acme-next is inactive\nmodels.yaml: not written (the edit would leave 1 error)' })
     expect(current()).toBe(before)
+  })
+})
+
+describe('team-key and teams.yaml', () => {
+  const teams = () => join(dir, 'teams.yaml')
+  const policy = '# Who may call the gateway.\nteams:\n  # The platform team.\n  platform:\n    keys_sha256: [' + 'a'.repeat(64) + '] # one key per service\n    models: [acme-chat]\n'
+
+  it('makes a key, prints it once, and appends its SHA-256 to the team, keeping comments', async () => {
+    writeFileSync(teams(), policy)
+    const result = await run(['team-key', 'platform'])
+    expect(result.code).toBe(0)
+    const [said, key] = result.out.split('\n')
+    expect(said).toBe('A new key for team platform; it is shown this once, keep it secret (teams.yaml holds only its SHA-256):')
+    expect(key).toMatch(/^sk-gw-[A-Za-z0-9_-]{43}$/)
+    const hash = createHash('sha256').update(key!).digest('hex')
+    expect(readFileSync(teams(), 'utf8')).toBe(policy.replace(`${'a'.repeat(64)}] #`, `${'a'.repeat(64)}, ${hash}] #`))
+    expect(readFileSync(teams(), 'utf8')).not.toContain(key)
+  })
+
+  it('names a team that is not in teams.yaml, writing nothing', async () => {
+    writeFileSync(teams(), policy)
+    expect(await run(['team-key', 'nobody'])).toEqual({ code: 1, out: '', err: 'nobody: no such team in teams.yaml; add it (with its models and limits) first' })
+    expect(readFileSync(teams(), 'utf8')).toBe(policy)
+  })
+
+  it('validate checks teams.yaml beside the catalog, against it', async () => {
+    writeFileSync(teams(), policy)
+    expect((await run(['validate'])).out.split('\n').at(-1)).toMatch(/^teams\.yaml: valid: 1 teams; version [0-9a-f]{16}$/)
+    writeFileSync(teams(), policy.replace('[acme-chat]', '[acme-chat, acme-gone]'))
+    expect(await run(['validate'])).toMatchObject({ code: 1, err: expect.stringContaining('teams.yaml:6:25: platform: models[1] acme-gone is not a model id or alias in models.yaml\nteams.yaml: 1 error') })
   })
 })
 

@@ -40,6 +40,14 @@ describe.each(stores)('the %s store', (_, make) => {
     expect(await at(20_000)).toEqual({ result: 'ok', tokens: [0], spent: 0 }) // 3 per minute: one every 20 s
   })
 
+  it('peeks at what buckets hold without drawing: full when never used, refilled with time', async () => {
+    const s = await make()
+    const [used, fresh] = [key(), key()]
+    await s.reserve({ now: T, buckets: [{ key: used, capacity: 6, cost: 4 }] })
+    expect(await s.peek(T + 10_000, [{ key: used, capacity: 6 }, { key: fresh, capacity: 6 }])).toEqual([3, 6])
+    expect(await s.peek(T + 10_000, [{ key: used, capacity: 6 }])).toEqual([3])
+  })
+
   it('draws from every bucket or from none', async () => {
     const s = await make()
     const [a, b] = [key(), key()]
@@ -59,9 +67,9 @@ describe.each(stores)('the %s store', (_, make) => {
     const s = await make()
     const k = key()
     await s.reserve({ now: T, buckets: [{ key: k, capacity: 1000, cost: 900 }] })
-    await s.settle({ now: T, buckets: [{ key: k, capacity: 1000, delta: 20 - 900 }] })
+    await s.settle({ now: T, buckets: [{ key: k, capacity: 1000, delta: 20 - 900 }], budgets: [] })
     expect((await s.reserve({ now: T, buckets: [{ key: k, capacity: 1000, cost: 0 }] })).tokens).toEqual([980])
-    await s.settle({ now: T, buckets: [{ key: k, capacity: 1000, delta: 2000 }] })
+    await s.settle({ now: T, buckets: [{ key: k, capacity: 1000, delta: 2000 }], budgets: [] })
     expect((await s.reserve({ now: T, buckets: [{ key: k, capacity: 1000, cost: 0 }] })).tokens).toEqual([-1020])
   })
 
@@ -69,9 +77,9 @@ describe.each(stores)('the %s store', (_, make) => {
     const s = await make()
     const budget = { key: key(), limit: 1 }
     expect(await s.reserve({ now: T, buckets: [], budget })).toEqual({ result: 'ok', tokens: [], spent: 0 })
-    await s.settle({ now: T, buckets: [], budget: { key: budget.key, usd: 0.75 } })
+    await s.settle({ now: T, buckets: [], budgets: [{ key: budget.key, usd: 0.75 }] })
     expect(await s.reserve({ now: T, buckets: [], budget })).toEqual({ result: 'ok', tokens: [], spent: 0.75 })
-    await s.settle({ now: T, buckets: [], budget: { key: budget.key, usd: 0.5 } })
+    await s.settle({ now: T, buckets: [], budgets: [{ key: budget.key, usd: 0.5 }] })
     expect(await s.reserve({ now: T, buckets: [{ key: key(), capacity: 5, cost: 1 }], budget })).toEqual({ result: 'spent', tokens: [5], spent: 1.25 })
   })
 })

@@ -109,6 +109,15 @@ describe('limits', () => {
     expect(refused()).toBeGreaterThanOrEqual(1)
   })
 
+  it('every answer to a team with an rpm says how many requests it has left: listings and errors too', async () => {
+    await gw.client('alpha').chat.completions.create({ model: 'chat', messages: user('one') })
+    for (const path of ['/v1/models', '/api/tags', '/v1/models/claude', '/api/stats']) {
+      const res = await fetch(`${gw.url}${path}`, { headers: bearer('alpha') })
+      expect([path, res.headers.get('x-ratelimit-limit-requests'), res.headers.get('x-ratelimit-remaining-requests')]).toEqual([path, '5', '4'])
+    }
+    expect((await fetch(`${gw.url}/v1/models`, { headers: bearer('gamma') })).headers.has('x-ratelimit-remaining-requests')).toBe(false) // no rpm, nothing to say
+  })
+
   it('a per-model rpm holds on top of the team\'s', async () => {
     const alpha = gw.client('alpha')
     await alpha.chat.completions.create({ model: 'think', messages: user('a') })

@@ -16,6 +16,8 @@ declare module 'h3' {
     readonly admin?: 'all' | 'writes'
     /** Answered without a client key (health checks, the dashboard's page and assets). */
     readonly public?: boolean
+    /** Calls a model: a team's limits are drawn there, and its answer carries them. */
+    readonly calls?: boolean
   }
 }
 
