@@ -25,7 +25,7 @@ function shellBlocks(title: string): string[] {
 // models.yaml, branch and commit) run as a contributor would run them, and nothing here changes.
 function project(): { dir: string; sh: (script: string) => string } {
   const dir = mkdtempSync(join(tmpdir(), 'readme-'))
-  for (const f of ['package.json', 'tsconfig.json', 'models.yaml', 'schema', 'scripts', 'src']) cpSync(join(root, f), join(dir, f), { recursive: true })
+  for (const f of ['package.json', 'tsconfig.json', 'models.yaml', 'teams.yaml', 'schema', 'scripts', 'src']) cpSync(join(root, f), join(dir, f), { recursive: true })
   symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'))
   const env = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@t', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@t' }
   const sh = (script: string) => execFileSync('bash', ['-euo', 'pipefail', '-c', script], { cwd: dir, env, encoding: 'utf8' })
