@@ -85,7 +85,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   const crossOrigin = config.corsOrigins.length ? cors(config.corsOrigins) : undefined
   // With client keys or teams configured, the admin token opens the client routes too.
   const keys = (config.apiKeys.length || hasTeams(policy)) && config.adminToken ? [...config.apiKeys, config.adminToken] : config.apiKeys
-  const auth = clientAuth(keys, policy)
+  const auth = clientAuth(keys, policy, config.apiKeys.length > 0)
   const secrets = new Redactor([...Object.values(gateway.upstreams).map((u) => u.key), ...config.apiKeys, config.adminToken])
   const logged = accessLog({ log, secrets, debug, now, stats: gateway.stats })
 

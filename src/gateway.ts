@@ -114,6 +114,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       return reply(event, entry.body, headers)
     },
     async close() {
+      await limits.drain()
       if (store) await (await store).close()
     },
   }

@@ -95,10 +95,10 @@ export class Stats {
     this.#storeFailures++
   }
 
-  /** The counters at `now`: the body of GET /api/stats. */
-  snapshot(now: Date) {
-    const byModel = Object.fromEntries([...this.#models].sort(([a], [b]) => a.localeCompare(b)))
-    const total = (f: keyof ModelStats) => [...this.#models.values()].reduce((sum, m) => sum + m[f], 0)
+  /** The counters at `now`: the body of GET /api/stats; for `only` a team, its own and those of the models it may use. */
+  snapshot(now: Date, only?: { readonly team: string; readonly model: (name: string) => boolean }) {
+    const byModel = Object.fromEntries([...this.#models].filter(([id]) => !only || only.model(id)).sort(([a], [b]) => a.localeCompare(b)))
+    const total = (f: keyof ModelStats) => Object.values(byModel).reduce((sum, m) => sum + m[f], 0)
     let requests = 0
     let errors = 0
     for (const [key, count] of this.#http) {
@@ -119,7 +119,7 @@ export class Stats {
       cost_by_model: _pick(byModel, 'cost'),
       total_tokens: total('prompt_tokens') + total('completion_tokens'),
       total_cost: total('cost'),
-      ...(this.#teams.size && { teams: Object.fromEntries([...this.#teams].sort(([a], [b]) => a.localeCompare(b))) }),
+      ...(this.#teams.size && { teams: Object.fromEntries([...this.#teams].filter(([id]) => !only || id === only.team).sort(([a], [b]) => a.localeCompare(b))) }),
       ...(this.#storeFailures && { limits_store_failures: this.#storeFailures }),
     }
   }

@@ -12,25 +12,33 @@ export async function freePort(): Promise<number> {
   return port
 }
 
-async function _answers(port: number): Promise<boolean> {
+async function _answers(port: number, password?: string): Promise<boolean> {
   return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write('PING\r\n'))
-    socket.once('data', (d) => (socket.destroy(), resolve(d.toString().startsWith('+PONG'))))
+    let said = ''
+    const socket = connect(port, '127.0.0.1', () => socket.write(`${password ? `AUTH ${password}\r\n` : ''}PING\r\n`))
+    socket.on('data', (d) => {
+      said += d
+      if (said.includes('+PONG') || said.includes('-')) (socket.destroy(), resolve(said.includes('+PONG')))
+    })
     socket.once('error', () => resolve(false))
   })
 }
 
 /**
  * A `redis-server` of this test's own on a free port (Debian's, as on the machines and CI),
- * keeping nothing on disk. `stop()` kills it (as a crash would), `start()` brings it back on the
- * same port, empty.
+ * keeping nothing on disk, with `password` when given. `stop()` kills it (as a crash would),
+ * `start()` brings it back on the same port, empty.
  */
-export async function redisServer() {
+export async function redisServer(options: { password?: string } = {}) {
   const port = await freePort()
   let child: ChildProcess | undefined
   const start = async () => {
-    child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-    for (const deadline = Date.now() + 10_000; !(await _answers(port)); await new Promise((resolve) => setTimeout(resolve, 20))) {
+    const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', ...(options.password ? ['--requirepass', options.password] : [])]
+    child = spawn('redis-server', args, { stdio: 'ignore' })
+    let failure: Error | undefined
+    child.once('error', (error) => (failure = error))
+    for (const deadline = Date.now() + 10_000; !(await _answers(port, options.password)); await new Promise((resolve) => setTimeout(resolve, 20))) {
+      if (failure) throw new Error(`cannot start redis-server (install Debian's redis-server package): ${failure.message}`)
       if (Date.now() > deadline) throw new Error(`redis-server did not answer on port ${port} within 10 s`)
     }
   }
@@ -41,5 +49,5 @@ export async function redisServer() {
     await exited
   }
   await start()
-  return { port, url: `redis://127.0.0.1:${port}`, start, stop }
+  return { port, url: `redis://${options.password ? `:${options.password}@` : ''}127.0.0.1:${port}`, start, stop }
 }

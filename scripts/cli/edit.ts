@@ -78,8 +78,9 @@ export function setField(doc: Document, model: YAMLMap, field: string, value: un
 /** Adds `hash` to the keys of `team` in the teams file at `path`, keeping its comments; written only if it still compiles against `catalog`. */
 export function addTeamKey(path: string, file: string, catalog: Catalog, team: string, hash: string): void {
   const doc = parseDocument(readFileSync(path, 'utf8'), { version: '1.2', schema: 'core', merge: false, uniqueKeys: true })
+  if (doc.errors.length) throw new CliError(`${file} does not parse: run npm run catalog -- validate`, 1)
   const node = doc.getIn(['teams', team], true)
-  if (doc.errors.length || !isMap(node)) throw new CliError(`${team}: no such team in ${file}; add it (with its models and limits) first`, 1)
+  if (!isMap(node)) throw new CliError(`${team}: no such team in ${file}; add it (with its models and limits) first`, 1)
   const keys = node.get('keys_sha256', true)
   if (isSeq(keys)) keys.add(doc.createNode(hash))
   else setField(doc, node, 'keys_sha256', [hash])

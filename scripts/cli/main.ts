@@ -236,7 +236,7 @@ function _teamKey(args: readonly string[], io: Io): number {
   if (!result.ok) throw new CliError(`${file} is not valid: run npm run catalog -- validate`, 1)
   const key = `sk-gw-${randomBytes(32).toString('base64url')}`
   addTeamKey(_path(io, teams), teams, result.catalog, positionals[0]!, createHash('sha256').update(key).digest('hex'))
-  io.out(`A new key for team ${positionals[0]}; it is shown this once, keep it secret (teams.yaml holds only its SHA-256):`)
+  io.out(`A new key for team ${positionals[0]}; it is shown this once, keep it secret (${teams} holds only its SHA-256):`)
   io.out(key)
   return 0
 }

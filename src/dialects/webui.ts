@@ -74,7 +74,14 @@ export function webuiRoutes(app: H3, gw: Gateway): void {
       return { ..._config(gw), applied_to: shared ? 'every replica: the setting is shared through Redis (REDIS_URL)' : 'this process only: other replicas keep their own setting; set EXPOSE_EXPERIMENTAL_MODELS to change them all, or share it with REDIS_URL' }
     },
   }, { admin: 'writes', dialect: 'webui' })
-  route(app, '/api/stats', { GET: () => gw.stats.snapshot(gw.now()) }, WEBUI)
+  route(app, '/api/stats', {
+    GET: (event) => {
+      // A team sees its own figures and those of the models it may use, not the others'.
+      const team = event.context.team
+      const allowed = gw.allowed(event)
+      return gw.stats.snapshot(gw.now(), team && { team: team.id, model: (name) => Object.hasOwn(gw.catalog.models, name) && allowed!(gw.catalog.models[name]!) })
+    },
+  }, WEBUI)
 }
 
 function _config(gw: Gateway) {

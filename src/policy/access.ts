@@ -34,7 +34,7 @@ export function mayUse(team: Team, model: Model, exposeExperimental: boolean): b
   if (team.models.includes(model.like ?? model.id)) return true
   let res = globs.get(team)
   if (!res) globs.set(team, (res = (team.globs ?? []).map(_glob)))
-  return res.some((re) => re.test(model.id))
+  return res.some((re) => re.test(model.like ?? model.id)) // a snapshot as the model it behaves as
 }
 
 /** Whether the glob (`claude-*`: `*` is any run of characters) matches the whole id. */

@@ -8,22 +8,38 @@ import type { Team } from './types.ts'
 /** What happens to requests while the shared store cannot be reached (`LIMITS_ON_STORE_FAILURE`). */
 export type StoreFailure = 'open' | 'closed'
 
+/** A bucket of a team's limits, and what it counts (for headers and messages). */
+interface TeamBucket extends Bucket {
+  readonly unit: 'requests' | 'tokens'
+  /** The model whose own limit it is; absent for the team's. */
+  readonly model?: string
+}
+
+/** What a call is expected to use before its answer says: a prompt estimate plus the output it asks for. */
+export interface Estimate {
+  readonly tokens: number
+  /** USD at the catalog's prices (the prompt at the input price, the output at the output price). */
+  readonly cost: number
+}
+
 /** A request's draw on its team's limits, settled once the answer's usage is known. */
 export interface Reservation {
   readonly team: Team
   readonly store: LimitStore
-  readonly buckets: readonly Bucket[]
+  readonly buckets: readonly TeamBucket[]
   readonly budgetKey?: string
+  readonly estimate: Estimate
   /** The headers every answer to the call carries: OpenAI's `x-ratelimit-*`. */
   readonly headers: Readonly<Record<string, string>>
 }
 
 /**
  * A team's limits: requests and tokens per minute (the team's, and per model) and the monthly
- * budget, drawn before the upstream call in one store round trip and settled after it. Over a
- * limit: 429 with `retry-after` and OpenAI's `x-ratelimit-*` headers, so the official SDKs back
- * off by themselves; budget spent: 429 `insufficient_quota`. While the shared store fails, the
- * limits count in this process (`open`, counted in /metrics) or requests get 503 (`closed`).
+ * budget, drawn before the upstream call in one store round trip (the budget takes the call's
+ * estimated cost, so that concurrent calls cannot all spend the last of it) and settled after it.
+ * Over a limit: 429 with `retry-after` and OpenAI's `x-ratelimit-*` headers, so the official SDKs
+ * back off by themselves; budget spent: 429 `insufficient_quota`. While the shared store fails,
+ * the limits count in this process (`open`, counted in /metrics) or requests get 503 (`closed`).
  */
 export class Limits {
   readonly #store: Promise<LimitStore>
@@ -51,19 +67,20 @@ export class Limits {
   }
 
   /**
-   * Draws one request and `tokens` (the estimate) from `team`'s limits for `model`, or throws the
-   * 429 (or 503) that says why not. Undefined for a team without limits or budget.
+   * Draws one request and the estimate from `team`'s limits for `model`, or throws the 429 (or
+   * 503) that says why not. Undefined for a team without limits or budget.
    */
-  async reserve(team: Team, model: Model, tokens: number): Promise<Reservation | undefined> {
-    const rates = [{ scope: '', ...team.limits }, { scope: `m:${model.like ?? model.id}:`, ...team.limits.models[model.like ?? model.id] }]
-    const buckets: (Bucket & { unit: 'requests' | 'tokens' })[] = []
-    for (const r of rates) {
-      if (r.rpm) buckets.push({ key: `gw:l:${team.id}:${r.scope}rpm`, capacity: r.rpm, cost: 1, unit: 'requests' })
-      if (r.tpm) buckets.push({ key: `gw:l:${team.id}:${r.scope}tpm`, capacity: r.tpm, cost: tokens, unit: 'tokens' })
+  async reserve(team: Team, model: Model, estimate: Estimate): Promise<Reservation | undefined> {
+    const id = model.like ?? model.id
+    const buckets: TeamBucket[] = []
+    for (const [rates, scope] of [[team.limits, undefined], [team.limits.models[id] ?? {}, id]] as const) {
+      const prefix = scope === undefined ? `gw:l:${team.id}` : `gw:l:${team.id}:m:${scope}`
+      if (rates.rpm) buckets.push({ key: `${prefix}:rpm`, capacity: rates.rpm, cost: 1, unit: 'requests', model: scope })
+      if (rates.tpm) buckets.push({ key: `${prefix}:tpm`, capacity: rates.tpm, cost: estimate.tokens, unit: 'tokens', model: scope })
     }
     const now = this.#now()
     const month = now.toISOString().slice(0, 7)
-    const budget = team.budget === undefined ? undefined : { key: `gw:b:${team.id}:${month}`, limit: team.budget }
+    const budget = team.budget === undefined ? undefined : { key: `gw:b:${team.id}:${month}`, limit: team.budget, cost: estimate.cost }
     if (!buckets.length && !budget) return undefined
     let store = await this.#store
     const request = { now: now.getTime(), buckets, budget }
@@ -84,18 +101,18 @@ export class Limits {
       })
     }
     if (reserved.result === 'limited') {
-      const i = buckets.findIndex((b, j) => reserved.tokens[j]! < Math.min(b.cost, b.capacity))
+      const i = Math.max(0, reserved.limitedBy)
       const b = buckets[i]!
-      const waitMs = Math.ceil(((Math.min(b.cost, b.capacity) - reserved.tokens[i]!) * 60_000) / b.capacity)
+      const waitMs = Math.max(1, Math.ceil(((Math.min(b.cost, b.capacity) - reserved.tokens[i]!) * 60_000) / b.capacity))
       this.#stats.limited(team.id, b.unit)
       const per = b.unit === 'requests' ? 'requests per min (RPM)' : 'tokens per min (TPM)'
-      const scope = b.key.includes(':m:') ? ` for model '${model.like ?? model.id}'` : ''
+      const scope = b.model === undefined ? '' : ` for model '${b.model}'`
       throw httpError(429, `Rate limit reached for team '${team.id}'${scope} on ${per}: Limit ${b.capacity}, Remaining ${Math.max(0, Math.floor(reserved.tokens[i]!))}, Requested ${b.cost}. Please try again in ${_duration(waitMs)}.`, {
         code: 'rate_limit_exceeded',
         headers: { ...headers, 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(waitMs) },
       })
     }
-    return { team, store, buckets, budgetKey: budget?.key, headers }
+    return { team, store, buckets, budgetKey: budget?.key, estimate, headers }
   }
 
   /**
@@ -105,7 +122,7 @@ export class Limits {
    */
   async headers(team: Team): Promise<Record<string, string>> {
     if (!team.limits.rpm) return {}
-    const bucket = { key: `gw:l:${team.id}:rpm`, capacity: team.limits.rpm, cost: 1, unit: 'requests' as const }
+    const bucket: TeamBucket = { key: `gw:l:${team.id}:rpm`, capacity: team.limits.rpm, cost: 1, unit: 'requests' }
     try {
       const store = await this.#store
       return _headers([bucket], await store.peek(this.#now().getTime(), [bucket]))
@@ -115,21 +132,23 @@ export class Limits {
   }
 
   /**
-   * After the answer: the tokens it really used (0 when it failed) put right, and its cost added
-   * to the budget. Resolves once the store has it (the answer waits for it, so that the next
-   * request, to whichever replica, sees the budget as it is); never rejects.
+   * After the answer: the draw put right with what it really used. `used` absent (no usage came:
+   * the client left before it, or the upstream sends none) keeps the estimate; a call that got no
+   * answer at all settles with zero. Resolves once the store has it (the answer waits for it, so
+   * that the next request, to whichever replica, sees the budget as it is); never rejects.
    */
-  settle(r: Reservation, tokens: number, cost: number): Promise<void> {
-    const buckets = r.buckets.filter((b) => b.key.endsWith(':tpm')).map((b) => ({ key: b.key, capacity: b.capacity, delta: tokens - b.cost }))
-    const budgets = r.budgetKey ? [{ key: r.budgetKey, usd: cost }] : []
-    if (!buckets.length && !budgets.length) return Promise.resolve()
+  settle(r: Reservation, used: Estimate = r.estimate): Promise<void> {
+    const buckets = r.buckets.filter((b) => b.unit === 'tokens').map((b) => ({ key: b.key, capacity: b.capacity, delta: used.tokens - b.cost }))
+    const budgets = r.budgetKey ? [{ key: r.budgetKey, usd: used.cost - r.estimate.cost }] : []
+    if (!buckets.some((b) => b.delta) && !budgets.some((b) => b.usd)) return Promise.resolve()
     if (r.store === this.#local) return this.#local.settle({ now: this.#now().getTime(), buckets, budgets })
-    for (const b of buckets) {
-      const owed = this.#owed.buckets.get(b.key)
-      this.#owed.buckets.set(b.key, { capacity: b.capacity, delta: (owed?.delta ?? 0) + b.delta })
-    }
-    for (const b of budgets) this.#owed.budgets.set(b.key, (this.#owed.budgets.get(b.key) ?? 0) + b.usd)
+    this.#owe({ now: 0, buckets, budgets })
     return (this.#flushed ??= new Promise<void>((resolve) => setImmediate(() => void this.#flush().then(resolve))))
+  }
+
+  /** Waits for what answers still owe the store to be sent. */
+  async drain(): Promise<void> {
+    await this.#flushed
   }
 
   async #flush(): Promise<void> {
@@ -139,9 +158,19 @@ export class Limits {
     const store = await this.#store
     await store.settle(owed).catch((error: unknown) => {
       try {
-        return this.#storeFailed(error).settle(owed)
-      } catch {} // closed: what it owed is lost with the store, as the requests are refused
+        this.#storeFailed(error)
+        this.#owe(owed) // open: kept (merged by key) for the store's return; counted here meanwhile
+        return this.#local.settle(owed)
+      } catch {} // closed: lost with the store, as the requests are refused until it is back
     })
+  }
+
+  #owe(s: SettleRequest): void {
+    for (const b of s.buckets) {
+      const owed = this.#owed.buckets.get(b.key)
+      this.#owed.buckets.set(b.key, { capacity: b.capacity, delta: (owed?.delta ?? 0) + b.delta })
+    }
+    for (const b of s.budgets) this.#owed.budgets.set(b.key, (this.#owed.budgets.get(b.key) ?? 0) + b.usd)
   }
 
   #takeOwed(): SettleRequest | undefined {
@@ -166,16 +195,22 @@ export class Limits {
   }
 }
 
-/** A request's token estimate: its prompt's characters / 4, plus the output limit it asks for (none when it asks none). */
-export function estimateTokens(body: Record<string, unknown>): number {
+/**
+ * What a request is expected to use: its prompt's characters / 4 (inline images and files, sent
+ * as data URLs, left out) and the output limit it asks for (none when it asks none), costed at
+ * the model's prices.
+ */
+export function estimate(body: Record<string, unknown>, model: Model): Estimate {
   const prompt = body.messages ?? body.input ?? body.prompt ?? ''
-  const text = typeof prompt === 'string' ? prompt : JSON.stringify(prompt)
-  const output = [body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v) => Number.isSafeInteger(v)) as number | undefined
-  return Math.ceil(text.length / 4) + (output ?? 0)
+  const text = typeof prompt === 'string' ? prompt : JSON.stringify(prompt, (_, v: unknown) => (typeof v === 'string' && v.startsWith('data:') ? '' : v))
+  const input = Math.ceil(text.length / 4)
+  const output = ([body.max_completion_tokens, body.max_tokens, body.max_output_tokens].find((v) => Number.isSafeInteger(v)) as number | undefined) ?? 0
+  const p = model.pricing
+  return { tokens: input + output, cost: p ? (input * p.input + output * p.output) / 1e6 : 0 }
 }
 
 // OpenAI's x-ratelimit-* trios, from the team-wide bucket of each unit (else the model's).
-function _headers(buckets: readonly (Bucket & { unit: string })[], tokens: readonly number[]): Record<string, string> {
+function _headers(buckets: readonly TeamBucket[], tokens: readonly number[]): Record<string, string> {
   const headers: Record<string, string> = {}
   for (const unit of ['requests', 'tokens']) {
     const i = buckets.findIndex((b) => b.unit === unit)

@@ -9,7 +9,7 @@ import type { LimitStore, Reserved, ReserveRequest, SettleRequest } from './stor
 // KEYS: settled buckets, settled budgets, drawn buckets, then the drawn budget when there is one.
 // ARGV: now, how many of each of the first three, each settled bucket's capacity and delta
 // (actual minus reserved tokens), each settled budget's cost in USD, each drawn bucket's capacity
-// and cost, then the drawn budget's limit.
+// and cost, then the drawn budget's limit and estimated cost.
 const SETTLE_AND_RESERVE = `
 local now = tonumber(ARGV[1])
 local ns, ng, n = tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
@@ -22,13 +22,15 @@ local function state(key, cap)
   if now > ts then return math.min(cap, t + (now - ts) * cap / 60000), now end
   return t, ts
 end
-local function put(key, t, ts)
-  redis.call('SET', key, tostring(t) .. ' ' .. tostring(ts), 'PX', 120000)
+-- Kept until it would be full again (a bucket in debt takes longer), and a minute more.
+local function put(key, t, ts, cap)
+  local ttl = 60000 + math.ceil(math.max(0, cap - t) * 60000 / cap)
+  redis.call('SET', key, tostring(t) .. ' ' .. tostring(ts), 'PX', ttl)
 end
 for i = 1, ns do
   local cap, delta = tonumber(ARGV[a]), tonumber(ARGV[a + 1])
   local t, ts = state(KEYS[i], cap)
-  put(KEYS[i], math.min(cap, t - delta), ts)
+  put(KEYS[i], math.min(cap, t - delta), ts, cap)
   a = a + 2
 end
 for i = 1, ng do
@@ -37,22 +39,27 @@ for i = 1, ng do
   a = a + 1
 end
 local base = ns + ng
-local tokens, stamps, result = {}, {}, 'ok'
+local tokens, stamps, result, limitedBy = {}, {}, 'ok', -1
 for i = 1, n do
   local cap, cost = tonumber(ARGV[a + 2 * (i - 1)]), tonumber(ARGV[a + 2 * (i - 1) + 1])
   tokens[i], stamps[i] = state(KEYS[base + i], cap)
-  if tokens[i] < math.min(cost, cap) then result = 'limited' end
+  if limitedBy < 0 and tokens[i] < math.min(cost, cap) then result = 'limited'; limitedBy = i - 1 end
 end
 local spent = 0
 if #KEYS > base + n then
   spent = tonumber(redis.call('GET', KEYS[base + n + 1]) or '0')
   if spent >= tonumber(ARGV[a + 2 * n]) then result = 'spent' end
 end
-local out = {result, tostring(spent)}
+local out = {result, tostring(spent), tostring(result == 'limited' and limitedBy or -1)}
 for i = 1, n do
+  local cap = tonumber(ARGV[a + 2 * (i - 1)])
   if result == 'ok' then tokens[i] = tokens[i] - tonumber(ARGV[a + 2 * (i - 1) + 1]) end
-  put(KEYS[base + i], tokens[i], stamps[i])
+  put(KEYS[base + i], tokens[i], stamps[i], cap)
   out[#out + 1] = tostring(tokens[i])
+end
+if result == 'ok' and #KEYS > base + n then
+  redis.call('INCRBYFLOAT', KEYS[base + n + 1], ARGV[a + 2 * n + 1])
+  redis.call('EXPIRE', KEYS[base + n + 1], 3456000)
 end
 return out
 `
@@ -67,8 +74,10 @@ type Scripted = RedisClient & { gwSettleAndReserve(numberOfKeys: number, ...args
 
 /**
  * The limits' store shared by every replica: Redis at `url`, with ioredis (loaded only when
- * REDIS_URL is set). Commands fail at once while Redis is unreachable (no offline queue, no
- * retries, a command timeout) and the client reconnects by itself; `onError` hears why.
+ * REDIS_URL is set). While the connection is not up, every command fails at once (no offline
+ * queue, no retries); a connected Redis that stalls fails a command after 500 ms; the client
+ * reconnects by itself, and `onError` hears why it could not. The switch is subscribed to
+ * whenever the connection comes (back) up, and read again then: nothing set meanwhile is missed.
  */
 export async function redisStore(url: string, onError: (error: Error) => void): Promise<LimitStore> {
   const { Redis } = await import('ioredis')
@@ -78,42 +87,52 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
     commandTimeout: COMMAND_TIMEOUT_MS,
     connectTimeout: 2_000,
     retryStrategy: (times: number) => Math.min(times * 100, 2_000),
-    lazyConnect: true,
     // Commands issued in one turn of the event loop go out in one write: under load, many
     // requests' draws share a system call.
     enableAutoPipelining: true,
   }
   const client = new Redis(url, options) as Scripted
-  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, commandTimeout: undefined })
+  // The subscriber waits for its connection instead: a subscription is not a request's.
+  const subscriber = new Redis(url, { ...options, enableOfflineQueue: true, maxRetriesPerRequest: null, commandTimeout: undefined, enableAutoPipelining: false })
   client.defineCommand('gwSettleAndReserve', { lua: SETTLE_AND_RESERVE })
   client.on('error', onError)
   subscriber.on('error', onError)
   const listeners: ((value: boolean) => void)[] = []
-  subscriber.on('message', (channel: string, message: string) => {
-    if (channel === SWITCH_CHANNEL) for (const listener of listeners) listener(message === 'true')
+  const tell = (value: boolean) => listeners.forEach((listener) => listener(value))
+  subscriber.on('message', (channel: string, message: string) => void (channel === SWITCH_CHANNEL && tell(message === 'true')))
+  void subscriber.subscribe(SWITCH_CHANNEL).catch(onError) // ioredis subscribes again on each reconnect
+  subscriber.on('ready', () => void client.get(SWITCH_KEY).then((v) => v !== null && tell(v === 'true'), () => {}))
+  // Up at start (or the first attempt failed, and the failure mode applies until it is).
+  await new Promise<void>((resolve) => {
+    const done = () => (clearTimeout(timer), client.off('ready', done), client.off('error', done), resolve())
+    const timer = setTimeout(done, options.connectTimeout)
+    client.once('ready', done)
+    client.once('error', done)
   })
-  // Up at start, or the gateway starts without it (and the failure mode applies until it is).
-  await client.connect().catch(onError)
-  await subscriber.connect().catch(onError)
-  void subscriber.subscribe(SWITCH_CHANNEL).catch(onError)
+  // A command while the connection is down fails here at once, rather than waiting on a socket.
+  const up = () => {
+    if (client.status !== 'ready') throw new Error(`redis is not connected (${client.status})`)
+  }
 
   const call = async (now: number, settle: SettleRequest | undefined, r: Omit<ReserveRequest, 'now'>): Promise<string[]> => {
+    up()
     const sb = settle?.buckets ?? []
     const sg = settle?.budgets ?? []
     const keys = [...sb.map((b) => b.key), ...sg.map((b) => b.key), ...r.buckets.map((b) => b.key), ...(r.budget ? [r.budget.key] : [])]
-    const argv = [now, sb.length, sg.length, r.buckets.length, ...sb.flatMap((b) => [b.capacity, b.delta]), ...sg.map((b) => b.usd), ...r.buckets.flatMap((b) => [b.capacity, b.cost]), ...(r.budget ? [r.budget.limit] : [])]
+    const argv = [now, sb.length, sg.length, r.buckets.length, ...sb.flatMap((b) => [b.capacity, b.delta]), ...sg.map((b) => b.usd), ...r.buckets.flatMap((b) => [b.capacity, b.cost]), ...(r.budget ? [r.budget.limit, r.budget.cost] : [])]
     return client.gwSettleAndReserve(keys.length, ...keys, ...argv)
   }
   return {
     kind: 'redis',
     async reserve(r: ReserveRequest): Promise<Reserved> {
-      const [result, spent, ...tokens] = await call(r.now, undefined, r)
-      return { result: result as Reserved['result'], spent: Number(spent), tokens: tokens.map(Number) }
+      const [result, spent, limitedBy, ...tokens] = await call(r.now, undefined, r)
+      return { result: result as Reserved['result'], spent: Number(spent), limitedBy: Number(limitedBy), tokens: tokens.map(Number) }
     },
     async settle(s: SettleRequest): Promise<void> {
       await call(s.now, s, { buckets: [] })
     },
     async peek(now, buckets) {
+      up()
       const states = buckets.length ? await client.mget(...buckets.map((b) => b.key)) : []
       return buckets.map((b, i) => {
         const [t, ts] = (states[i] ?? '').split(' ').map(Number)
@@ -121,17 +140,19 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
       })
     },
     async getSwitch() {
+      up()
       const value = await client.get(SWITCH_KEY)
       return value === null ? undefined : value === 'true'
     },
     async setSwitch(value: boolean) {
+      up()
       await client.multi().set(SWITCH_KEY, String(value)).publish(SWITCH_CHANNEL, String(value)).exec()
     },
     onSwitch(listener) {
       listeners.push(listener)
     },
     async close() {
-      client.disconnect()
+      await client.quit().catch(() => client.disconnect())
       subscriber.disconnect()
     },
   }

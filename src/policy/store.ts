@@ -16,7 +16,8 @@ export interface ReserveRequest {
   /** Milliseconds since the epoch, on the gateway's clock. */
   readonly now: number
   readonly buckets: readonly Bucket[]
-  readonly budget?: { readonly key: string; readonly limit: number }
+  /** The month's spend: refused once it reaches `limit`; a drawn request adds its estimated `cost`. */
+  readonly budget?: { readonly key: string; readonly limit: number; readonly cost: number }
 }
 
 /** What the buckets hold after the request (drawn or not), and what the month's budget has spent. */
@@ -26,6 +27,8 @@ export interface Reserved {
   /** Each bucket's tokens after the request, in `buckets` order (may be below 0 after a settle). */
   readonly tokens: readonly number[]
   readonly spent: number
+  /** The first bucket that lacked the cost (`limited`), else -1. */
+  readonly limitedBy: number
 }
 
 /** After answers: put back (or take more of) what their estimates got wrong, and add their cost to the budgets. */
@@ -68,13 +71,15 @@ export class MemoryStore implements LimitStore {
     const now = request.now
     const tokens = request.buckets.map((b) => this.#tokens(b.key, b.capacity, now))
     const spent = request.budget ? (this.#spent.get(request.budget.key) ?? 0) : 0
-    let result: Reserved['result'] = request.buckets.every((b, i) => tokens[i]! >= Math.min(b.cost, b.capacity)) ? 'ok' : 'limited'
+    const limitedBy = request.buckets.findIndex((b, i) => tokens[i]! < Math.min(b.cost, b.capacity))
+    let result: Reserved['result'] = limitedBy < 0 ? 'ok' : 'limited'
     if (request.budget && spent >= request.budget.limit) result = 'spent'
     request.buckets.forEach((b, i) => {
       if (result === 'ok') tokens[i] = tokens[i]! - b.cost
       this.#buckets.set(b.key, { tokens: tokens[i]!, ts: Math.max(now, this.#buckets.get(b.key)?.ts ?? now) })
     })
-    return { result, tokens, spent }
+    if (result === 'ok' && request.budget) this.#spent.set(request.budget.key, spent + request.budget.cost)
+    return { result, tokens, spent, limitedBy: result === 'limited' ? limitedBy : -1 }
   }
 
   async settle(request: SettleRequest): Promise<void> {

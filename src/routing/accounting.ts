@@ -5,10 +5,10 @@ import type { SseEvent } from '../protocols/sse.ts'
 import { statsName } from '../stats.ts'
 import type { CallResult, Stats } from '../stats.ts'
 
-/** Who a call is counted for: the caller's team, and what to tell its limits when the usage is known (0 tokens when none came). */
+/** Who a call is counted for: the caller's team, and what to tell its limits once the answer is done (nothing when no usage came). */
 export interface Caller {
   readonly team?: string
-  readonly settle?: (tokens: number, cost: number) => Promise<void>
+  readonly settle?: (used?: { tokens: number; cost: number }) => Promise<void>
 }
 
 /**
@@ -44,7 +44,7 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
   } finally {
     const used = usage ? account(stats, model, usage, caller.team) : undefined
     stats.call(statsName(model), result, caller.team)
-    await caller.settle?.(used?.tokens ?? 0, used?.cost ?? 0)
+    await caller.settle?.(used)
   }
 }
 

@@ -7,7 +7,7 @@ import { callAnthropic } from '../protocols/anthropic.ts'
 import { callOpenAI } from '../protocols/openai.ts'
 import type { Outcome } from '../protocols/types.ts'
 import { statsName } from '../stats.ts'
-import { estimateTokens } from '../policy/limits.ts'
+import { estimate } from '../policy/limits.ts'
 import { account, accounted } from './accounting.ts'
 import type { Caller } from './accounting.ts'
 import { resolve, resolvedModel } from './resolve.ts'
@@ -47,14 +47,14 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   const includeUsage = stream && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
   const ex = { model, api, body, stream, includeUsage, signal: event.req.signal, unsupported: gw.config.unsupportedParams }
   // The team's limits, drawn before the upstream call (429 over one) and put right after it.
-  const reservation = team && (await gw.limits.reserve(team, model, estimateTokens(body)))
+  const reservation = team && (await gw.limits.reserve(team, model, estimate(body, model)))
   if (reservation) Object.assign((event.context.headers ??= {}), reservation.headers)
-  const caller: Caller = { team: team?.id, settle: reservation ? (tokens, cost) => gw.limits.settle(reservation, tokens, cost) : undefined }
+  const caller: Caller = { team: team?.id, settle: reservation ? (used) => gw.limits.settle(reservation, used) : undefined }
   let outcome: Outcome
   try {
     outcome = up.provider.protocol === 'anthropic' ? await callAnthropic(ex, up, gw.now) : await callOpenAI(ex, up)
   } catch (error) {
-    await caller.settle?.(0, 0)
+    await caller.settle?.({ tokens: 0, cost: 0 }) // no answer: nothing used
     gw.stats.call(statsName(model), event.req.signal.aborted ? 'aborted' : 'error', caller.team)
     throw error
   }
@@ -62,7 +62,7 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   const { redactor, stats } = gw
   if (outcome.kind === 'json') {
     const used = account(stats, model, outcome.json, caller.team)
-    await caller.settle?.(used?.tokens ?? 0, used?.cost ?? 0)
+    await caller.settle?.(used)
     stats.call(statsName(model), 'ok', caller.team)
     const text = redactor.text(outcome.text)
     return { model, dropped: allDropped, outcome: text === outcome.text ? outcome : { kind: 'json', text, json: JSON.parse(text) as Record<string, unknown> } }

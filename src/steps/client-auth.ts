@@ -11,9 +11,10 @@ import type { Policy } from '../policy/types.ts'
  * declare themselves public and CORS preflights (which carry no credentials; the CORS step
  * answers them) need none. Neither configured: the gateway is open.
  */
-export function clientAuth(keys: readonly string[], policy: Policy): (event: H3Event) => void {
+export function clientAuth(keys: readonly string[], policy: Policy, named = keys.length > 0): (event: H3Event) => void {
   const teams = hasTeams(policy)
-  const wanted = [teams && 'a team key from teams.yaml', keys.length && 'one of GATEWAY_API_KEYS'].filter(Boolean).join(' or ')
+  // `named`: GATEWAY_API_KEYS is set (`keys` may hold the admin token alone).
+  const wanted = [teams && 'a team key from teams.yaml', named && 'one of GATEWAY_API_KEYS'].filter(Boolean).join(' or ')
   return (event) => {
     if ((!keys.length && !teams) || event.context.matchedRoute?.meta?.public) return
     if (event.req.method === 'OPTIONS' && event.req.headers.has('access-control-request-method')) return

@@ -201,6 +201,8 @@ describe('team-key and teams.yaml', () => {
     writeFileSync(teams(), policy)
     expect(await run(['team-key', 'nobody'])).toEqual({ code: 1, out: '', err: 'nobody: no such team in teams.yaml; add it (with its models and limits) first' })
     expect(readFileSync(teams(), 'utf8')).toBe(policy)
+    writeFileSync(teams(), 'teams: [\n')
+    expect(await run(['team-key', 'platform'])).toEqual({ code: 1, out: '', err: 'teams.yaml does not parse: run npm run catalog -- validate' })
   })
 
   it('validate checks teams.yaml beside the catalog, against it', async () => {

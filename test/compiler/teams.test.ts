@@ -29,6 +29,9 @@ describe('teams.yaml', () => {
     ['a misspelt field', team('    budgets: 5\n'), 'teams.yaml:4:5: platform: unknown field budgets (did you mean budget?)'],
     ['a negative budget', team('    budget: -1\n'), 'teams.yaml:4:5: platform: budget must be at least 0 (got -1)'],
     ['a bad team id', `teams:\n  Platform Team:\n    keys_sha256: [${HASH}]\n`, 'teams.yaml:2:3: Platform Team: "Platform Team" is not a valid team id (lowercase letters, digits, `_` and `-`, starting with a letter; it names the team in /metrics and /api/stats.)'],
+    ['empty limits', team('    limits: {}\n'), 'teams.yaml:4:5: platform: limits must define at least 1'],
+    ['an empty model list', team('    models: []\n'), 'teams.yaml:4:5: platform: models must not be empty'],
+    ['a budget in quotes', team('    budget: "5"\n'), 'teams.yaml:4:5: platform: budget must be a number (got string "5")'],
     ['a YAML 1.1 boolean', team('    experimental: yes\n'), 'teams.yaml:4:19: platform: yes is a boolean in YAML 1.1 but a string in YAML 1.2: write true/false, or quote it if you mean the text'],
   ])('rejects %s with teams.yaml:LINE:COL and a sentence', (_, text, message) => {
     expect(errors(text)).toEqual([message])

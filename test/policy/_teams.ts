@@ -6,7 +6,7 @@ import OpenAI from 'openai'
 import { compileTeams } from '../../scripts/compiler/teams.ts'
 import { createApp } from '../../src/app.ts'
 import type { Policy } from '../../src/policy/types.ts'
-import { ACME_KEY, CLAUDE_KEY, proxyCatalog } from '../_setup.ts'
+import { ACME_KEY, ADMIN, CLAUDE_KEY, proxyCatalog } from '../_setup.ts'
 
 /** The canary keys of test/fixtures/teams.yaml's teams (which holds only their hashes). */
 export const TEAM_KEYS = { alpha: 'team-alpha-canary-0123456789', beta: 'team-beta-canary-0123456789', gamma: 'team-gamma-canary-0123456789', delta: 'team-delta-canary-0123456789' } as const
@@ -29,7 +29,7 @@ export async function teamsServer(mock: { url: string }, options: { env?: Record
   const logs: string[] = []
   const { app, gateway } = createApp({
     catalog: proxyCatalog,
-    env: { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, ACME_BASE_URL: `${mock.url}/v1`, CLAUDE_BASE_URL: mock.url, LOCAL_BASE_URL: `${mock.url}/v1`, ...options.env },
+    env: { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, ACME_BASE_URL: `${mock.url}/v1`, CLAUDE_BASE_URL: mock.url, LOCAL_BASE_URL: `${mock.url}/v1`, ADMIN_TOKEN: ADMIN, ...options.env },
     now: options.now,
     log: (line) => logs.push(line),
     policy: options.policy ?? teamsPolicy,

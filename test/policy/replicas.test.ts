@@ -7,6 +7,8 @@ import { TEAM_KEYS, teamsPolicy } from './_teams.ts'
 
 // Two (and a third, closed) gateway replicas as processes of their own, one redis-server and one
 // mock upstream: the limits, budgets and the runtime switch must hold across the replicas.
+// A canary: REDIS_URL carries it, and no output may.
+const REDIS_PASSWORD = 'redis-canary-password-0123456789'
 let redis: Awaited<ReturnType<typeof redisServer>>
 let mock: Awaited<ReturnType<typeof mockServer>>
 const replicas: { url: string; output: () => string; stop: () => Promise<void> }[] = []
@@ -32,7 +34,7 @@ const chat = (url: string, team: keyof typeof TEAM_KEYS, content = 'hi') =>
 let a: Awaited<ReturnType<typeof replica>>
 let b: Awaited<ReturnType<typeof replica>>
 beforeAll(async () => {
-  redis = await redisServer()
+  redis = await redisServer({ password: REDIS_PASSWORD })
   mock = await mockServer()
   ;[a, b] = await Promise.all([replica({}), replica({})])
 }, 60_000)
@@ -74,18 +76,19 @@ describe('limits and the switch across replicas (Redis)', { timeout: 60_000 }, (
     const refused = await chat(closed.url, 'delta')
     expect(refused.status).toBe(503)
     expect((await refused.json()).error).toMatchObject({ code: 'limits_unavailable', message: 'The limits store (Redis) cannot be reached, and LIMITS_ON_STORE_FAILURE=closed refuses requests until it is back.' })
-    expect(await (await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${TEAM_KEYS.gamma}` } })).text()).toMatch(/^gateway_limits_store_failures_total [1-9]/m)
+    expect(await (await fetch(`${a.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text()).toMatch(/^gateway_limits_store_failures_total [1-9]/m)
     await redis.start()
     await untilAnswered(async () => (await chat(closed.url, 'delta')).status === 200, 'the closed replica to serve again once Redis is back', 15_000)
   })
 
-  it('no key, key hash or provider key in any replica\'s output', async () => {
+  it('no key, key hash, provider key or Redis password in any replica\'s output', async () => {
+    await Promise.all(replicas.map((r) => r.stop())) // all they wrote, flushed
     const everything = replicas.map((r) => r.output()).join('\n')
     expect(everything).toContain('limits store failed') // the failure above is logged
     for (const [team, key] of Object.entries(TEAM_KEYS)) {
       expect(everything).not.toContain(key)
       for (const hash of teamsPolicy.teams[team]!.keys_sha256) expect(everything).not.toContain(hash)
     }
-    for (const secret of [ACME_KEY, CLAUDE_KEY, ADMIN, redis.url]) expect(everything).not.toContain(secret)
+    for (const secret of [ACME_KEY, CLAUDE_KEY, ADMIN, REDIS_PASSWORD]) expect(everything).not.toContain(secret)
   })
 })

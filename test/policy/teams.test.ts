@@ -1,6 +1,6 @@
 import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { ACME_KEY, CLAUDE_KEY, mockServer, NOW, until } from '../_setup.ts'
+import { ACME_KEY, ADMIN, CLAUDE_KEY, mockServer, NOW, until } from '../_setup.ts'
 import { TEAM_KEYS, teamsPolicy, teamsServer, testClock } from './_teams.ts'
 
 const user = (content: string) => [{ role: 'user' as const, content }]
@@ -26,6 +26,7 @@ describe('team keys', () => {
   it('refuse a key that is no team\'s, naming what to send (401)', async () => {
     const res = await fetch(`${gw.url}/v1/models`, { headers: { authorization: 'Bearer not-a-team-key-0123456789' } })
     expect(res.status).toBe(401)
+    // The admin token opens the client routes too, but the message names no unset variable.
     expect((await res.json()).error).toMatchObject({ code: 'invalid_api_key', message: 'a valid API key is required: send Authorization: Bearer <key> (a team key from teams.yaml)' })
     expect((await fetch(`${gw.url}/v1/models`)).status).toBe(401)
   })
@@ -118,6 +119,31 @@ describe('limits', () => {
     expect((await fetch(`${gw.url}/v1/models`, { headers: bearer('gamma') })).headers.has('x-ratelimit-remaining-requests')).toBe(false) // no rpm, nothing to say
   })
 
+  it('the Ollama routes draw from the same limits, and answer 429 in Ollama\'s shape', async () => {
+    const ollama = (content: string) => fetch(`${gw.url}/api/chat`, { method: 'POST', headers: bearer('alpha'), body: JSON.stringify({ model: 'chat', messages: user(content), stream: false }) })
+    for (let i = 0; i < 5; i++) expect((await ollama(`call ${i}`)).status).toBe(200)
+    const refused = await ollama('one more')
+    expect(refused.status).toBe(429)
+    expect(refused.headers.get('retry-after')).toBe('12')
+    expect(await refused.json()).toEqual({ error: "Rate limit reached for team 'alpha' on requests per min (RPM): Limit 5, Remaining 0, Requested 1. Please try again in 12s." })
+  })
+
+  it('a stream its client leaves before the usage keeps its whole estimate drawn', async () => {
+    const tokens = async () => Number((await gw.client('alpha').chat.completions.create({ model: 'chat', messages: user('x') }).withResponse()).response.headers.get('x-ratelimit-remaining-tokens'))
+    const before = await tokens()
+    const aborted = () => gw.gateway.stats.snapshot(NOW).aborted_by_model.chat ?? 0
+    const left = aborted()
+    mock.fail({ stallAfter: 1 }) // the first chunk, then nothing: the usage would come last
+    const controller = new AbortController()
+    const stream = await gw.client('alpha').chat.completions.create({ model: 'chat', messages: user('leave early'), max_tokens: 300, stream: true }, { signal: controller.signal })
+    for await (const _ of stream) {
+      controller.abort()
+      break
+    }
+    await until(() => aborted() > left, 'the stream to be counted as aborted')
+    expect(await tokens()).toBeLessThanOrEqual(before - 300) // still drawn: no usage came to settle it
+  })
+
   it('a per-model rpm holds on top of the team\'s', async () => {
     const alpha = gw.client('alpha')
     await alpha.chat.completions.create({ model: 'think', messages: user('a') })
@@ -145,7 +171,7 @@ describe('limits', () => {
 
   it('a spent budget stops spending within one request of it: 429 insufficient_quota, which the SDK does not retry', async () => {
     const beta = gw.client('beta', 2)
-    const spent = async () => (await get('/api/stats', 'gamma')).teams?.beta?.cost ?? 0
+    const spent = async () => (await get('/api/stats', 'beta')).teams?.beta?.cost ?? 0
     let error: unknown
     let last = 0
     for (let i = 0; i < 10 && !error; i++) {
@@ -162,19 +188,32 @@ describe('limits', () => {
     expect(total).toBeGreaterThanOrEqual(0.00005)
     expect(total).toBeLessThan(0.00005 + last) // past the budget by less than the last request
     expect((error as Error).message).toBe(`429 You exceeded your current quota: team 'beta' has spent $${Number(total.toFixed(6))} of its $0.00005 budget for 2026-11; it renews on 2026-12-01.`)
-    expect((await get('/api/stats', 'gamma')).teams.beta.limited).toEqual({ requests: 0, tokens: 0, budget: 1 })
+    expect((await get('/api/stats', 'beta')).teams.beta.limited).toEqual({ requests: 0, tokens: 0, budget: 1 })
   })
 })
 
 describe('per-team figures, and no key in sight', () => {
+  it('a team sees its own figures and its models\' in /api/stats; /metrics (every team\'s) is not for team keys', async () => {
+    await gw.client('alpha').chat.completions.create({ model: 'chat', messages: user('mine') })
+    await gw.client('gamma').chat.completions.create({ model: 'claude', messages: user('theirs') })
+    const alpha = await get('/api/stats', 'alpha')
+    expect(Object.keys(alpha.teams)).toEqual(['alpha'])
+    expect(Object.keys(alpha.requests_by_model).every((m) => ['chat', 'think', 'embed'].includes(m))).toBe(true)
+    expect(alpha.requests_by_model).not.toHaveProperty('claude')
+    expect(Object.keys((await get('/api/stats', 'gamma')).teams)).toEqual(['gamma'])
+    const res = await fetch(`${gw.url}/metrics`, { headers: bearer('gamma') })
+    expect(res.status).toBe(403)
+    expect((await res.json()).error).toMatchObject({ code: 'permission_denied', message: "/metrics holds every team's figures: scrape it with the admin token or one of GATEWAY_API_KEYS, not a team key" })
+  })
+
   it('counts requests, tokens, cost and limited requests by team in /api/stats and /metrics, never a key or its hash', async () => {
     const gamma = gw.client('gamma')
     await gamma.chat.completions.create({ model: 'claude', messages: user('count me') })
-    const stats = await get('/api/stats', 'gamma')
-    expect(stats.teams.gamma).toMatchObject({ requests: 1, cost: expect.any(Number) })
+    const stats = await (await fetch(`${gw.url}/api/stats`, { headers: { authorization: `Bearer ${ADMIN}` } })).json()
+    expect(stats.teams.gamma).toMatchObject({ requests: 2, cost: expect.any(Number) })
     expect(stats.teams.gamma.prompt_tokens).toBeGreaterThan(0)
-    const metrics = await (await fetch(`${gw.url}/metrics`, { headers: bearer('gamma') })).text()
-    expect(metrics).toMatch(/^gateway_team_requests_total\{team="gamma"\} 1$/m)
+    const metrics = await (await fetch(`${gw.url}/metrics`, { headers: { authorization: `Bearer ${ADMIN}` } })).text()
+    expect(metrics).toMatch(/^gateway_team_requests_total\{team="gamma"\} [1-9]\d*$/m)
     expect(metrics).toMatch(/^gateway_team_limited_total\{team="alpha",limit="requests"\} [1-9]/m)
     const everything = [JSON.stringify(stats), metrics, gw.logs.join('\n')].join('\n')
     for (const [team, key] of Object.entries(TEAM_KEYS)) {
