@@ -54,7 +54,7 @@ export interface LimitStore {
   close(): Promise<void>
 }
 
-// A bucket's tokens at `now`: what it held at `ts`, refilled at `capacity` per minute, up to `capacity`.
+/** A bucket's tokens at `now`: what it held at `ts`, refilled at `capacity` per minute, up to `capacity`. */
 export function refilled(tokens: number, ts: number, capacity: number, now: number): number {
   return now > ts ? Math.min(capacity, tokens + ((now - ts) * capacity) / 60_000) : tokens
 }
