@@ -43,7 +43,7 @@ export async function redisServer(options: { password?: string } = {}) {
     }
   }
   const stop = async () => {
-    if (!child || child.exitCode !== null) return
+    if (!child || child.exitCode !== null || child.signalCode !== null) return // gone already
     const exited = once(child, 'exit')
     child.kill('SIGKILL')
     await exited

@@ -152,7 +152,9 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
       listeners.push(listener)
     },
     async close() {
-      await client.quit().catch(() => client.disconnect())
+      // QUIT lets the commands sent before it finish; a connection that is not up is just dropped.
+      if (client.status === 'ready') await Promise.race([client.quit().catch(() => {}), new Promise((resolve) => setTimeout(resolve, COMMAND_TIMEOUT_MS).unref())])
+      client.disconnect()
       subscriber.disconnect()
     },
   }

@@ -23,7 +23,7 @@ async function replica(env: Record<string, string>) {
   child.stderr.on('data', (d: Buffer) => (output += d))
   await until(() => output.includes('"listening"') || child.exitCode !== null, 'a replica to listen', 20_000)
   const url = JSON.parse(output.split('\n').find((l) => l.includes('"listening"'))!).url.replace(/\/$/, '') as string
-  const r = { url, output: () => output, stop: async () => void (child.exitCode === null && (child.kill('SIGTERM'), await once(child, 'exit'))) }
+  const r = { url, output: () => output, stop: async () => void (child.exitCode === null && child.signalCode === null && (child.kill('SIGTERM'), await once(child, 'exit'))) }
   replicas.push(r)
   return r
 }
