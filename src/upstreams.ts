@@ -22,6 +22,9 @@ export function resolveUpstreams(catalog: Catalog, env: Env, config: Partial<Pic
       firstByteMs: config.upstreamTimeoutMs ?? p.timeout_ms,
       idleMs: config.streamIdleTimeoutMs ?? p.stream_idle_timeout_ms,
       maxAnswerBytes: config.maxAnswerBytes ?? DEFAULT_MAX_ANSWER_BYTES,
+      ...(p.retries && {
+        retries: { attempts: p.retries.attempts, backoffMs: p.retries.backoff_ms ?? 250, maxWaitMs: p.retries.max_wait_ms ?? 10_000, budgetMs: p.retries.budget_ms ?? 60_000 },
+      }),
     }
   }
   return out

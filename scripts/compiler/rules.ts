@@ -37,6 +37,8 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
     const problem = baseUrlProblem(p.base_url)
     if (problem) add(['providers', id, 'base_url'], `base_url ${problem}`)
     if (p.protocol === 'anthropic' && p.endpoint_type === 'openAI') add(['providers', id, 'endpoint_type'], 'endpoint_type openAI does not fit the anthropic protocol (use anthropic)')
+    const r = p.retries
+    if (r?.max_wait_ms !== undefined && r.budget_ms !== undefined && r.max_wait_ms > r.budget_ms) add(['providers', id, 'retries', 'max_wait_ms'], `retries.max_wait_ms (${r.max_wait_ms}) exceeds retries.budget_ms (${r.budget_ms}): no wait that long could fit`)
   }
 
   // Every alias first, so that a rule of one model can name another's alias, wherever it stands.

@@ -17,6 +17,8 @@ export interface Upstream {
   readonly idleMs: number
   /** Largest non-streamed answer read (MAX_ANSWER_BYTES). */
   readonly maxAnswerBytes: number
+  /** Retries on failures worth another try (the provider's `retries`); absent: none. */
+  readonly retries?: { readonly attempts: number; readonly backoffMs: number; readonly maxWaitMs: number; readonly budgetMs: number }
 }
 
 // One keep-alive pool per process for every upstream: undici's request is the completion hot
@@ -38,15 +40,69 @@ const DROPPED: ReadonlySet<string> = new Set(['ECONNRESET', 'EPIPE', 'UND_ERR_SO
 // How much of an upstream error body is read to find its message.
 const MAX_ERROR_BYTES = 64 * 1024
 
+// The answers worth another try: too many requests, and the upstream's own failures (529:
+// Anthropic's overloaded); not what the gateway found wrong with an answer (a redirect, an
+// encoding, a size), which another try would get again.
+const RETRIED: ReadonlySet<number> = new Set([429, 500, 502, 503, 504, 529])
+const FINAL: ReadonlySet<string> = new Set(['upstream_redirect', 'upstream_invalid', 'upstream_too_large'])
+
 /**
- * POSTs JSON to the upstream. Answers 2xx with undici's response; a redirect is 502 (never
+ * POSTs JSON to the upstream as `postOnce` does, trying again on the provider's `retries`: for
+ * a connection failure or a status worth another try, while attempts and the time budget last
+ * and the client is still there, after exponential backoff with jitter (a 429's `retry-after`
+ * when it gives one, up to the longest wait). Only before any answer reached the client: what
+ * this returns is a 2xx nothing has read yet. `onRetry` hears each retry, for the stats.
+ */
+export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal, messageOf: (text: string) => string | undefined, onRetry?: () => void): Promise<Dispatcher.ResponseData> {
+  const r = up.retries
+  if (!r?.attempts) return postOnce(up, path, headers, body, signal, messageOf)
+  const deadline = Date.now() + r.budgetMs
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await postOnce(up, path, headers, body, signal, messageOf)
+    } catch (error) {
+      const status = HTTPError.isError(error) ? error.status : 0
+      const code = HTTPError.isError(error) ? (error.data as { code?: string } | undefined)?.code : undefined
+      if (attempt >= r.attempts || signal.aborted || !RETRIED.has(status) || FINAL.has(code ?? '')) throw error
+      const asked = status === 429 ? _retryAfterMs((error as HTTPError).headers?.get('retry-after')) : undefined
+      const wait = asked ?? r.backoffMs * 2 ** attempt * (1 + Math.random() / 2)
+      if (wait > r.maxWaitMs || Date.now() + wait > deadline) throw error
+      onRetry?.()
+      await _sleep(wait, signal)
+      if (signal.aborted) throw error
+    }
+  }
+}
+
+// A retry-after header as milliseconds: seconds, or an HTTP date; undefined when it says neither.
+function _retryAfterMs(value: string | null | undefined): number | undefined {
+  if (!value) return undefined
+  if (/^\d+$/.test(value.trim())) return Number(value) * 1000
+  const at = Date.parse(value)
+  return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
+}
+
+function _sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms)
+    function done() {
+      clearTimeout(timer)
+      signal.removeEventListener('abort', done)
+      resolve()
+    }
+    signal.addEventListener('abort', done, { once: true })
+  })
+}
+
+/**
+ * POSTs JSON to the upstream once. Answers 2xx with undici's response; a redirect is 502 (never
  * followed, so a key never travels to another host); an upstream 4xx/5xx becomes the same
  * status with the upstream's message (as its protocol's `messageOf` finds it in the body, else
  * the body's start) and `Retry-After`; no first byte in time is
  * 504; a network failure is 502. A connection dropped before any answer is tried once more
  * (a stale keep-alive connection). A client that went away aborts it (`signal`).
  */
-export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal, messageOf: (text: string) => string | undefined): Promise<Dispatcher.ResponseData> {
+async function postOnce(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal, messageOf: (text: string) => string | undefined): Promise<Dispatcher.ResponseData> {
   const { request, agent } = await loadUpstreamClient()
   const send = () =>
     request(`${up.baseUrl}${path}`, {

@@ -38,6 +38,7 @@ describe('cross-field rules', () => {
     ['experimental_since is not in the future', { model: { experimental: true, experimental_since: '2027-01-01' } }, 'models.yaml:22:5: m1: experimental_since (2027-01-01) is in the future (today is 2026-11-21)'],
     ['experimental_since only on experimental models', { model: { experimental_since: '2026-11-01' } }, 'models.yaml:21:5: m1: experimental_since is set, but the model is not experimental (remove it, or set experimental: true)'],
     ['stability only on experimental models', { model: { experimental: false, stability: 'beta' } }, 'models.yaml:22:5: m1: stability is set, but the model is not experimental (remove it, or set experimental: true)'],
+    ['a retry wait fits the retry budget', { provider: { retries: { attempts: 2, max_wait_ms: 5000, budget_ms: 1000 } } }, 'models.yaml:10:7: test: retries.max_wait_ms (5000) exceeds retries.budget_ms (1000): no wait that long could fit'],
     ['base URLs are http(s)', { provider: { base_url: 'ftp://example.com/v1' } }, 'models.yaml:5:5: test: base_url must be http(s), not ftp:'],
     ['base URLs carry no credentials', { provider: { base_url: 'https://user:secret@example.com/v1' } }, 'models.yaml:5:5: test: base_url must not contain credentials (name the key variable in api_key_env)'],
     ['base URLs avoid metadata addresses', { provider: { base_url: 'http://169.254.169.254/latest' } }, 'models.yaml:5:5: test: base_url must not point at a link-local or cloud metadata address (169.254.169.254)'],

@@ -37,6 +37,8 @@ describe('the schema', () => {
     ['a model id with a space', { models: { 'bad id': baseModel } }, 'models.yaml:21:3: bad id: "bad id" is not a valid model id (letters, digits and `.` `_` `-` `:` `/`, starting with a letter or digit, at most 256 characters.)'],
     ['an unknown protocol', { provider: { protocol: 'grpc' } }, 'models.yaml:4:5: test: protocol must be one of openai, anthropic (got "grpc")'],
     ['a lowercase env var name', { provider: { api_key_env: 'test_key' } }, 'models.yaml:6:5: test: api_key_env must match pattern "^[A-Z_][A-Z0-9_]{0,127}$" (got string "test_key")'],
+    ['too many retries', { provider: { retries: { attempts: 11 } } }, 'models.yaml:9:7: test: retries.attempts must be at most 10 (got 11)'],
+    ['retries without attempts', { provider: { retries: { backoff_ms: 100 } } }, 'models.yaml:8:5: test: missing required field attempts in retries'],
     ['an unknown provider field', { provider: { timeout: 5 } }, 'models.yaml:8:5: test: unknown field timeout (did you mean timeout_ms?)'],
     ['a pattern without description', { patterns: [{ match: '^x-.*$', like: 'm1' }] }, 'models.yaml:22:5: patterns[0]: missing required field description'],
   ]
