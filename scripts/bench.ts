@@ -19,7 +19,6 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
-import { connect } from 'node:net'
 import { mkdtempSync, openSync, readFileSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -29,6 +28,7 @@ import { toNodeHandler } from 'h3/node'
 import { FastResponse } from 'srvx'
 import { request } from 'undici'
 import { Redactor } from '../src/redact.ts'
+import { redisServer } from './redis-server.ts'
 
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8)
 const PATHS = ['/v1/models', '/api/tags']
@@ -126,21 +126,11 @@ async function _teams() {
   const script = new URL(import.meta.url).pathname
   const upstream = await _start(['--import', 'tsx', script, '--upstream'], {})
   const base = upstream.url.replace(/\/$/, '')
-  const port = await new Promise<number>((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port: p } = probe.address() as { port: number }
-      probe.close(() => resolve(p))
-    })
-  })
-  const redis = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' })
-  for (let waited = 0; !(await _redisAnswers(port)); waited += 50) {
-    if (waited > 10_000) throw new Error(`redis-server did not start on port ${port} (is Debian's redis-server installed?)`)
-    await new Promise((resolve) => setTimeout(resolve, 50))
-  }
+  const redis = await redisServer()
   const env = { PORT: '0', OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${base}/v1`, ADMIN_TOKEN: BENCH_ADMIN }
   const plain = await _start(['--import', 'tsx', script, '--teams-gateway'], { ...env, BENCH_NO_TEAMS: '1' })
   const memory = await _start(['--import', 'tsx', script, '--teams-gateway'], env)
-  const shared = await _start(['--import', 'tsx', script, '--teams-gateway'], { ...env, REDIS_URL: `redis://127.0.0.1:${port}` })
+  const shared = await _start(['--import', 'tsx', script, '--teams-gateway'], { ...env, REDIS_URL: redis.url })
   const body = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50 })
   const auth = { authorization: `Bearer ${BENCH_TEAM_KEY}` }
   const targets = [['without teams', plain, {}], ['team, in process', memory, auth], ['team, Redis', shared, auth]] as const
@@ -170,16 +160,9 @@ async function _teams() {
   const failures = /^gateway_limits_store_failures_total (\d+)/m.exec(metrics)?.[1]
   console.log(`limits store failures during the Redis runs: ${failures}${failures === '0' ? '' : ' (the Redis figures are not all Redis)'}`)
   for (const t of [upstream, plain, memory, shared]) t.child.kill('SIGTERM')
-  redis.kill('SIGKILL')
+  await redis.stop()
 }
 
-async function _redisAnswers(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write('PING\r\n'))
-    socket.once('data', (d) => (socket.destroy(), resolve(d.toString().startsWith('+PONG'))))
-    socket.once('error', () => resolve(false))
-  })
-}
 
 async function _listings(gatewayUrl: string) {
   const bodies = Object.fromEntries(await Promise.all(PATHS.map(async (p) => [p, await (await fetch(new URL(p, gatewayUrl))).text()])))

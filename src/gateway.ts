@@ -72,7 +72,6 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
     const shared = await s.getSwitch().catch(() => undefined)
     if (shared !== undefined) runtime.exposeExperimental = shared
   })
-  const experimental = (event: H3Event) => runtime.exposeExperimental || Boolean(event.context.team?.experimental)
   return {
     catalog,
     env,
@@ -100,7 +99,8 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       let entry = cache.get(entryKey)
       if (!entry) {
         try {
-          const listed = listedModels(catalog, { env, exposeExperimental: experimental(event), now: date })
+          // A team's experimental models are its own to see (mayUse): listed for the filter to decide.
+          const listed = listedModels(catalog, { env, exposeExperimental: Boolean(team) || runtime.exposeExperimental, now: date })
           const body = JSON.stringify(build(team ? listed.filter((m) => mayUse(team, m, runtime.exposeExperimental)) : listed))
           entry = { body, etag: strongEtag(body) }
         } catch (error) {

@@ -63,7 +63,8 @@ export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?
     const byUpstreamId = new Map<string, Model[]>()
     for (const m of own) byUpstreamId.set(m.upstream_id, [...(byUpstreamId.get(m.upstream_id) ?? []), m])
     const servedIds = new Set(served.map((s) => s.id))
-    const missing = [...new Set(own.filter((m) => isCallable(m, now)).map((m) => m.upstream_id))].filter((m) => !servedIds.has(m)).sort()
+    const expected = new Set(own.filter((m) => isCallable(m, now)).map((m) => m.upstream_id))
+    const missing = [...expected].filter((m) => !servedIds.has(m)).sort()
     const extra: string[] = []
     const found: Drift[] = []
     const notes: string[] = []
@@ -86,7 +87,7 @@ export async function checkUpstream(catalog: Catalog, env: Env, now: Date, only?
     extra.sort()
     drift.push(...found)
     problems += missing.length
-    lines.push(`${id}: ${served.length} served, ${new Set(own.filter((m) => isCallable(m, now)).map((m) => m.upstream_id)).size} in the catalog, ${missing.length} missing upstream, ${extra.length} not in the catalog, ${found.length} with lifecycle drift`)
+    lines.push(`${id}: ${served.length} served, ${expected.size} in the catalog, ${missing.length} missing upstream, ${extra.length} not in the catalog, ${found.length} with lifecycle drift`)
     for (const m of missing) lines.push(`  missing upstream (remove or deprecate it): ${m}`)
     for (const m of extra) lines.push(`  not in the catalog: ${m}`)
     for (const d of found) {

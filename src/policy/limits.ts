@@ -24,7 +24,6 @@ export interface Estimate {
 
 /** A request's draw on its team's limits, settled once the answer's usage is known. */
 export interface Reservation {
-  readonly team: Team
   readonly store: LimitStore
   readonly buckets: readonly TeamBucket[]
   readonly budgetKey?: string
@@ -112,7 +111,7 @@ export class Limits {
         headers: { ...headers, 'retry-after': String(Math.ceil(waitMs / 1000)), 'retry-after-ms': String(waitMs) },
       })
     }
-    return { team, store, buckets, budgetKey: budget?.key, estimate, headers }
+    return { store, buckets, budgetKey: budget?.key, estimate, headers }
   }
 
   /**

@@ -25,6 +25,9 @@ async function run(args: string[], env: Record<string, string> = {}) {
 }
 
 const current = () => readFileSync(file, 'utf8')
+// The fixture with `chat` lines after acme-chat's last field and `next` lines after acme-next's experimental flag.
+const withFields = (chat: string, next = '') =>
+  original.replace('    pricing: {input: 2.5, output: 10}\n', `    pricing: {input: 2.5, output: 10}\n${chat}`).replace('    experimental: true # remove when promoted\n', `    experimental: true # remove when promoted\n${next}`)
 
 describe('validate', () => {
   it('passes a valid catalog and says what it holds', async () => {
@@ -57,12 +60,7 @@ describe('validate', () => {
   })
 
   it('warns (exit 0) about old verifications, long-retired active models and long experiments, with lines and annotations', async () => {
-    writeFileSync(
-      file,
-      original
-        .replace('    pricing: {input: 2.5, output: 10}\n', '    pricing: {input: 2.5, output: 10}\n    deprecation: {sunset: 2026-10-01, replacement: acme-next}\n    verified: 2026-08-01\n')
-        .replace('    experimental: true # remove when promoted\n', '    experimental: true # remove when promoted\n    experimental_since: 2026-09-01\n    stability: beta\n'),
-    )
+    writeFileSync(file, withFields('    deprecation: {sunset: 2026-10-01, replacement: acme-next}\n    verified: 2026-08-01\n', '    experimental_since: 2026-09-01\n    stability: beta\n'))
     const result = await run(['validate'], { GITHUB_ACTIONS: 'true' })
     expect(result.code).toBe(0)
     expect(result.err).toBe(
@@ -80,12 +78,7 @@ describe('validate', () => {
   })
 
   it('does not warn at the limits, nor about an inactive retired model', async () => {
-    writeFileSync(
-      file,
-      original
-        .replace('    pricing: {input: 2.5, output: 10}\n', '    pricing: {input: 2.5, output: 10}\n    verified: 2026-08-23\n')
-        .replace('    experimental: true # remove when promoted\n', '    experimental: true # remove when promoted\n    experimental_since: 2026-09-22\n    active: false\n    deprecation: {sunset: 2026-01-01}\n'),
-    )
+    writeFileSync(file, withFields('    verified: 2026-08-23\n', '    experimental_since: 2026-09-22\n    active: false\n    deprecation: {sunset: 2026-01-01}\n'))
     expect(await run(['validate'])).toMatchObject({ code: 0, err: '' })
   })
 
@@ -217,9 +210,7 @@ describe('lifecycle', () => {
   beforeEach(() => {
     writeFileSync(
       file,
-      original
-        .replace('    pricing: {input: 2.5, output: 10}\n', '    pricing: {input: 2.5, output: 10}\n    deprecation: {announced: 2026-10-01, sunset: 2026-12-11, replacement: acme-next}\n')
-        .replace('    experimental: true # remove when promoted\n', '    experimental: true # remove when promoted\n    experimental_since: 2026-11-01\n    stability: rc\n') +
+      withFields('    deprecation: {announced: 2026-10-01, sunset: 2026-12-11, replacement: acme-next}\n', '    experimental_since: 2026-11-01\n    stability: rc\n') +
         '\n  acme-old:\n    name: Old\n    provider: acme\n    kind: chat\n    apis: [chat]\n    deprecation: {sunset: 2027-03-01}\n' +
         '\n  acme-gone:\n    name: Gone\n    provider: acme\n    kind: chat\n    apis: [chat]\n    active: false\n    deprecation: {sunset: 2026-02-01, replacement: acme-chat}\n',
     )

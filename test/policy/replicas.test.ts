@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process'
 import { once } from 'node:events'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { ACME_KEY, ADMIN, CLAUDE_KEY, mockServer, until, untilAnswered } from '../_setup.ts'
-import { redisServer } from '../_redis.ts'
+import { redisServer } from '../../scripts/redis-server.ts'
 import { TEAM_KEYS, teamsPolicy } from './_teams.ts'
 
 // Two (and a third, closed) gateway replicas as processes of their own, one redis-server and one

@@ -3,7 +3,7 @@ import { redisStore } from '../../src/policy/redis-store.ts'
 import { MemoryStore } from '../../src/policy/store.ts'
 import type { LimitStore } from '../../src/policy/store.ts'
 import { until } from '../_setup.ts'
-import { redisServer } from '../_redis.ts'
+import { redisServer } from '../../scripts/redis-server.ts'
 
 let redis: Awaited<ReturnType<typeof redisServer>>
 const opened: LimitStore[] = []

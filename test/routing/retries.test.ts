@@ -70,7 +70,7 @@ describe('retries declared on the provider', () => {
 
   it.each([400, 401, 403, 404, 422])('a %i is never retried', async (status) => {
     mock.fail({ status })
-    await expect(client.chat.completions.create({ model: 'chat', messages: user('x') })).rejects.toMatchObject({ status })
+    await expect(client.chat.completions.create({ model: 'chat', messages: user('x') })).rejects.toMatchObject({ status, message: expect.stringContaining(`mock fault: status ${status}`) })
     expect(calls()).toBe(1)
   })
 

@@ -25,7 +25,7 @@ async function _answers(port: number, password?: string): Promise<boolean> {
 }
 
 /**
- * A `redis-server` of this test's own on a free port (Debian's, as on the machines and CI),
+ * A `redis-server` of the caller's own (a test's, the bench's) on a free port (Debian's, as on the machines and CI),
  * keeping nothing on disk, with `password` when given. `stop()` kills it (as a crash would),
  * `start()` brings it back on the same port, empty.
  */
