@@ -25,8 +25,10 @@ import type { Policy, Team } from './policy/types.ts'
 
 declare module 'h3' {
   interface H3EventContext {
-    /** The catalog id of the model the request named, once resolved (for the log). */
+    /** The catalog id of the model that served the request, once resolved (for the log). */
     model?: string
+    /** The model the request named, when a fallback served it instead (for the log). */
+    requested?: string
     /** What an unexpected error said, for the log (never the response). */
     failure?: string
     /** Headers every answer to this request carries: its id (the client's `x-request-id` when tame, else a fresh UUID) and CORS. */

@@ -9,6 +9,8 @@ import { redisStore } from './policy/redis-store.ts'
 import type { Policy } from './policy/types.ts'
 import type { Upstream } from './transport/client.ts'
 import { resolveUpstreams } from './upstreams.ts'
+import { Cooldowns } from './routing/cooldowns.ts'
+import { Deployments } from './routing/deployments.ts'
 import { Redactor } from './redact.ts'
 import { etagMatches, reply, strongEtag } from './reply.ts'
 import { Stats } from './stats.ts'
@@ -35,6 +37,10 @@ export interface Gateway {
   readonly stats: Stats
   /** Each provider as this process reaches it (base URL, key, timeouts). */
   readonly upstreams: Readonly<Record<string, Upstream>>
+  /** Where each model is served, and whose turn it is. */
+  readonly deployments: Deployments
+  /** Deployments skipped for a while after failing: shared by every replica through Redis when REDIS_URL is set. */
+  readonly cooldowns: Cooldowns
   /** Takes every provider key out of what upstreams answer, on its way to a client. */
   readonly redactor: Redactor
   /** What the caller of `event` may use: undefined (everything) without a team, else its team's models. */
@@ -66,9 +72,12 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
   }
   const store = config.redisUrl ? redisStore(config.redisUrl, (error) => storeWarn(`redis: ${error.message}`)) : undefined
   const limits = new Limits({ store, failure: config.limitsOnStoreFailure, now, stats, log: storeWarn })
-  // The shared switch: read once, then kept current by what any replica sets.
+  const cooldowns = new Cooldowns(now)
+  // The shared switch: read once, then kept current by what any replica sets; cooldowns alike.
   void limits.store().then(async (s) => {
     s.onSwitch((value) => (runtime.exposeExperimental = value))
+    s.onCool((key, until) => cooldowns.heard(key, until))
+    cooldowns.share = (key, until) => void s.cool(key, until).catch((error: Error) => (stats.storeFailure(), storeWarn(`cooldown not shared: ${error.message}`)))
     const shared = await s.getSwitch().catch(() => undefined)
     if (shared !== undefined) runtime.exposeExperimental = shared
   })
@@ -83,6 +92,8 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
     streams: new Set(),
     stats,
     upstreams,
+    deployments: new Deployments(upstreams),
+    cooldowns,
     redactor: new Redactor(Object.values(upstreams).map((u) => u.key)),
     allowed(event) {
       const team = event.context.team

@@ -100,8 +100,8 @@ export function deprecationHeaders(model: Model, now: Date): Record<string, stri
   }
 }
 
-/** Headers a model call's answer carries: deprecation, and what the catalog's rules dropped. */
+/** Headers a model call's answer carries: the model that served it, deprecation, and what the catalog's rules dropped. */
 export function callHeaders(called: { readonly model: Model; readonly dropped: readonly string[] }, now: Date): Record<string, string> {
-  const headers = deprecationHeaders(called.model, now)
+  const headers = { 'x-gateway-model': called.model.id, ...deprecationHeaders(called.model, now) }
   return called.dropped.length ? { ...headers, 'x-gateway-dropped-params': called.dropped.join(', ') } : headers
 }

@@ -11,13 +11,28 @@ export function statsName(model: Model): string {
   return model.pattern === undefined ? model.id : `pattern:${model.pattern}`
 }
 
+/** A weighted alias and the model it gave a caller. */
+export interface Arm {
+  readonly alias: string
+  readonly model: string
+}
+
+/** Per-arm counters of a weighted alias: how each side of an A/B test is doing. */
+export interface ArmStats {
+  requests: number
+  errors: number
+  prompt_tokens: number
+  completion_tokens: number
+  cost: number
+}
+
 /** Per-model counters since the process started. */
 export interface ModelStats {
   requests: number
   errors: number
   /** Calls whose client went away before the answer was complete. */
   aborted: number
-  /** Streams the upstream ended before their last event. */
+  /** Streams cut off after events had reached the client, or ended by the upstream before their last event. */
   truncated: number
   /** Answers whose usage held figures that are not token counts (left out of the tokens). */
   invalid_usage: number
@@ -47,6 +62,11 @@ export class Stats {
   readonly #http = new Map<string, number>()
   readonly #models = new Map<string, ModelStats>()
   readonly #teams = new Map<string, TeamStats>()
+  readonly #arms = new Map<string, ArmStats>()
+  // Routing: retries by deployment, fallbacks by model and fallback, cooldowns by deployment.
+  readonly #retries = new Map<string, number>()
+  readonly #fallbacks = new Map<string, number>()
+  readonly #cooldowns = new Map<string, number>()
   #storeFailures = 0
 
   /** `now`: the clock, whose time now is when counting starts. */
@@ -60,9 +80,14 @@ export class Stats {
     this.#http.set(key, (this.#http.get(key) ?? 0) + 1)
   }
 
-  /** Counts one call of a model (inference, not a catalog lookup) and how it ended, for the caller's team too. */
-  call(model: string, result: CallResult, team?: string): void {
+  /** Counts one call of a model (inference, not a catalog lookup) and how it ended, for the caller's team and weighted alias too. */
+  call(model: string, result: CallResult, team?: string, arm?: Arm): void {
     if (team !== undefined) this.#team(team).requests++
+    if (arm) {
+      const a = this.#arm(arm)
+      a.requests++
+      if (result === 'error' || result === 'truncated') a.errors++
+    }
     const m = this.#model(model)
     m.requests++
     if (result === 'error' || result === 'truncated') m.errors++
@@ -71,7 +96,13 @@ export class Stats {
   }
 
   /** Adds the tokens a response used and what they cost. */
-  usage(model: string, promptTokens: number, completionTokens: number, cost: number, invalid = false, team?: string): void {
+  usage(model: string, promptTokens: number, completionTokens: number, cost: number, invalid = false, team?: string, arm?: Arm): void {
+    if (arm) {
+      const a = this.#arm(arm)
+      a.prompt_tokens += promptTokens
+      a.completion_tokens += completionTokens
+      a.cost += cost
+    }
     if (team !== undefined) {
       const t = this.#team(team)
       t.prompt_tokens += promptTokens
@@ -88,6 +119,21 @@ export class Stats {
   /** Counts a team's request refused by a limit. */
   limited(team: string, limit: keyof TeamStats['limited']): void {
     this.#team(team).limited[limit]++
+  }
+
+  /** Counts a retry on the same deployment (`provider/upstream id`). */
+  retry(deployment: string): void {
+    _add(this.#retries, deployment)
+  }
+
+  /** Counts a request of `model` that its fallback `to` served. */
+  fallback(model: string, to: string): void {
+    _add(this.#fallbacks, `${model}\u0000${to}`)
+  }
+
+  /** Counts a cooldown of a deployment that kept failing. */
+  cooldown(deployment: string): void {
+    _add(this.#cooldowns, deployment)
   }
 
   /** Counts a call of the shared limits store (Redis) that failed. */
@@ -121,6 +167,10 @@ export class Stats {
       total_cost: total('cost'),
       ...(this.#teams.size && { teams: Object.fromEntries([...this.#teams].filter(([id]) => !only || id === only.team).sort(([a], [b]) => a.localeCompare(b))) }),
       ...(this.#storeFailures && { limits_store_failures: this.#storeFailures }),
+      ...(this.#arms.size && { weighted_aliases: this.#armsSnapshot(only) }),
+      ...(this.#fallbacks.size && !only && { fallbacks: _nested(this.#fallbacks) }),
+      ...(this.#retries.size && !only && { retries: Object.fromEntries([...this.#retries].sort()) }),
+      ...(this.#cooldowns.size && !only && { cooldowns: Object.fromEntries([...this.#cooldowns].sort()) }),
     }
   }
 
@@ -141,7 +191,7 @@ export class Stats {
     metric('gateway_model_requests_total', 'counter', 'Calls of a model.', models.map(([model, m]) => [{ model }, m.requests]))
     metric('gateway_model_errors_total', 'counter', 'Calls of a model that ended in an error.', models.map(([model, m]) => [{ model }, m.errors]))
     metric('gateway_model_aborted_total', 'counter', 'Calls of a model whose client went away first.', models.map(([model, m]) => [{ model }, m.aborted]))
-    metric('gateway_model_truncated_total', 'counter', 'Streams of a model that the upstream ended before their last event (counted as errors too).', models.map(([model, m]) => [{ model }, m.truncated]))
+    metric('gateway_model_truncated_total', 'counter', 'Streams of a model cut off after events had reached the client (the upstream failed, went silent or ended before its last event), ended with an error event and no [DONE]; counted as errors too.', models.map(([model, m]) => [{ model }, m.truncated]))
     metric('gateway_model_invalid_usage_total', 'counter', 'Answers of a model whose usage held figures that are not token counts (left out).', models.map(([model, m]) => [{ model }, m.invalid_usage]))
     metric('gateway_model_tokens_total', 'counter', 'Tokens used, by model and direction.', models.flatMap(([model, m]) => [[{ model, type: 'prompt' }, m.prompt_tokens], [{ model, type: 'completion' }, m.completion_tokens]] as [Record<string, string>, number][]))
     metric('gateway_model_cost_usd_total', 'counter', 'Cost in USD at the catalog prices, by model.', models.map(([model, m]) => [{ model }, m.cost]))
@@ -150,8 +200,36 @@ export class Stats {
     metric('gateway_team_tokens_total', 'counter', 'Tokens used, by team and direction.', teams.flatMap(([team, t]) => [[{ team, type: 'prompt' }, t.prompt_tokens], [{ team, type: 'completion' }, t.completion_tokens]] as [Record<string, string>, number][]))
     metric('gateway_team_cost_usd_total', 'counter', 'Cost in USD at the catalog prices, by team.', teams.map(([team, t]) => [{ team }, t.cost]))
     metric('gateway_team_limited_total', 'counter', 'Requests of a team refused by a limit (requests, tokens or budget).', teams.flatMap(([team, t]) => Object.entries(t.limited).map(([limit, n]) => [{ team, limit }, n] as [Record<string, string>, number])))
+    const arms = [...this.#arms].map(([key, a]) => [_armLabels(key), a] as const)
+    metric('gateway_weighted_alias_requests_total', 'counter', 'Calls through a weighted alias, by alias and the model it gave the caller.', arms.map(([l, a]) => [l, a.requests]))
+    metric('gateway_weighted_alias_errors_total', 'counter', 'Calls through a weighted alias that ended in an error, by alias and model.', arms.map(([l, a]) => [l, a.errors]))
+    metric('gateway_weighted_alias_tokens_total', 'counter', 'Tokens used through a weighted alias, by alias, model and direction.', arms.flatMap(([l, a]) => [[{ ...l, type: 'prompt' }, a.prompt_tokens], [{ ...l, type: 'completion' }, a.completion_tokens]] as [Record<string, string>, number][]))
+    metric('gateway_weighted_alias_cost_usd_total', 'counter', 'Cost in USD at the catalog prices through a weighted alias, by alias and model.', arms.map(([l, a]) => [l, a.cost]))
+    metric('gateway_upstream_retries_total', 'counter', 'Retries on the same deployment (provider/upstream id) before any byte reached the client.', [...this.#retries].map(([deployment, n]) => [{ deployment }, n]))
+    metric('gateway_fallbacks_total', 'counter', 'Requests of a model that a fallback served, by model and fallback.', [...this.#fallbacks].map(([key, n]) => {
+      const [model, fallback] = key.split('\u0000') as [string, string]
+      return [{ model, fallback }, n]
+    }))
+    metric('gateway_cooldowns_total', 'counter', 'Cooldowns of a deployment (provider/upstream id) that kept failing.', [...this.#cooldowns].map(([deployment, n]) => [{ deployment }, n]))
     metric('gateway_limits_store_failures_total', 'counter', 'Calls of the shared limits store (Redis) that failed; the limits then counted in process, or refused with 503.', [[{}, this.#storeFailures]])
     return `${out.join('\n')}\n`
+  }
+
+  #arm(arm: Arm): ArmStats {
+    const key = `${arm.alias}\u0000${arm.model}`
+    let a = this.#arms.get(key)
+    if (!a) this.#arms.set(key, (a = { requests: 0, errors: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 }))
+    return a
+  }
+
+  // Per alias, per model; for a team, the arms of models it may use.
+  #armsSnapshot(only?: { readonly model: (name: string) => boolean }): Record<string, Record<string, ArmStats>> {
+    const out: Record<string, Record<string, ArmStats>> = {}
+    for (const [key, a] of [...this.#arms].sort(([x], [y]) => x.localeCompare(y))) {
+      const { alias, model } = _armLabels(key)
+      if (!only || only.model(model)) (out[alias] ??= {})[model] = { ...a }
+    }
+    return out
   }
 
   #team(id: string): TeamStats {
@@ -165,6 +243,25 @@ export class Stats {
     if (!m) this.#models.set(id, (m = { requests: 0, errors: 0, aborted: 0, truncated: 0, invalid_usage: 0, prompt_tokens: 0, completion_tokens: 0, cost: 0 }))
     return m
   }
+}
+
+function _add(counts: Map<string, number>, key: string): void {
+  counts.set(key, (counts.get(key) ?? 0) + 1)
+}
+
+function _armLabels(key: string): { alias: string; model: string } {
+  const [alias, model] = key.split('\u0000') as [string, string]
+  return { alias, model }
+}
+
+// `a\0b` -> n as { a: { b: n } }, sorted.
+function _nested(counts: Map<string, number>): Record<string, Record<string, number>> {
+  const out: Record<string, Record<string, number>> = {}
+  for (const [key, n] of [...counts].sort(([x], [y]) => x.localeCompare(y))) {
+    const [a, b] = key.split('\u0000') as [string, string]
+    ;(out[a] ??= {})[b] = n
+  }
+  return out
 }
 
 function _pick(byModel: Record<string, ModelStats>, field: keyof ModelStats): Record<string, number> {

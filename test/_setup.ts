@@ -44,11 +44,12 @@ interface Overrides {
   readonly model?: Record<string, unknown>
   readonly models?: Record<string, unknown>
   readonly patterns?: readonly unknown[]
+  readonly weighted_aliases?: Record<string, unknown>
 }
 
 /**
  * Catalog YAML with one provider `test` and one model `m1` (overridden by `model`), then any
- * extra `models` and `patterns`. Layout is fixed, so errors have stable positions:
+ * extra `models`, `patterns` and `weighted_aliases`. Layout is fixed, so errors have stable positions:
  * line 2 is provider `test` (its fields from line 3), line 9 model `m1` (its fields from line 10).
  */
 export function catalogYaml(o: Overrides = {}): string {
@@ -57,6 +58,7 @@ export function catalogYaml(o: Overrides = {}): string {
     models: { m1: { ...baseModel, ...o.model }, ...o.models },
   }
   if (o.patterns) data.patterns = o.patterns
+  if (o.weighted_aliases) data.weighted_aliases = o.weighted_aliases
   return stringify(data, { collectionStyle: 'block', aliasDuplicateObjects: false })
 }
 

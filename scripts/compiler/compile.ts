@@ -26,7 +26,7 @@ export type CompileResult =
 const DEFAULT_TIMEOUT_MS = 600_000
 const DEFAULT_STREAM_IDLE_TIMEOUT_MS = 120_000
 
-const SECTIONS: ReadonlySet<string> = new Set(['providers', 'models', 'patterns'])
+const SECTIONS: ReadonlySet<string> = new Set(['providers', 'models', 'patterns', 'weighted_aliases'])
 
 /**
  * Compiles catalog YAML: parse (YAML 1.2 core, hazards), validate (schema, then cross-field
@@ -75,7 +75,7 @@ export function issueReport(file: string, errors: readonly CatalogError[], annot
 
 function _subject(path: DataPath): string {
   if (path[0] === 'patterns' && path.length > 1) return `patterns[${path[1]}]`
-  if ((path[0] === 'models' || path[0] === 'providers' || path[0] === 'teams') && path.length > 1) return String(path[1])
+  if ((path[0] === 'models' || path[0] === 'providers' || path[0] === 'teams' || path[0] === 'weighted_aliases') && path.length > 1) return String(path[1])
   return path.length ? String(path[0]) : 'yaml'
 }
 
@@ -95,7 +95,7 @@ function _resolve(file: CatalogFile): Catalog {
     models[id] = resolveModel(id, m)
     for (const alias of m.aliases ?? []) aliases[alias] = id
   }
-  const body = { providers, models, aliases, patterns: file.patterns ?? [] }
+  const body = { providers, models, aliases, patterns: file.patterns ?? [], weighted_aliases: file.weighted_aliases ?? {} }
   const version = createHash('sha256').update(JSON.stringify(body)).digest('hex').slice(0, 16)
   return { version, ...body }
 }

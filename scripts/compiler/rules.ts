@@ -98,6 +98,8 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
     }
   }
 
+  _routingIssues(file, skip, owners, add)
+
   file.patterns?.forEach((p, i) => {
     if (skip.has(`patterns/${i}`)) return
     const at = (...rest: (string | number)[]) => ['patterns', i, ...rest]
@@ -120,6 +122,75 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
     if (p.kind !== undefined) _kindIssues(p, (field, message) => add(at(field), message))
   })
   return issues
+}
+
+// Deployments, fallbacks and weighted aliases name things that exist, speak the model's
+// protocol or share its APIs, and lead nowhere in a circle.
+function _routingIssues(file: CatalogFile, skip: ReadonlySet<string>, owners: ReadonlyMap<string, string>, add: (path: (string | number)[], message: string) => void): void {
+  const models = file.models
+  const protocol = (provider: string) => file.providers[provider]?.protocol
+  const aliasNote = (id: string) => (owners.has(id) ? ` (it is an alias of ${owners.get(id)})` : '')
+  const shares = (a: ModelEntry, b: ModelEntry) => a.apis.some((api) => b.apis.includes(api))
+  for (const [id, m] of Object.entries(models)) {
+    if (skip.has(`models/${id}`)) continue
+    const at = (...rest: (string | number)[]) => ['models', id, ...rest]
+    const places = new Set<string>()
+    m.deployments?.forEach((d, i) => {
+      const place = `${d.provider}/${d.upstream_id ?? m.upstream_id ?? id}`
+      if (!Object.hasOwn(file.providers, d.provider)) add(at('deployments', i, 'provider'), `deployments[${i}].provider ${d.provider} is not defined under providers`)
+      else if (protocol(m.provider) && protocol(d.provider) !== protocol(m.provider)) add(at('deployments', i, 'provider'), `deployments[${i}].provider ${d.provider} speaks ${protocol(d.provider)}, but the model's provider ${m.provider} speaks ${protocol(m.provider)}: every deployment takes the same requests`)
+      if (places.has(place)) add(at('deployments', i), `deployments[${i}] repeats ${place}: give each place once (weight says how much it gets)`)
+      places.add(place)
+    })
+    m.fallbacks?.forEach((f, i) => {
+      const target = Object.hasOwn(models, f) ? models[f]! : undefined
+      if (f === id) add(at('fallbacks', i), `fallbacks[${i}] names the model itself`)
+      else if (!target) add(at('fallbacks', i), `fallbacks[${i}] ${f} is not a model id in this catalog${aliasNote(f)}`)
+      else if (target.active === false) add(at('fallbacks', i), `fallbacks[${i}] ${f} is inactive`)
+      else if (!shares(m, target)) add(at('fallbacks', i), `fallbacks[${i}] ${f} serves none of this model's APIs (${m.apis.join(', ')}; it serves ${target.apis.join(', ')})`)
+    })
+  }
+  // A cycle is reported once, at the first model of it in file order.
+  const reported = new Set<string>()
+  for (const id of Object.keys(models)) {
+    if (skip.has(`models/${id}`) || reported.has(id)) continue
+    const cycle = _cycleFrom(id, (m) => (Object.hasOwn(models, m) ? (models[m]!.fallbacks ?? []) : []))
+    if (!cycle) continue
+    cycle.forEach((m) => reported.add(m))
+    add(['models', id, 'fallbacks'], `fallbacks form a cycle: ${[...cycle, id].join(' -> ')}`)
+  }
+  for (const [name, w] of Object.entries(file.weighted_aliases ?? {})) {
+    const at = (...rest: (string | number)[]) => ['weighted_aliases', name, ...rest]
+    if (Object.hasOwn(models, name)) add(at(), `weighted alias ${name} shadows the model id ${name}`)
+    else if (owners.has(name)) add(at(), `weighted alias ${name} is already an alias of ${owners.get(name)}`)
+    const arms: ModelEntry[] = []
+    for (const arm of Object.keys(w.models)) {
+      const target = Object.hasOwn(models, arm) ? models[arm]! : undefined
+      if (!target) add(at('models', arm), `${arm} is not a model id in this catalog${aliasNote(arm)}`)
+      else if (target.active === false) add(at('models', arm), `${arm} is inactive`)
+      else arms.push(target)
+    }
+    const common = arms.reduce<string[] | undefined>((apis, m) => (apis ? apis.filter((a) => m.apis.includes(a as never)) : [...m.apis]), undefined)
+    if (arms.length === Object.keys(w.models).length && common?.length === 0) add(at('models'), `the models of ${name} serve no API in common: a client of one would fail on another`)
+  }
+}
+
+// The fallback chain from `start` back to it (`start`, then the models on the way), if there is one.
+function _cycleFrom(start: string, next: (id: string) => readonly string[]): string[] | undefined {
+  const path: string[] = []
+  const seen = new Set<string>()
+  const walk = (id: string): boolean => {
+    path.push(id)
+    for (const n of next(id)) {
+      if (n === start && path.length > 1) return true
+      if (n === start || seen.has(n)) continue
+      seen.add(n)
+      if (walk(n)) return true
+    }
+    path.pop()
+    return false
+  }
+  return walk(start) ? path : undefined
 }
 
 // A source is a provider's page: an https URL with a host, and no credentials.

@@ -1,4 +1,4 @@
-import type { Capability, Effort, ModelEntry, PatternEntry, ProviderEntry } from './schema.generated.ts'
+import type { Capability, Effort, ModelEntry, PatternEntry, ProviderEntry, WeightedAlias } from './schema.generated.ts'
 
 export type * from './schema.generated.ts'
 
@@ -37,4 +37,6 @@ export interface Catalog {
   /** Alias -> model id. */
   readonly aliases: { readonly [alias: string]: string }
   readonly patterns: readonly PatternEntry[]
+  /** Name -> the models it splits traffic between, by weight (A/B). */
+  readonly weighted_aliases: { readonly [name: string]: WeightedAlias }
 }

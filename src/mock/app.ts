@@ -26,7 +26,7 @@ export interface MockUpstream {
   readonly seen: Seen[]
   /** Queues a fault for the next completion-style request. */
   fail(fault: Fault): void
-  /** Applies `fault` to every completion-style request with none queued, until called without one. */
+  /** Applies `fault` to every completion-style request with none queued, until called without one (which also drops the queued faults). */
   failAll(fault?: Fault): void
 }
 
@@ -92,7 +92,7 @@ export function createMockUpstream(options: MockOptions = {}): MockUpstream {
   app.post('/v1/moderations', handle(false, (b) => ({ json: moderations(b) })))
   app.post('/v1/rerank', handle(false, (b) => ({ json: rerank(b) })))
   app.post('/v1/messages', handle(true, message))
-  return { app, seen, fail: (fault) => faults.push(fault), failAll: (fault) => (standing = fault) }
+  return { app, seen, fail: (fault) => faults.push(fault), failAll: (fault) => ((standing = fault), fault || (faults.length = 0)) }
 }
 
 function _authProblem(event: H3Event, anthropic: boolean, options: MockOptions): { status: number; message: string; type: string } | undefined {

@@ -66,6 +66,9 @@ return out
 
 const SWITCH_KEY = 'gw:config:expose_experimental'
 const SWITCH_CHANNEL = 'gw:config'
+// Deployment cooldowns: a hash of deployment -> until (ms), and a channel telling them as they start.
+const COOLDOWNS_KEY = 'gw:cooldowns'
+const COOLDOWN_CHANNEL = 'gw:cooldown'
 
 // A command that takes longer than this fails, so that a stalled Redis never holds a request.
 const COMMAND_TIMEOUT_MS = 500
@@ -99,9 +102,18 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
   subscriber.on('error', onError)
   const listeners: ((value: boolean) => void)[] = []
   const tell = (value: boolean) => listeners.forEach((listener) => listener(value))
-  subscriber.on('message', (channel: string, message: string) => void (channel === SWITCH_CHANNEL && tell(message === 'true')))
-  void subscriber.subscribe(SWITCH_CHANNEL).catch(onError) // ioredis subscribes again on each reconnect
-  subscriber.on('ready', () => void client.get(SWITCH_KEY).then((v) => v !== null && tell(v === 'true'), () => {}))
+  const coolListeners: ((key: string, until: number) => void)[] = []
+  const tellCool = (key: string, until: number) => coolListeners.forEach((listener) => listener(key, until))
+  subscriber.on('message', (channel: string, message: string) => {
+    if (channel === SWITCH_CHANNEL) tell(message === 'true')
+    if (channel === COOLDOWN_CHANNEL) tellCool(message.slice(message.indexOf(' ') + 1), Number(message.slice(0, message.indexOf(' '))))
+  })
+  void subscriber.subscribe(SWITCH_CHANNEL, COOLDOWN_CHANNEL).catch(onError) // ioredis subscribes again on each reconnect
+  subscriber.on('ready', () => {
+    void client.get(SWITCH_KEY).then((v) => v !== null && tell(v === 'true'), () => {})
+    // What started while this replica was away; the listener keeps only what still runs.
+    void client.hgetall(COOLDOWNS_KEY).then((all) => Object.entries(all).forEach(([key, until]) => tellCool(key, Number(until))), () => {})
+  })
   // Up at start (or the first attempt failed, and the failure mode applies until it is).
   await new Promise<void>((resolve) => {
     const done = () => (clearTimeout(timer), client.off('ready', done), client.off('error', done), resolve())
@@ -150,6 +162,14 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
     },
     onSwitch(listener) {
       listeners.push(listener)
+    },
+    async cool(key, until) {
+      up()
+      // The hash holds one field per deployment of the catalog: it does not grow past it.
+      await client.multi().hset(COOLDOWNS_KEY, key, String(until)).publish(COOLDOWN_CHANNEL, `${until} ${key}`).exec()
+    },
+    onCool(listener) {
+      coolListeners.push(listener)
     },
     async close() {
       // QUIT lets the commands sent before it finish; a connection that is not up is just dropped.

@@ -1,5 +1,5 @@
 /**
- * Where limit counters, budgets and the runtime switch live: in this process (MemoryStore), or in
+ * Where limit counters, budgets, the runtime switch and deployment cooldowns live: in this process (MemoryStore), or in
  * Redis for every replica (redis-store.ts). Both run the same token buckets: a bucket holds up to
  * `capacity` (a team's rpm or tpm), refills at `capacity` per minute, and a request takes `cost`.
  */
@@ -51,6 +51,10 @@ export interface LimitStore {
   setSwitch(value: boolean): Promise<void>
   /** Calls `listener` when another replica (or this one) sets the switch. */
   onSwitch(listener: (value: boolean) => void): void
+  /** Tells every replica that the deployment `key` cools down until `until` (ms since the epoch). */
+  cool(key: string, until: number): Promise<void>
+  /** Calls `listener` with each cooldown any replica starts, and those still running when the store connects. */
+  onCool(listener: (key: string, until: number) => void): void
   close(): Promise<void>
 }
 
@@ -106,6 +110,11 @@ export class MemoryStore implements LimitStore {
   onSwitch(listener: (value: boolean) => void): void {
     this.#listeners.push(listener)
   }
+
+  // One process: its cooldowns are already where they are read.
+  async cool(): Promise<void> {}
+
+  onCool(): void {}
 
   async close(): Promise<void> {}
 

@@ -34,7 +34,7 @@ export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date)
   const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...(up.key && { 'x-api-key': up.key }) }
   if (ex.stream) headers.accept = 'text/event-stream'
   // Anthropic's error envelope ({"type":"error","error":{"message"}}) reads as OpenAI's does.
-  const res = await post(up, '/v1/messages', headers, toMessagesRequest(ex), ex.signal, errorMessage)
+  const res = await post(up, '/v1/messages', headers, toMessagesRequest(ex), ex.signal, errorMessage, ex.onRetry)
   const created = Math.floor(now().getTime() / 1000)
   const model = String(ex.body.model)
   if (!ex.stream) {
@@ -89,7 +89,7 @@ export function toMessagesRequest(ex: Exchange): Json {
       push('assistant', blocks)
     } else push('user', _blocks(m.content))
   }
-  const out: Json = { model: ex.model.upstream_id, messages, max_tokens: b.max_completion_tokens ?? b.max_tokens ?? ex.model.max_output ?? 4096 }
+  const out: Json = { model: ex.upstreamId, messages, max_tokens: b.max_completion_tokens ?? b.max_tokens ?? ex.model.max_output ?? 4096 }
   if (system.length) out.system = system.join('\n\n')
   if (b.stop !== undefined && b.stop !== null) out.stop_sequences = Array.isArray(b.stop) ? b.stop : [b.stop]
   for (const field of ['temperature', 'top_p', 'stream'] as const) if (b[field] !== undefined && b[field] !== null) out[field] = b[field]

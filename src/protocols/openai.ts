@@ -41,11 +41,11 @@ function _endsStream(e: SseEvent): boolean {
  * A stream is answered as it came, in checked batches (see `openaiStream`).
  */
 export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
-  const body: Record<string, unknown> = { ...ex.body, model: ex.model.upstream_id }
+  const body: Record<string, unknown> = { ...ex.body, model: ex.upstreamId }
   if (ex.stream && USAGE_STREAMS.has(ex.api)) body.stream_options = { ...(body.stream_options as object), include_usage: true }
   const headers: Record<string, string> = up.key ? { authorization: `Bearer ${up.key}` } : {}
   if (ex.stream) headers.accept = 'text/event-stream'
-  const res = await post(up, PATHS[ex.api], headers, body, ex.signal, errorMessage)
+  const res = await post(up, PATHS[ex.api], headers, body, ex.signal, errorMessage, ex.onRetry)
   if (!ex.stream) {
     const text = await readText(res, up)
     return { kind: 'json', text, json: parseJson(text, up) }

@@ -4,6 +4,8 @@ import type { SseEvent } from './sse.ts'
 /** One call of a model, in OpenAI's dialect, after the catalog's rules. */
 export interface Exchange {
   readonly model: Model
+  /** The id the chosen deployment knows the model by. */
+  readonly upstreamId: string
   readonly api: Api
   /** The request body as the client sent it, rules applied (`model` still the client's name). */
   readonly body: Record<string, unknown>
@@ -14,6 +16,8 @@ export interface Exchange {
   readonly signal: AbortSignal
   /** What to do with a parameter the upstream cannot take (UNSUPPORTED_PARAMS). */
   readonly unsupported: 'drop' | 'reject'
+  /** Hears each retry on the same upstream, for the stats. */
+  readonly onRetry?: () => void
 }
 
 /**

@@ -3,11 +3,13 @@ import type { Model, Pricing } from '../catalog/types.ts'
 import { httpError, openaiError } from '../errors.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { statsName } from '../stats.ts'
-import type { CallResult, Stats } from '../stats.ts'
+import type { Arm, CallResult, Stats } from '../stats.ts'
 
 /** Who a call is counted for: the caller's team, and what to tell its limits once the answer is done (nothing when no usage came). */
 export interface Caller {
   readonly team?: string
+  /** The weighted alias and the model it gave this caller, when the request named one. */
+  readonly arm?: Arm
   readonly settle?: (used?: { tokens: number; cost: number }) => Promise<void>
 }
 
@@ -15,13 +17,15 @@ export interface Caller {
  * A stream's events as they pass to the client: the usage it carries is counted once at the end
  * (the last one seen), the usage chunk the gateway asked for is stripped unless the client asked
  * too, a failure becomes an error event (the OpenAI SDK raises it; no [DONE]), and the call is
- * counted as ok, error, or aborted when the client left.
+ * counted as ok, error, aborted when the client left, or truncated when it failed after events
+ * had reached the client (or the upstream ended it before its last event).
  */
 export async function* accounted(stats: Stats, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal, caller: Caller = {}): AsyncGenerator<SseEvent[]> {
   let result: CallResult = 'aborted' // until the stream ends one way or the other
   // The last usage seen, counted once at the end: some servers (vLLM's continuous usage
   // stats) repeat a running total on every chunk.
   let usage: Record<string, unknown> | undefined
+  let sent = false
   try {
     for await (const batch of batches) {
       const out = batch.filter((event) => {
@@ -31,7 +35,10 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
         // The usage chunk the gateway asked for on the client's behalf: not theirs to see.
         return includeUsage || !Array.isArray(json.choices) || json.choices.length > 0
       })
-      if (out.length) yield out
+      if (out.length) {
+        sent = true
+        yield out
+      }
     }
     result = 'ok'
   } catch (error) {
@@ -39,11 +46,11 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
     // Mid-stream, the status is sent: the error goes in an event the OpenAI SDK raises.
     const e = HTTPError.isError(error) && !error.unhandled ? error : httpError(502, 'the upstream stream failed', { code: 'upstream_error' })
     const body = openaiError(e)
-    result = body.code === 'upstream_truncated' ? 'truncated' : 'error'
+    result = sent || body.code === 'upstream_truncated' ? 'truncated' : 'error'
     yield [{ data: JSON.stringify({ error: body }) }]
   } finally {
-    const used = usage ? account(stats, model, usage, caller.team) : undefined
-    stats.call(statsName(model), result, caller.team)
+    const used = usage ? account(stats, model, usage, caller) : undefined
+    stats.call(statsName(model), result, caller.team, caller.arm)
     await caller.settle?.(used)
   }
 }
@@ -51,10 +58,10 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
 /**
  * Counts the tokens of an answer's usage (chat, completions, embeddings; the Responses API's
  * input/output tokens, also inside a response.completed event) and their cost at the catalog's
- * prices, for the caller's team too; returns them. A figure that is not a count (negative,
+ * prices, for the caller's team (and weighted alias) too; returns them. A figure that is not a count (negative,
  * fractional, not a number) is left out, and the answer counted as one with invalid usage.
  */
-export function account(stats: Stats, model: Model, json: Record<string, unknown>, team?: string): { tokens: number; cost: number } | undefined {
+export function account(stats: Stats, model: Model, json: Record<string, unknown>, caller: Caller = {}): { tokens: number; cost: number } | undefined {
   const usage = (json.usage ?? (json.response as { usage?: unknown } | undefined)?.usage) as Record<string, any> | undefined
   if (!usage || typeof usage !== 'object') return undefined
   let invalid = false
@@ -69,7 +76,7 @@ export function account(stats: Stats, model: Model, json: Record<string, unknown
   const cached = Math.min(prompt, count(usage.prompt_tokens_details?.cached_tokens ?? usage.input_tokens_details?.cached_tokens))
   const p = model.pricing && priceFor(model.pricing, prompt)
   const cost = p ? ((prompt - cached) * p.input + cached * (p.cached_input ?? p.input) + completion * p.output) / 1e6 : 0
-  stats.usage(statsName(model), prompt, completion, cost, invalid, team)
+  stats.usage(statsName(model), prompt, completion, cost, invalid, caller.team, caller.arm)
   return { tokens: prompt + completion, cost }
 }
 

@@ -5,18 +5,22 @@ import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
 import { callAnthropic } from '../protocols/anthropic.ts'
 import { callOpenAI } from '../protocols/openai.ts'
+import type { SseEvent } from '../protocols/sse.ts'
 import type { Outcome } from '../protocols/types.ts'
 import { statsName } from '../stats.ts'
 import { estimate } from '../policy/limits.ts'
+import { worthTryingElsewhere } from '../transport/client.ts'
 import { account, accounted } from './accounting.ts'
 import type { Caller } from './accounting.ts'
+import type { Place } from './deployments.ts'
 import { resolve, resolvedModel } from './resolve.ts'
 import { applyRules } from './rules.ts'
+import { armFor } from './split.ts'
 
 // APIs that stream when asked to.
 const STREAMING: ReadonlySet<Api> = new Set(['chat', 'completions', 'responses'])
 
-/** A call's model, the parameters dropped on the way, and the upstream's answer. */
+/** A call's model (the one that served it: a fallback's, when one did), the parameters dropped on the way, and the upstream's answer. */
 export interface Called {
   readonly model: Model
   readonly dropped: readonly string[]
@@ -24,48 +28,138 @@ export interface Called {
   readonly outcome: Outcome
 }
 
+// A model the request may go to, with the request as that model's rules shape it.
+interface Candidate {
+  readonly model: Model
+  readonly body: Record<string, unknown>
+  readonly dropped: readonly string[]
+}
+
 /**
- * Calls the model a client named, by the catalog: resolve it (404/410), check its provider is
- * configured (503 naming the variable), apply the rules, send it through its provider's
- * adapter, and count the call, its tokens and cost. A stream's usage chunk is stripped again
- * when the client did not ask for it; an error inside a stream becomes an error event. What the
- * upstream answered leaves here with every provider key taken out (`gw.redactor`): bodies,
- * events (names too) and bytes alike.
+ * Calls the model a client named, by the catalog: resolve it (a weighted alias to the caller's
+ * model; 404/410), apply the rules, then try its deployments (spread by weight, cooling ones
+ * skipped) and after them its fallbacks, each through its provider's adapter, until one answers;
+ * count the call, its tokens and cost. Another place is tried only for a failure worth it
+ * (`worthTryingElsewhere`) and only before any byte reached the client: a stream that could
+ * still go elsewhere is answered once its first event came. A stream's usage chunk is stripped
+ * again when the client did not ask for it; an error inside a stream becomes an error event.
+ * What the upstream answered leaves here with every provider key taken out (`gw.redactor`).
  */
 export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>): Promise<Called> {
   if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
   if (CONTROL_CHARACTERS.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
-  const model = resolvedModel(resolve(gw.catalog, input.model, gw.now(), gw.allowed(event)))
+  const weighted = Object.hasOwn(gw.catalog.weighted_aliases, input.model) ? gw.catalog.weighted_aliases[input.model] : undefined
+  const arm = weighted && { alias: input.model, model: armFor(input.model, weighted, event, input) }
+  const allowed = gw.allowed(event)
+  const model = resolvedModel(resolve(gw.catalog, arm ? arm.model : input.model, gw.now(), allowed))
   event.context.model = model.id
   const team = event.context.team
-  const up = gw.upstreams[model.provider]!
-  if (up.provider.api_key_env && !up.key) {
-    throw httpError(503, `The provider '${up.provider.id}' of the model '${model.id}' is not configured: set ${up.provider.api_key_env}.`, { code: 'provider_not_configured', param: 'model' })
-  }
-  const { body, dropped } = applyRules(model, api, input, gw.config)
-  const stream = body.stream === true && STREAMING.has(api)
-  const includeUsage = stream && (body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
-  const ex = { model, api, body, stream, includeUsage, signal: event.req.signal, unsupported: gw.config.unsupportedParams }
+  const fallbacks = Boolean(model.fallbacks?.length)
+  if (!fallbacks && !gw.deployments.places(model).length) _notConfigured(gw, model)
+  const primary: Candidate = { model, ...applyRules(model, api, input, gw.config) }
+  const stream = primary.body.stream === true && STREAMING.has(api)
+  const includeUsage = stream && (primary.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
   // The team's limits, drawn before the upstream call (429 over one) and put right after it.
-  const reservation = team && (await gw.limits.reserve(team, model, estimate(body, model)))
+  const reservation = team && (await gw.limits.reserve(team, model, estimate(primary.body, model)))
   if (reservation) Object.assign((event.context.headers ??= {}), reservation.headers)
-  const caller: Caller = { team: team?.id, settle: reservation ? (used) => gw.limits.settle(reservation, used) : undefined }
-  let outcome: Outcome
-  try {
-    outcome = up.provider.protocol === 'anthropic' ? await callAnthropic(ex, up, gw.now) : await callOpenAI(ex, up)
-  } catch (error) {
-    await caller.settle?.({ tokens: 0, cost: 0 }) // no answer: nothing used
-    gw.stats.call(statsName(model), event.req.signal.aborted ? 'aborted' : 'error', caller.team)
-    throw error
+  const caller: Caller = { team: team?.id, arm, settle: reservation ? (used) => gw.limits.settle(reservation, used) : undefined }
+  const { signal } = event.req
+  let failure: unknown
+  let attempted = false
+  // First every place not cooling down; only when all of them are, every place in order.
+  for (const coolingToo of [false, true]) {
+    for (const c of _candidates(gw, primary, api, input, allowed)) {
+      const places = gw.deployments.places(c.model).filter((p) => coolingToo || !gw.cooldowns.cooling(p.key))
+      for (const [i, place] of gw.deployments.order(c.model.id, places).entries()) {
+        attempted = true
+        try {
+          const outcome = await _attempt(gw, c, place, api, stream, includeUsage, signal, fallbacks || i < places.length - 1)
+          gw.cooldowns.succeeded(place.key)
+          if (c.model !== model) {
+            gw.stats.fallback(statsName(model), c.model.id)
+            event.context.requested = model.id
+            event.context.model = c.model.id
+          }
+          return _answered(gw, c, [...c.dropped, ...(outcome.dropped ?? [])], outcome, includeUsage, signal, caller)
+        } catch (error) {
+          failure = error
+          if (signal.aborted || !worthTryingElsewhere(error)) break
+          if (gw.cooldowns.failed(place.key, place.up.provider)) gw.stats.cooldown(place.key)
+        }
+      }
+      if (failure !== undefined && (signal.aborted || !worthTryingElsewhere(failure))) break
+    }
+    if (attempted) break
   }
-  const allDropped = [...dropped, ...(outcome.dropped ?? [])]
+  await caller.settle?.({ tokens: 0, cost: 0 }) // no answer: nothing used
+  if (!attempted) _notConfigured(gw, model)
+  gw.stats.call(statsName(model), signal.aborted ? 'aborted' : 'error', caller.team, arm)
+  throw failure
+}
+
+function _notConfigured(gw: Gateway, model: Model): never {
+  const provider = gw.upstreams[model.provider]!.provider
+  throw httpError(503, `The provider '${provider.id}' of the model '${model.id}' is not configured: set ${provider.api_key_env}.`, { code: 'provider_not_configured', param: 'model' })
+}
+
+// The primary, then its fallbacks in order, each followed by its own (depth first, each model
+// once): those the caller may use now, that serve this API and take the request.
+function* _candidates(gw: Gateway, primary: Candidate, api: Api, input: Record<string, unknown>, allowed: ((m: Model) => boolean) | undefined): Generator<Candidate> {
+  yield primary
+  const seen = new Set([primary.model.id])
+  const pending = [...(primary.model.fallbacks ?? [])]
+  while (pending.length) {
+    const id = pending.shift()!
+    if (seen.has(id)) continue
+    seen.add(id)
+    const r = resolve(gw.catalog, id, gw.now(), allowed)
+    if (!('model' in r)) continue
+    pending.unshift(...(r.model.fallbacks ?? []))
+    if (!r.model.apis.includes(api)) continue
+    let ruled
+    try {
+      ruled = applyRules(r.model, api, { ...input, model: id }, gw.config, true)
+    } catch {
+      continue // the request does not fit it (a token limit above its max output)
+    }
+    yield { model: r.model, ...ruled }
+  }
+}
+
+// One call at one place; a stream that could still go elsewhere (`more`) waits for its first event.
+async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean, includeUsage: boolean, signal: AbortSignal, more: boolean): Promise<Outcome> {
+  const ex = { model: c.model, upstreamId: place.upstreamId, api, body: c.body, stream, includeUsage, signal, unsupported: gw.config.unsupportedParams, onRetry: () => gw.stats.retry(place.key) }
+  const outcome = place.up.provider.protocol === 'anthropic' ? await callAnthropic(ex, place.up, gw.now) : await callOpenAI(ex, place.up)
+  return outcome.kind === 'stream' && more ? { ...outcome, batches: await _started(outcome.batches) } : outcome
+}
+
+// A stream whose first batch has come (its failure before that thrown here), that batch held
+// for the reader; returning it returns the stream, read or not.
+async function _started(batches: AsyncGenerator<SseEvent[]>): Promise<AsyncGenerator<SseEvent[]>> {
+  let held: IteratorResult<SseEvent[]> | undefined = await batches.next()
+  const started: AsyncGenerator<SseEvent[]> = {
+    next: () => {
+      const first = held
+      held = undefined
+      return first ? Promise.resolve(first) : batches.next()
+    },
+    return: (value) => ((held = undefined), batches.return(value)),
+    throw: (error) => ((held = undefined), batches.throw(error)),
+    [Symbol.asyncIterator]: () => started,
+  }
+  return started
+}
+
+// An answer on its way to the client: counted, keys taken out.
+async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], outcome: Outcome, includeUsage: boolean, signal: AbortSignal, caller: Caller): Promise<Called> {
   const { redactor, stats } = gw
+  const model = c.model
   if (outcome.kind === 'json') {
-    const used = account(stats, model, outcome.json, caller.team)
+    const used = account(stats, model, outcome.json, caller)
     await caller.settle?.(used)
-    stats.call(statsName(model), 'ok', caller.team)
+    stats.call(statsName(model), 'ok', caller.team, caller.arm)
     const text = redactor.text(outcome.text)
-    return { model, dropped: allDropped, outcome: text === outcome.text ? outcome : { kind: 'json', text, json: JSON.parse(text) as Record<string, unknown> } }
+    return { model, dropped, outcome: text === outcome.text ? outcome : { kind: 'json', text, json: JSON.parse(text) as Record<string, unknown> } }
   }
-  return { model, dropped: allDropped, outcome: { kind: 'stream', batches: redactor.batches(accounted(stats, model, outcome.batches, includeUsage, event.req.signal, caller)) } }
+  return { model, dropped, outcome: { kind: 'stream', batches: redactor.batches(accounted(stats, model, outcome.batches, includeUsage, signal, caller)) } }
 }

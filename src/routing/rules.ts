@@ -27,8 +27,10 @@ export interface Ruled {
  * serves; the output-token limit is renamed to the model's parameter and held to its
  * max_output; reasoning_effort must be one of its efforts; a temperature it does not take is
  * dropped (or rejected with UNSUPPORTED_PARAMS=reject). Errors are 400 with OpenAI's codes.
+ * For a fallback (`fallback`), a reasoning effort or temperature it does not take is dropped
+ * and reported, never refused: the client chose them for another model.
  */
-export function applyRules(model: Model, api: Api, input: Record<string, unknown>, config: Config): Ruled {
+export function applyRules(model: Model, api: Api, input: Record<string, unknown>, config: Pick<Config, 'unsupportedParams'>, fallback = false): Ruled {
   if (!model.apis.includes(api)) {
     const use = model.apis.map((a) => ENDPOINTS[a]).join(' or ')
     throw httpError(400, `The model '${model.id}' does not support ${ENDPOINTS[api]}: use ${use}.`, { code: 'unsupported_api', param: 'model' })
@@ -49,9 +51,9 @@ export function applyRules(model: Model, api: Api, input: Record<string, unknown
   const dropped: string[] = []
   if (api === 'chat' || api === 'completions' || api === 'responses') {
     _tokenLimit(model, api, body)
-    _effort(model, api, body)
+    if (_effort(model, api, body, fallback)) dropped.push(api === 'responses' ? 'reasoning.effort' : 'reasoning_effort')
     if (body.temperature !== undefined && body.temperature !== null && model.temperatures && !model.temperatures.includes(body.temperature as number)) {
-      if (config.unsupportedParams === 'reject') {
+      if (config.unsupportedParams === 'reject' && !fallback) {
         const only = model.temperatures.length ? `Only the default (${model.temperatures.join(', ')}) value is supported.` : 'This model takes no temperature.'
         throw httpError(400, `Unsupported value: 'temperature' does not support ${JSON.stringify(body.temperature)} with this model. ${only}`, { code: 'unsupported_value', param: 'temperature' })
       }
@@ -79,12 +81,18 @@ function _tokenLimit(model: Model, api: Api, body: Record<string, unknown>): voi
   }
 }
 
-function _effort(model: Model, api: Api, body: Record<string, unknown>): void {
+// Checks the reasoning effort; for a fallback, one it does not take is removed instead (true).
+function _effort(model: Model, api: Api, body: Record<string, unknown>, fallback: boolean): boolean {
   const effort = api === 'responses' ? (body.reasoning as { effort?: unknown } | undefined)?.effort : body.reasoning_effort
-  if (effort === undefined || effort === null) return
-  const param = api === 'responses' ? 'reasoning.effort' : 'reasoning_effort'
-  if (!model.efforts.includes(effort as never)) {
-    const takes = model.efforts.length ? `supported: ${model.efforts.join(', ')}` : 'it takes no reasoning effort'
-    throw httpError(400, `Unsupported value: '${param}' does not support ${JSON.stringify(effort)} with the model '${model.id}' (${takes}).`, { code: 'unsupported_value', param })
+  if (effort === undefined || effort === null || model.efforts.includes(effort as never)) return false
+  if (fallback) {
+    if (api === 'responses') {
+      const { effort: _e, ...reasoning } = body.reasoning as Record<string, unknown>
+      body.reasoning = reasoning
+    } else delete body.reasoning_effort
+    return true
   }
+  const param = api === 'responses' ? 'reasoning.effort' : 'reasoning_effort'
+  const takes = model.efforts.length ? `supported: ${model.efforts.join(', ')}` : 'it takes no reasoning effort'
+  throw httpError(400, `Unsupported value: '${param}' does not support ${JSON.stringify(effort)} with the model '${model.id}' (${takes}).`, { code: 'unsupported_value', param })
 }

@@ -18,8 +18,8 @@ const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-aut
 
 /**
  * The access-log step: each answered request counted in the stats by method, route pattern and
- * status, and logged as one JSON line (time, request id, method, path, status, model, team,
- * duration, what failed), every secret replaced.
+ * status, and logged as one JSON line (time, request id, method, path, status, model (and the one
+ * asked for, when a fallback served), team, duration, what failed), every secret replaced.
  */
 export function accessLog(options: AccessLogOptions): (event: H3Event, response: Response, started: number) => void {
   const { log, secrets, debug, now, stats } = options
@@ -32,6 +32,7 @@ export function accessLog(options: AccessLogOptions): (event: H3Event, response:
       path: event.url.pathname,
       status: response.status,
       model: event.context.model,
+      requested_model: event.context.requested,
       team: event.context.team?.id,
       duration_ms: Math.round((performance.now() - started) * 100) / 100,
       error: event.context.failure,

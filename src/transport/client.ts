@@ -47,6 +47,15 @@ const RETRIED: ReadonlySet<number> = new Set([429, 500, 502, 503, 504, 529])
 const FINAL: ReadonlySet<string> = new Set(['upstream_redirect', 'upstream_invalid', 'upstream_too_large'])
 
 /**
+ * Whether a failed call is worth another try elsewhere (the next deployment, a fallback): a
+ * connection failure, a timeout, 429 or one of the upstream's own failures; never an answer the
+ * request itself caused (other 4xx), nor a client that left (not an HTTP error).
+ */
+export function worthTryingElsewhere(error: unknown): boolean {
+  return HTTPError.isError(error) && RETRIED.has(error.status)
+}
+
+/**
  * POSTs JSON to the upstream as `postOnce` does, trying again on the provider's `retries`: for
  * a connection failure or a status worth another try, while attempts and the time budget last
  * and the client is still there, after exponential backoff with jitter (a 429's `retry-after`

@@ -53,7 +53,7 @@ describe('YAML hazards', () => {
 
   it('treats __proto__ as an unknown field, not a prototype', () => {
     const text = catalogYaml().replace('  m1:\n', '  m1:\n    __proto__: {polluted: true}\n')
-    expect(compileErrors(text)).toEqual(['models.yaml:10:5: m1: unknown field __proto__ (known: name, description, provider, upstream_id, aliases, owned_by, family, parameter_size, kind, apis, capabilities, efforts, context_window, max_output, knowledge_cutoff, released, pricing, temperatures, token_limit_param, experimental, experimental_since, stability, active, deprecation, sources, verified)'])
+    expect(compileErrors(text)).toEqual(['models.yaml:10:5: m1: unknown field __proto__ (known: name, description, provider, upstream_id, aliases, owned_by, family, parameter_size, kind, apis, capabilities, efforts, context_window, max_output, knowledge_cutoff, released, pricing, temperatures, token_limit_param, experimental, experimental_since, stability, active, deprecation, sources, verified, deployments, fallbacks)'])
     expect(({} as Record<string, unknown>).polluted).toBeUndefined()
   })
 

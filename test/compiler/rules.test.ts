@@ -58,6 +58,21 @@ describe('cross-field rules', () => {
     ['base URLs avoid IPv4-mapped metadata addresses', { provider: { base_url: 'http://[::ffff:169.254.169.254]/v1' } }, 'models.yaml:5:5: test: base_url must not point at a link-local or cloud metadata address ([::ffff:a9fe:a9fe])'],
     ['base URLs avoid metadata hosts with a trailing dot', { provider: { base_url: 'http://metadata.google.internal./v1' } }, 'models.yaml:5:5: test: base_url must not point at a link-local or cloud metadata address (metadata.google.internal.)'],
     ['a pattern provider must exist', { patterns: [{ match: '^x-.*$', description: 'd', provider: 'nope', kind: 'chat', apis: ['chat'] }] }, 'models.yaml:24:5: patterns[0]: provider nope is not defined under providers (defined: test)'],
+    ['a deployment\'s provider exists', { model: { deployments: [{ provider: 'nope' }] } }, 'models.yaml:22:9: m1: deployments[0].provider nope is not defined under providers'],
+    ['a deployment is given once', { model: { deployments: [{ provider: 'test', weight: 2 }, { provider: 'test', upstream_id: 'm1' }] } }, 'models.yaml:24:9: m1: deployments[1] repeats test/m1: give each place once (weight says how much it gets)'],
+    ['a fallback exists', { model: { fallbacks: ['m2-latest'] }, models: { m2: { ...baseModel, aliases: ['m2-latest'] } } }, 'models.yaml:22:9: m1: fallbacks[0] m2-latest is not a model id in this catalog (it is an alias of m2)'],
+    ['a fallback is not the model itself', { model: { fallbacks: ['m1'] } }, 'models.yaml:22:9: m1: fallbacks[0] names the model itself'],
+    ['a fallback is active', { model: { fallbacks: ['m2'] }, models: { m2: { ...baseModel, active: false } } }, 'models.yaml:22:9: m1: fallbacks[0] m2 is inactive'],
+    ['a fallback serves one of the model\'s APIs', { model: { fallbacks: ['e'] }, models: { e: { ...baseModel, kind: 'embedding', apis: ['embeddings'], max_output: undefined } } }, 'models.yaml:22:9: m1: fallbacks[0] e serves none of this model\'s APIs (chat; it serves embeddings)'],
+    ['fallbacks form no cycle', { model: { fallbacks: ['m2'] }, models: { m2: { ...baseModel, fallbacks: ['m3'] }, m3: { ...baseModel, fallbacks: ['m1'] } } }, 'models.yaml:21:5: m1: fallbacks form a cycle: m1 -> m2 -> m3 -> m1'],
+    ['a fallback is a model, not an Object member', { model: { fallbacks: ['constructor'] } }, 'models.yaml:22:9: m1: fallbacks[0] constructor is not a model id in this catalog'],
+    ['a weighted alias never shadows an id', { models: m2, weighted_aliases: { m2: { models: { m1: 1, m2: 1 } } } }, 'models.yaml:34:3: m2: weighted alias m2 shadows the model id m2'],
+    ['a weighted alias never shadows an alias', { model: { aliases: ['ab'] }, models: m2, weighted_aliases: { ab: { models: { m1: 1, m2: 1 } } } }, 'models.yaml:36:3: ab: weighted alias ab is already an alias of m1'],
+    ['a weighted alias splits between models', { weighted_aliases: { ab: { models: { m1: 1, gone: 1 } } } }, 'models.yaml:25:7: ab: gone is not a model id in this catalog'],
+    ['a weighted alias splits between active models', { models: { m2: { ...baseModel, active: false } }, weighted_aliases: { ab: { models: { m1: 1, m2: 1 } } } }, 'models.yaml:38:7: ab: m2 is inactive'],
+    ['the models of a weighted alias share an API', { models: { e: { ...baseModel, kind: 'embedding', apis: ['embeddings'], max_output: undefined } }, weighted_aliases: { ab: { models: { m1: 1, e: 1 } } } }, 'models.yaml:34:5: ab: the models of ab serve no API in common: a client of one would fail on another'],
+    ['weights are positive', { models: m2, weighted_aliases: { ab: { models: { m1: 0, m2: 1 } } } }, 'models.yaml:36:7: ab: weighted_aliases.ab.models.m1 must be at least 1 (got 0)'],
+    ['deployment weights are positive', { model: { deployments: [{ provider: 'test', weight: 0 }] } }, 'models.yaml:23:9: m1: deployments[0].weight must be at least 1 (got 0)'],
   ]
 
   it.each(cases)('%s', (_, overrides, expected) => {
@@ -86,6 +101,26 @@ describe('cross-field rules', () => {
     expect(catalog.models.m1!.token_limit_param).toBe('max_completion_tokens')
     expect(catalog.models.e).not.toHaveProperty('token_limit_param')
     expect(catalog.aliases).toEqual({ two: 'm2' })
+  })
+})
+
+describe('routing rules', () => {
+  // A second provider, after the first: an anthropic one, and another openai one.
+  const twoProviders = (deployments: string) =>
+    catalogYaml({ model: { fallbacks: ['m2'] }, models: m2, weighted_aliases: { ab: { description: 'a test', models: { m1: 3, m2: 1 } } } })
+      .replace('models:\n', `  claude:\n    name: Claude\n    protocol: anthropic\n    base_url: http://127.0.0.1:9\n    endpoint_type: anthropic\n  other:\n    name: Other\n    protocol: openai\n    base_url: http://127.0.0.1:9/v1\n    endpoint_type: custom\nmodels:\n`)
+      .replace('  m1:\n', `  m1:\n    deployments:\n${deployments}`)
+
+  it('a deployment speaks the protocol of the model\'s provider', () => {
+    expect(compileErrors(twoProviders('      - {provider: test}\n      - {provider: claude}\n'))).toEqual([
+      'models.yaml:22:10: m1: deployments[1].provider claude speaks anthropic, but the model\'s provider test speaks openai: every deployment takes the same requests',
+    ])
+  })
+
+  it('compiles deployments, fallbacks and weighted aliases as written', () => {
+    const catalog = compileOk(twoProviders('      - {provider: test, weight: 3}\n      - {provider: other, upstream_id: m1-q4, weight: 1}\n'))
+    expect(catalog.models.m1).toMatchObject({ deployments: [{ provider: 'test', weight: 3 }, { provider: 'other', upstream_id: 'm1-q4', weight: 1 }], fallbacks: ['m2'] })
+    expect(catalog.weighted_aliases).toEqual({ ab: { description: 'a test', models: { m1: 3, m2: 1 } } })
   })
 })
 

@@ -11,7 +11,7 @@ describe('the schema', () => {
   // One override per case: [what, overrides, the one error expected].
   const cases: [string, Parameters<typeof catalogYaml>[0], string][] = [
     ['a typo in a field name', { model: { contxt_window: 1000 } }, 'models.yaml:21:5: m1: unknown field contxt_window (did you mean context_window?)'],
-    ['an unknown field with no close match', { model: { colour: 'red' } }, 'models.yaml:21:5: m1: unknown field colour (known: name, description, provider, upstream_id, aliases, owned_by, family, parameter_size, kind, apis, capabilities, efforts, context_window, max_output, knowledge_cutoff, released, pricing, temperatures, token_limit_param, experimental, experimental_since, stability, active, deprecation, sources, verified)'],
+    ['an unknown field with no close match', { model: { colour: 'red' } }, 'models.yaml:21:5: m1: unknown field colour (known: name, description, provider, upstream_id, aliases, owned_by, family, parameter_size, kind, apis, capabilities, efforts, context_window, max_output, knowledge_cutoff, released, pricing, temperatures, token_limit_param, experimental, experimental_since, stability, active, deprecation, sources, verified, deployments, fallbacks)'],
     ['a missing required field', { model: { name: undefined } }, 'models.yaml:9:3: m1: missing required field name'],
     ['a string where an integer belongs', { model: { context_window: '32k' } }, 'models.yaml:15:5: m1: context_window must be an integer (got string "32k")'],
     ['a fraction where an integer belongs', { model: { max_output: 10.5 } }, 'models.yaml:16:5: m1: max_output must be an integer (got number 10.5)'],
