@@ -73,11 +73,12 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
   const store = config.redisUrl ? redisStore(config.redisUrl, (error) => storeWarn(`redis: ${error.message}`)) : undefined
   const limits = new Limits({ store, failure: config.limitsOnStoreFailure, now, stats, log: storeWarn })
   const cooldowns = new Cooldowns(now)
+  // A cooldown started before the store is up goes out once it is.
+  cooldowns.share = (key, until) => void limits.store().then((s) => s.cool(key, until)).catch((error: Error) => (stats.storeFailure(), storeWarn(`cooldown not shared: ${error.message}`)))
   // The shared switch: read once, then kept current by what any replica sets; cooldowns alike.
   void limits.store().then(async (s) => {
     s.onSwitch((value) => (runtime.exposeExperimental = value))
     s.onCool((key, until) => cooldowns.heard(key, until))
-    cooldowns.share = (key, until) => void s.cool(key, until).catch((error: Error) => (stats.storeFailure(), storeWarn(`cooldown not shared: ${error.message}`)))
     const shared = await s.getSwitch().catch(() => undefined)
     if (shared !== undefined) runtime.exposeExperimental = shared
   })

@@ -109,10 +109,13 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
     if (channel === COOLDOWN_CHANNEL) tellCool(message.slice(message.indexOf(' ') + 1), Number(message.slice(0, message.indexOf(' '))))
   })
   void subscriber.subscribe(SWITCH_CHANNEL, COOLDOWN_CHANNEL).catch(onError) // ioredis subscribes again on each reconnect
+  // The cooldowns running now (the listeners keep only what still runs): read when a listener
+  // comes, and again whenever the subscription comes back up (what started while it was away).
+  const readCooldowns = (listeners: readonly ((key: string, until: number) => void)[]) =>
+    void client.hgetall(COOLDOWNS_KEY).then((all) => Object.entries(all).forEach(([key, until]) => listeners.forEach((l) => l(key, Number(until)))), () => {})
   subscriber.on('ready', () => {
     void client.get(SWITCH_KEY).then((v) => v !== null && tell(v === 'true'), () => {})
-    // What started while this replica was away; the listener keeps only what still runs.
-    void client.hgetall(COOLDOWNS_KEY).then((all) => Object.entries(all).forEach(([key, until]) => tellCool(key, Number(until))), () => {})
+    readCooldowns(coolListeners)
   })
   // Up at start (or the first attempt failed, and the failure mode applies until it is).
   await new Promise<void>((resolve) => {
@@ -170,6 +173,7 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
     },
     onCool(listener) {
       coolListeners.push(listener)
+      if (client.status === 'ready') readCooldowns([listener])
     },
     async close() {
       // QUIT lets the commands sent before it finish; a connection that is not up is just dropped.

@@ -13,7 +13,7 @@ export class Cooldowns {
   readonly #now: () => Date
   readonly #failures = new Map<string, number>()
   readonly #until = new Map<string, number>()
-  /** Set once the shared store is up: publishes a cooldown that started here. */
+  /** Tells the other replicas of a cooldown that started here (through the shared store). */
   share: ((key: string, until: number) => void) | undefined
 
   constructor(now: () => Date) {

@@ -96,6 +96,20 @@ describe('the redis store', () => {
     expect(await b.getSwitch()).toBe(true)
   })
 
+  it('shares cooldowns: one started on a client is heard by another at once, and by one that connects later', async () => {
+    const [a, b] = [await stores[1]![1](), await stores[1]![1]()]
+    const heard: [string, number][] = []
+    b.onCool((k, until) => heard.push([k, until]))
+    await a.cool('b/model-on-b', T + 30_000)
+    await until(() => heard.length > 0, 'the other client to hear the cooldown')
+    expect(heard).toContainEqual(['b/model-on-b', T + 30_000])
+    const later = await stores[1]![1]()
+    const told: [string, number][] = []
+    later.onCool((k, until) => told.push([k, until]))
+    await until(() => told.length > 0, 'the late client to read the running cooldowns')
+    expect(told).toContainEqual(['b/model-on-b', T + 30_000])
+  })
+
   it('fails fast while Redis is down (no hang, no crash) and works again once it is back', async () => {
     const s = await stores[1]![1]()
     const request = { now: T, buckets: [{ key: key(), capacity: 5, cost: 1 }] }

@@ -73,11 +73,11 @@ export interface GatewayProcess {
 }
 
 /**
- * The shipped server (`src/server.ts`, the shipped catalog) in its own process, every provider
- * pointed at `mockUrl` as the demo does, with `env` on top; resolves once it listens.
+ * The shipped server (`src/server.ts`, the shipped catalog; or `entry`) in its own process, every
+ * provider pointed at `mockUrl` as the demo does, with `env` on top; resolves once it listens.
  */
-export async function startGateway(mockUrl: string, env: Record<string, string> = {}): Promise<GatewayProcess> {
-  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', './test/reliability/probe.ts', 'src/server.ts'], {
+export async function startGateway(mockUrl: string, env: Record<string, string> = {}, entry = 'src/server.ts'): Promise<GatewayProcess> {
+  const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', '--import', './test/reliability/probe.ts', entry], {
     cwd: ROOT,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ...demoEnv(mockUrl), PORT: '0', HOST: '127.0.0.1', ...env },
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
@@ -199,7 +199,9 @@ export const mb = (bytes: number) => (Number.isNaN(bytes) ? '-' : (bytes / 1024 
 
 /** Models the scenarios call: an OpenAI pass-through and an Anthropic translation, both in the shipped catalog. */
 export const MODELS = { openai: 'gpt-5.1', anthropic: 'claude-sonnet-4-6' } as const
-for (const id of Object.values(MODELS)) if (!Object.hasOwn(catalog.models, id)) throw new Error(`the reliability suite calls ${id}, which models.yaml no longer has`)
+/** The fallbacks `fallback-server.ts` declares: what the catalog's build rules allow (each serves chat, no cycle). */
+export const FALLBACKS: Readonly<Record<string, readonly string[]>> = { [MODELS.openai]: [MODELS.anthropic, 'gpt-5.4-mini'], [MODELS.anthropic]: ['gpt-5.4-mini'] }
+for (const id of [...Object.values(MODELS), ...Object.values(FALLBACKS).flat()]) if (!Object.hasOwn(catalog.models, id)) throw new Error(`the reliability suite calls ${id}, which models.yaml no longer has`)
 
 /** The mock's record of the latest request. */
 export function seenLast(mock: MockUpstream) {

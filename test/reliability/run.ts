@@ -6,7 +6,7 @@ import { mb, startMock } from './harness.ts'
 import type { Figures, Scenario } from './harness.ts'
 import { abuseUnderLoad } from './scenarios/abuse-under-load.ts'
 import { cancellationStorm } from './scenarios/cancellation-storm.ts'
-import { errorStorm } from './scenarios/error-storm.ts'
+import { errorStorm, fallbackStorm } from './scenarios/error-storm.ts'
 import { gracefulShutdown } from './scenarios/graceful-shutdown.ts'
 import { slowReader } from './scenarios/slow-reader.ts'
 import { staleKeepAlive } from './scenarios/stale-keep-alive.ts'
@@ -16,6 +16,7 @@ const SCENARIOS: Record<string, Scenario> = {
   'streaming-load': streamingLoad,
   'cancellation-storm': cancellationStorm,
   'error-storm': errorStorm,
+  'fallback-storm': fallbackStorm,
   'stale-keep-alive': staleKeepAlive,
   'slow-reader': slowReader,
   'graceful-shutdown': gracefulShutdown,

@@ -5,7 +5,8 @@ import { toNodeHandler } from 'h3/node'
 import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
-import { ACME_KEY, CLAUDE_KEY, compileOk, mockServer, NOW } from '../_setup.ts'
+import { redisServer } from '../../scripts/redis-server.ts'
+import { ACME_KEY, CLAUDE_KEY, compileOk, mockServer, NOW, until } from '../_setup.ts'
 
 const catalog = compileOk(readFileSync(new URL('../fixtures/routing.yaml', import.meta.url), 'utf8'))
 const user = (content: string) => [{ role: 'user' as const, content }]
@@ -17,13 +18,16 @@ let url: string
 let close: () => Promise<void>
 let client: OpenAI
 let logs: string[]
+let redis: Awaited<ReturnType<typeof redisServer>>
 beforeAll(async () => {
   a = await mockServer()
   b = await mockServer()
+  redis = await redisServer()
 })
 afterAll(async () => {
   await a.close()
   await b.close()
+  await redis.stop()
 })
 // Each test has a gateway of its own: no turn, failure count or cooldown carries over.
 beforeEach(async () => {
@@ -32,15 +36,20 @@ beforeEach(async () => {
     m.failAll()
   }
   logs = []
-  const env = { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, A_BASE_URL: `${a.url}/v1`, B_BASE_URL: `${b.url}/v1`, CLAUDE_BASE_URL: a.url }
-  const { app } = createApp({ catalog, env, now: () => new Date(time), log: (line) => logs.push(line) })
-  const server = createServer(toNodeHandler(app))
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
-  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
-  close = () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))
-  client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 })
+  ;({ url, close, client } = await gateway())
 })
 afterEach(() => close())
+
+// A gateway on the routing catalog behind a real server, with `env` added.
+async function gateway(env: Record<string, string> = {}) {
+  const all = { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, A_BASE_URL: `${a.url}/v1`, B_BASE_URL: `${b.url}/v1`, CLAUDE_BASE_URL: a.url, ...env }
+  const { app, gateway } = createApp({ catalog, env: all, now: () => new Date(time), log: (line) => logs.push(line) })
+  const server = createServer(toNodeHandler(app))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const closeServer = () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))
+  return { url: at, gateway, close: async () => (await closeServer(), await gateway.close()), client: new OpenAI({ baseURL: `${at}/v1`, apiKey: 'unused', maxRetries: 0 }) }
+}
 
 // The model ids each mock was sent, in order.
 const sentTo = (m: typeof a) => m.seen.filter((s) => s.method === 'POST').map((s) => (s.body as { model: string }).model)
@@ -79,6 +88,29 @@ describe('deployments', () => {
     time += 60_000
     a.failAll()
     expect((await client.chat.completions.create({ model: 'cooling', messages: user('x') })).model).toBe('cooling-on-a')
+  })
+})
+
+describe('cooldowns across replicas', () => {
+  it('a cooldown one replica starts is kept by the others through Redis, and by one that starts later', async () => {
+    const [one, two] = [await gateway({ REDIS_URL: redis.url }), await gateway({ REDIS_URL: redis.url })]
+    try {
+      a.failAll({ status: 503 })
+      for (let i = 0; i < 2; i++) await one.client.chat.completions.create({ model: 'cooling', messages: user('x') })
+      expect(sentTo(a)).toHaveLength(2)
+      const three = await gateway({ REDIS_URL: redis.url })
+      try {
+        // The others hear it as it is published (or read it as they connect), and skip the place without having seen it fail.
+        for (const replica of [two, three]) await until(() => replica.gateway.cooldowns.cooling('flaky/cooling-on-a'), 'the cooldown to reach the replica')
+        for (const replica of [two, three]) expect((await replica.client.chat.completions.create({ model: 'cooling', messages: user('x') })).model).toBe('cooling-on-b')
+        expect(sentTo(a)).toHaveLength(2)
+      } finally {
+        await three.close()
+      }
+    } finally {
+      await one.close()
+      await two.close()
+    }
   })
 })
 
