@@ -16,6 +16,7 @@ import type { Gateway } from './gateway.ts'
 import { adminRoutes } from './dialects/admin.ts'
 import { dashboardRoutes } from './dialects/dashboard.ts'
 import { ollamaRoutes } from './dialects/ollama.ts'
+import { anthropicRoutes } from './dialects/anthropic.ts'
 import { openaiRoutes } from './dialects/openai.ts'
 import { opsRoutes } from './dialects/ops.ts'
 import { webuiRoutes } from './dialects/webui.ts'
@@ -129,6 +130,7 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   })
 
   openaiRoutes(app, gateway)
+  anthropicRoutes(app, gateway)
   ollamaRoutes(app, gateway)
   webuiRoutes(app, gateway)
   adminRoutes(app, gateway)

@@ -43,3 +43,20 @@ export function openaiError(error: HTTPError): { message: string; type: string; 
   const type = data.code === 'insufficient_quota' ? 'insufficient_quota' : (OPENAI_TYPES[error.status] ?? (error.status >= 500 ? 'server_error' : 'invalid_request_error'))
   return { message: error.unhandled ? 'internal error' : error.message, type, param: data.param ?? null, code: data.code ?? null }
 }
+
+// Anthropic's error `type` for each status (its API's table); any other 5xx is `api_error`, any other 4xx `invalid_request_error`.
+const ANTHROPIC_TYPES: Readonly<Record<number, string>> = {
+  401: 'authentication_error',
+  402: 'billing_error',
+  403: 'permission_error',
+  404: 'not_found_error',
+  413: 'request_too_large',
+  429: 'rate_limit_error',
+  504: 'timeout_error',
+  529: 'overloaded_error',
+}
+
+/** An error as Anthropic's envelope (`{"type":"error","error":{"type","message"}}`), from the hub shape. */
+export function anthropicError(status: number, e: { message: string }): { type: 'error'; error: { type: string; message: string } } {
+  return { type: 'error', error: { type: ANTHROPIC_TYPES[status] ?? (status >= 500 ? 'api_error' : 'invalid_request_error'), message: e.message } }
+}

@@ -45,6 +45,8 @@ export interface Gateway {
   readonly redactor: Redactor
   /** What the caller of `event` may use: undefined (everything) without a team, else its team's models. */
   allowed(event: H3Event): ((model: Model) => boolean) | undefined
+  /** The models listed for the caller of `event`: its team's, when it has one. */
+  listed(event: H3Event): readonly Model[]
   /**
    * A listing response built from the models listed for the caller (its team's, when it has
    * one), serialised once per catalog state and team (or its error thrown, cached alike);
@@ -100,6 +102,12 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       const team = event.context.team
       return team && ((model: Model) => mayUse(team, model, runtime.exposeExperimental))
     },
+    listed(event) {
+      const team = event.context.team
+      // A team's experimental models are its own to see (mayUse): listed for the filter to decide.
+      const listed = listedModels(catalog, { env, exposeExperimental: Boolean(team) || runtime.exposeExperimental, now: now() })
+      return team ? listed.filter((m) => mayUse(team, m, runtime.exposeExperimental)) : listed
+    },
     listing(event, name, build) {
       const date = now()
       // What a listing depends on: the catalog and policy (fixed), the environment (fixed), the
@@ -111,9 +119,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       let entry = cache.get(entryKey)
       if (!entry) {
         try {
-          // A team's experimental models are its own to see (mayUse): listed for the filter to decide.
-          const listed = listedModels(catalog, { env, exposeExperimental: Boolean(team) || runtime.exposeExperimental, now: date })
-          const body = JSON.stringify(build(team ? listed.filter((m) => mayUse(team, m, runtime.exposeExperimental)) : listed))
+          const body = JSON.stringify(build(this.listed(event)))
           entry = { body, etag: strongEtag(body) }
         } catch (error) {
           entry = { error } // a listing that cannot be built (503) stays so until the state changes

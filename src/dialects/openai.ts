@@ -10,6 +10,8 @@ import { resolve, resolvedModel } from '../routing/resolve.ts'
 import { ENDPOINTS } from '../routing/rules.ts'
 import { callHeaders, deprecationHeaders, reply, streamReply } from '../reply.ts'
 import type { StreamFormat } from '../reply.ts'
+import { anthropicListing } from './anthropic.ts'
+import { toAnthropicModel } from './anthropic-translate.ts'
 import { jsonObject, pathId, route } from './internal/methods.ts'
 
 /**
@@ -35,8 +37,9 @@ export const SSE: StreamFormat = { contentType: 'text/event-stream; charset=utf-
  * /v1/embeddings, /v1/moderations, /v1/rerank (streams as server-sent events).
  */
 export function openaiRoutes(app: H3, gw: Gateway): void {
+  // Asked with `anthropic-version` (only Anthropic's clients send it), the models are in Anthropic's shape.
   route(app, '/v1/models', {
-    GET: (event) => gw.listing(event, 'openai', (models) => ({ object: 'list', data: models.map(toOpenAIModel) })),
+    GET: (event) => (event.req.headers.has('anthropic-version') ? anthropicListing(gw, event) : gw.listing(event, 'openai', (models) => ({ object: 'list', data: models.map(toOpenAIModel) }))),
   })
   route(app, '/v1/models/**:id', {
     GET: (event) => {
@@ -44,7 +47,8 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
       const model = resolvedModel(resolve(gw.catalog, name, gw.now(), gw.allowed(event)))
       event.context.model = model.id
       // An alias answers under the name asked for, as OpenAI's own aliases do.
-      return reply(event, JSON.stringify({ ...toOpenAIModel(model), id: name }), deprecationHeaders(model, gw.now()))
+      const body = event.req.headers.has('anthropic-version') ? toAnthropicModel({ ...model, id: name }, gw.now()) : { ...toOpenAIModel(model), id: name }
+      return reply(event, JSON.stringify(body), deprecationHeaders(model, gw.now()))
     },
   })
   for (const api of Object.keys(ENDPOINTS) as Api[]) {

@@ -13,7 +13,9 @@ export function message(body: Body): { json: unknown; chunks: string[] } {
   const messages: Body[] = Array.isArray(body.messages) ? body.messages : []
   const prompt = textOf([...messages].reverse().find((m) => m.role === 'user')?.content)
   const system = typeof body.system === 'string' ? body.system : textOf(body.system)
-  const inputTokens = countTokens(system) + messages.reduce((n, m) => n + countTokens(textOf(m.content)), 0)
+  // System blocks marked for caching are read from the cache (deterministically: always).
+  const cached = Array.isArray(body.system) ? countTokens(textOf(body.system.filter((b: Body) => b?.cache_control))) : 0
+  const inputTokens = countTokens(system) - cached + messages.reduce((n, m) => n + countTokens(textOf(m.content)), 0)
   const tools = toolsCalled(prompt, (body.tools ?? []).map((t: Body) => t.name).filter(Boolean))
   const stops: string[] = body.stop_sequences ?? []
   let { words, truncated } = replyTo(prompt, body.max_tokens)
@@ -26,9 +28,9 @@ export function message(body: Body): { json: unknown; chunks: string[] } {
     : [{ type: 'text', text: words.join('') }]
   const outputTokens = tools.length ? tools.length * 3 : words.length
   const stop_reason = tools.length ? 'tool_use' : stopped ? 'stop_sequence' : truncated ? 'max_tokens' : 'end_turn'
-  const json = { id, type: 'message', role: 'assistant', model: body.model, content, stop_reason, stop_sequence: stopped, usage: { input_tokens: inputTokens, output_tokens: outputTokens } }
+  const json = { id, type: 'message', role: 'assistant', model: body.model, content, stop_reason, stop_sequence: stopped, usage: { input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: outputTokens } }
   const chunks = [
-    event('message_start', { message: { ...json, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, output_tokens: 1 } } }),
+    event('message_start', { message: { ...json, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: inputTokens, cache_creation_input_tokens: 0, cache_read_input_tokens: cached, output_tokens: 1 } } }),
     event('ping', {}),
   ]
   content.forEach((block, index) => {
@@ -47,4 +49,12 @@ export function message(body: Body): { json: unknown; chunks: string[] } {
   chunks.push(event('message_delta', { delta: { stop_reason, stop_sequence: stopped }, usage: { output_tokens: outputTokens } }))
   chunks.push(event('message_stop', {}))
   return { json, chunks }
+}
+
+/** POST /v1/messages/count_tokens: the input tokens the same request would use (system, messages, tools). */
+export function countMessageTokens(body: Body): { json: unknown } {
+  const messages: Body[] = Array.isArray(body.messages) ? body.messages : []
+  const system = typeof body.system === 'string' ? body.system : textOf(body.system)
+  const tools = Array.isArray(body.tools) ? countTokens(JSON.stringify(body.tools)) : 0
+  return { json: { input_tokens: countTokens(system) + tools + messages.reduce((n, m) => n + countTokens(textOf(m.content)), 0) } }
 }

@@ -1,6 +1,6 @@
 import { H3 } from 'h3'
 import type { H3Event } from 'h3'
-import { message } from './anthropic.ts'
+import { countMessageTokens, message } from './anthropic.ts'
 import { faultyStream, sleep } from './faults.ts'
 import type { Fault, Seen } from './faults.ts'
 import { chatCompletion, embeddings, moderations, rerank, response, textCompletion } from './openai.ts'
@@ -35,7 +35,8 @@ type Generator = (body: Body) => { json: unknown; chunks?: string[] }
 
 /**
  * A deterministic upstream for tests and the demo, speaking OpenAI's API (chat, completions,
- * responses, embeddings, moderations, rerank, models, healthz) and Anthropic's Messages API,
+ * responses, embeddings, moderations, rerank, models, healthz) and Anthropic's Messages API
+ * (and its count_tokens),
  * streamed and not. Same request, same bytes; usage is counted from the text; faults on demand.
  */
 export function createMockUpstream(options: MockOptions = {}): MockUpstream {
@@ -56,7 +57,7 @@ export function createMockUpstream(options: MockOptions = {}): MockUpstream {
     const refusal = _authProblem(event, anthropic, options)
     if (refusal) return _error(refusal.status, refusal.message, anthropic, refusal.type)
     if (!body || typeof body !== 'object') return _error(400, 'the body must be a JSON object', anthropic)
-    if (anthropic && typeof body.max_tokens !== 'number') return _error(400, 'max_tokens: Field required', anthropic)
+    if (anthropic && typeof body.max_tokens !== 'number' && !event.url.pathname.endsWith('/count_tokens')) return _error(400, 'max_tokens: Field required', anthropic)
     const fault = faults.shift() ?? standing
     if (fault?.drop) {
       node?.req.socket.resetAndDestroy()
@@ -92,6 +93,7 @@ export function createMockUpstream(options: MockOptions = {}): MockUpstream {
   app.post('/v1/moderations', handle(false, (b) => ({ json: moderations(b) })))
   app.post('/v1/rerank', handle(false, (b) => ({ json: rerank(b) })))
   app.post('/v1/messages', handle(true, message))
+  app.post('/v1/messages/count_tokens', handle(true, countMessageTokens))
   return { app, seen, fail: (fault) => faults.push(fault), failAll: (fault) => ((standing = fault), fault || (faults.length = 0)) }
 }
 

@@ -17,6 +17,11 @@ export function bearer(event: H3Event): string | undefined {
   return /^Bearer\s+(\S+)$/i.exec(header)?.[1]
 }
 
+/** The key a client sent: a bearer token, or Anthropic's `x-api-key` (what the Anthropic SDKs and Claude Code send). */
+export function clientKey(event: H3Event): string | undefined {
+  return bearer(event) ?? (event.req.headers.get('x-api-key')?.trim() || undefined)
+}
+
 /** Whether `token` is one of `keys`, checking every key (no early exit that leaks which). */
 export function oneOf(token: string, keys: readonly string[]): boolean {
   let found = false

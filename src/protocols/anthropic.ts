@@ -2,7 +2,7 @@ import { httpError } from '../errors.ts'
 import { guarded, post, readText } from '../transport/client.ts'
 import type { Upstream } from '../transport/client.ts'
 import { errorMessage, parseJson } from './openai.ts'
-import { sseBatches, streamTruncated, unreadable } from './sse.ts'
+import { LineTooLongError, SseParser, sseBatches, streamTruncated, unreadable } from './sse.ts'
 import type { SseEvent } from './sse.ts'
 import type { ServedModel } from './served.ts'
 import type { Exchange, Outcome } from './types.ts'
@@ -26,6 +26,7 @@ type Json = Record<string, any>
  * answer (a message, or its event stream) becomes a chat completion (or its chunks).
  */
 export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date): Promise<Outcome> {
+  if (ex.native) return _callNative(ex, ex.native, up)
   if (ex.api !== 'chat') throw httpError(400, `The model '${ex.model.id}' speaks Anthropic's Messages API, which the gateway maps from /v1/chat/completions only.`, { code: 'unsupported_api', param: 'model' })
   const unmapped = Object.keys(ex.body).filter((k) => !MAPPED.has(k) && ex.body[k] !== undefined && ex.body[k] !== null)
   if (unmapped.length && ex.unsupported === 'reject') {
@@ -42,6 +43,94 @@ export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date)
     return { kind: 'json', text: JSON.stringify(json), json, dropped: unmapped }
   }
   return { kind: 'stream', batches: toChunks(guarded(res.body, up), up, model, created), dropped: unmapped }
+}
+
+// A Messages API request sent as the client sent it (the catalog's upstream id, what the rules
+// dropped removed), answered as Anthropic answered: the message, or its events passed through.
+async function _callNative(ex: Exchange, native: NonNullable<Exchange['native']>, up: Upstream): Promise<Outcome> {
+  const body: Json = { ...native.body, model: ex.upstreamId }
+  for (const param of native.dropped) {
+    if (param === 'temperature') delete body.temperature
+    if (param === 'reasoning_effort' && body.output_config) body.output_config = { ...body.output_config, effort: undefined }
+  }
+  const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...native.headers, ...(up.key && { 'x-api-key': up.key }) }
+  if (ex.stream) headers.accept = 'text/event-stream'
+  const res = await post(up, '/v1/messages', headers, body, ex.signal, errorMessage, ex.onRetry)
+  if (!ex.stream) {
+    const text = await readText(res, up)
+    return { kind: 'json', text, json: parseJson(text, up), format: 'anthropic' }
+  }
+  return { kind: 'stream', batches: messagesStream(guarded(res.body, up), up), format: 'anthropic' }
+}
+
+/**
+ * POST /v1/messages/count_tokens on Anthropic, the body as the client sent it (the catalog's
+ * upstream id): its answer's text.
+ */
+export async function countTokens(up: Upstream, upstreamId: string, body: Json, clientHeaders: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string> {
+  const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...clientHeaders, ...(up.key && { 'x-api-key': up.key }) }
+  const res = await post(up, '/v1/messages/count_tokens', headers, { ...body, model: upstreamId }, signal, errorMessage)
+  const text = await readText(res, up)
+  parseJson(text, up)
+  return text
+}
+
+const LF2 = Buffer.from('\n\n')
+
+/**
+ * A Messages API event stream as it came, in batches of complete events: untouched regions,
+ * except those carrying usage (message_start, message_delta), parsed so that they can be
+ * counted (they are written out again as the same events). An event whose data is not JSON, or
+ * an `error` event, ends it with an error; one that ends before message_stop is truncated.
+ */
+export async function* messagesStream(body: AsyncIterable<Uint8Array>, up: Upstream): AsyncGenerator<SseEvent[]> {
+  let pending: Buffer[] = []
+  let size = 0
+  const parser = new SseParser() // for streams with CR line ends, which are parsed throughout
+  let crlf = false
+  const check = (events: SseEvent[]): boolean => {
+    let ended = false
+    for (const e of events) {
+      const json = JSON.parse(e.data) as Json
+      if (json.type === 'error') throw httpError(502, `${up.provider.name}: ${json.error?.message ?? 'stream error'}`, { code: 'upstream_error' })
+      if (json.type === 'message_stop') ended = true
+    }
+    return ended
+  }
+  try {
+    for await (const piece of body) {
+      const chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
+      if (crlf || chunk.includes(13)) {
+        crlf = true
+        const events = [...(pending.length ? parser.push(Buffer.concat(pending.splice(0))) : []), ...parser.push(chunk)]
+        if (events.length) {
+          const ended = check(events)
+          yield events
+          if (ended) return
+        }
+        continue
+      }
+      const cut = chunk.lastIndexOf(LF2)
+      if (cut === -1) {
+        pending.push(chunk)
+        size += chunk.length
+        if (size > LineTooLongError.LIMIT) throw new LineTooLongError(`an event longer than ${LineTooLongError.LIMIT} bytes`)
+        continue
+      }
+      const complete = Buffer.concat([...pending, chunk.subarray(0, cut + 2)])
+      pending = cut + 2 < chunk.length ? [chunk.subarray(cut + 2)] : []
+      size = chunk.length - cut - 2
+      const events = new SseParser().push(complete)
+      const ended = check(events)
+      yield events.some((e) => e.data.includes('"usage":{')) ? events : [{ data: '', raw: complete }]
+      if (ended) return
+    }
+    const rest = crlf ? parser.end() : pending.length ? new SseParser().push(Buffer.concat([...pending, LF2])) : []
+    if (rest.length && check(rest)) return yield rest
+    throw streamTruncated(up.provider.name, 'message_stop')
+  } catch (error) {
+    throw unreadable(error, up.provider.name)
+  }
 }
 
 /**

@@ -18,11 +18,18 @@ export interface Exchange {
   readonly unsupported: 'drop' | 'reject'
   /** Hears each retry on the same upstream, for the stats. */
   readonly onRetry?: () => void
+  /**
+   * The request as an Anthropic client sent it (Messages API), for an `anthropic` provider to
+   * receive untranslated, with the catalog's rules applied (what `dropped` names, removed), and
+   * the `anthropic-version`/`anthropic-beta` headers it came with. Other providers get `body`.
+   */
+  readonly native?: { readonly body: Record<string, unknown>; readonly headers: Readonly<Record<string, string>>; readonly dropped: readonly string[] }
 }
 
 /**
- * What an adapter answers, in OpenAI's dialect: a JSON body, or a stream of SSE events in
- * batches (the events of one upstream chunk travel on together, in one write to the client).
+ * What an adapter answers, in OpenAI's dialect (or, for a `native` request an `anthropic`
+ * provider served, in Anthropic's: `format`): a JSON body, or a stream of SSE events in batches
+ * (the events of one upstream chunk travel on together, in one write to the client).
  */
 export type Outcome = (
   | { readonly kind: 'json'; readonly text: string; readonly json: Record<string, unknown> }
@@ -31,4 +38,6 @@ export type Outcome = (
 ) & {
   /** Request parameters the adapter could not carry over (named in x-gateway-dropped-params). */
   readonly dropped?: readonly string[]
+  /** `anthropic`: the Messages API's message or events, as the upstream sent them. Default: OpenAI's. */
+  readonly format?: 'anthropic'
 }

@@ -22,16 +22,18 @@ export interface Caller {
  */
 export async function* accounted(stats: Stats, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal, caller: Caller = {}): AsyncGenerator<SseEvent[]> {
   let result: CallResult = 'aborted' // until the stream ends one way or the other
-  // The last usage seen, counted once at the end: some servers (vLLM's continuous usage
-  // stats) repeat a running total on every chunk.
+  // The usage seen, counted once at the end: some servers (vLLM's continuous usage stats)
+  // repeat a running total on every chunk, so the last figures win.
   let usage: Record<string, unknown> | undefined
   let sent = false
   try {
     for await (const batch of batches) {
       const out = batch.filter((event) => {
         if (!event.data.includes('"usage":{')) return true // raw regions (data '') included
-        const json = JSON.parse(event.data) as Record<string, unknown>
-        usage = json
+        const json = JSON.parse(event.data) as Record<string, any>
+        // Anthropic's usage comes in parts (message_start's input, message_delta's output): merged.
+        const part = json.type === 'message_start' ? json.message?.usage : (json.usage ?? json.response?.usage)
+        if (part && typeof part === 'object') usage = { ...usage, ...part }
         // The usage chunk the gateway asked for on the client's behalf: not theirs to see.
         return includeUsage || !Array.isArray(json.choices) || json.choices.length > 0
       })
@@ -49,7 +51,7 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
     result = sent || body.code === 'upstream_truncated' ? 'truncated' : 'error'
     yield [{ data: JSON.stringify({ error: body }) }]
   } finally {
-    const used = usage ? account(stats, model, usage, caller) : undefined
+    const used = usage ? account(stats, model, { usage }, caller) : undefined
     stats.call(statsName(model), result, caller.team, caller.arm)
     await caller.settle?.(used)
   }
@@ -57,7 +59,8 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
 
 /**
  * Counts the tokens of an answer's usage (chat, completions, embeddings; the Responses API's
- * input/output tokens, also inside a response.completed event) and their cost at the catalog's
+ * input/output tokens, also inside a response.completed event; Anthropic's, cache reads and
+ * writes included, at their prices) and their cost at the catalog's
  * prices, for the caller's team (and weighted alias) too; returns them. A figure that is not a count (negative,
  * fractional, not a number) is left out, and the answer counted as one with invalid usage.
  */
@@ -71,11 +74,14 @@ export function account(stats: Stats, model: Model, json: Record<string, unknown
     invalid = true
     return 0
   }
-  const prompt = count(usage.prompt_tokens ?? usage.input_tokens)
+  // Anthropic counts cache reads and writes apart from input_tokens; OpenAI within them.
+  const reads = count(usage.cache_read_input_tokens)
+  const writes = count(usage.cache_creation_input_tokens)
+  const prompt = count(usage.prompt_tokens ?? usage.input_tokens) + reads + writes
   const completion = count(usage.completion_tokens ?? usage.output_tokens)
-  const cached = Math.min(prompt, count(usage.prompt_tokens_details?.cached_tokens ?? usage.input_tokens_details?.cached_tokens))
+  const cached = Math.min(prompt, reads || count(usage.prompt_tokens_details?.cached_tokens ?? usage.input_tokens_details?.cached_tokens))
   const p = model.pricing && priceFor(model.pricing, prompt)
-  const cost = p ? ((prompt - cached) * p.input + cached * (p.cached_input ?? p.input) + completion * p.output) / 1e6 : 0
+  const cost = p ? ((prompt - cached - writes) * p.input + cached * (p.cached_input ?? p.input) + writes * (p.cache_write ?? p.input) + completion * p.output) / 1e6 : 0
   stats.usage(statsName(model), prompt, completion, cost, invalid, caller.team, caller.arm)
   return { tokens: prompt + completion, cost }
 }

@@ -28,6 +28,13 @@ export interface Called {
   readonly outcome: Outcome
 }
 
+/** A Messages API request as its client sent it, beside its chat translation (`input`): what `anthropic` providers receive. */
+export interface Native {
+  readonly body: Record<string, unknown>
+  /** The client's `anthropic-version` and `anthropic-beta`, passed on. */
+  readonly headers: Readonly<Record<string, string>>
+}
+
 // A model the request may go to, with the request as that model's rules shape it.
 interface Candidate {
   readonly model: Model
@@ -45,7 +52,7 @@ interface Candidate {
  * again when the client did not ask for it; an error inside a stream becomes an error event.
  * What the upstream answered leaves here with every provider key taken out (`gw.redactor`).
  */
-export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>): Promise<Called> {
+export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>, native?: Native): Promise<Called> {
   if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
   if (CONTROL_CHARACTERS.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
   const weighted = Object.hasOwn(gw.catalog.weighted_aliases, input.model) ? gw.catalog.weighted_aliases[input.model] : undefined
@@ -73,7 +80,7 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
       for (const [i, place] of gw.deployments.order(c.model.id, places).entries()) {
         attempted = true
         try {
-          const outcome = await _attempt(gw, c, place, api, stream, includeUsage, signal, fallbacks || i < places.length - 1)
+          const outcome = await _attempt(gw, c, place, api, stream, includeUsage, signal, fallbacks || i < places.length - 1, native)
           gw.cooldowns.succeeded(place.key)
           if (c.model !== model) {
             gw.stats.fallback(statsName(model), c.model.id)
@@ -127,9 +134,11 @@ function* _candidates(gw: Gateway, primary: Candidate, api: Api, input: Record<s
 }
 
 // One call at one place; a stream that could still go elsewhere (`more`) waits for its first event.
-async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean, includeUsage: boolean, signal: AbortSignal, more: boolean): Promise<Outcome> {
-  const ex = { model: c.model, upstreamId: place.upstreamId, api, body: c.body, stream, includeUsage, signal, unsupported: gw.config.unsupportedParams, onRetry: () => gw.stats.retry(place.key) }
-  const outcome = place.up.provider.protocol === 'anthropic' ? await callAnthropic(ex, place.up, gw.now) : await callOpenAI(ex, place.up)
+// An Anthropic place gets a Messages request as it was sent (`native`), what the rules dropped removed.
+async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean, includeUsage: boolean, signal: AbortSignal, more: boolean, native: Native | undefined): Promise<Outcome> {
+  const anthropic = place.up.provider.protocol === 'anthropic'
+  const ex = { model: c.model, upstreamId: place.upstreamId, api, body: c.body, stream, includeUsage, signal, unsupported: gw.config.unsupportedParams, onRetry: () => gw.stats.retry(place.key), native: anthropic && native ? { ...native, dropped: c.dropped } : undefined }
+  const outcome = anthropic ? await callAnthropic(ex, place.up, gw.now) : await callOpenAI(ex, place.up)
   return outcome.kind === 'stream' && more ? { ...outcome, batches: await _started(outcome.batches) } : outcome
 }
 
@@ -159,7 +168,7 @@ async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], 
     await caller.settle?.(used)
     stats.call(statsName(model), 'ok', caller.team, caller.arm)
     const text = redactor.text(outcome.text)
-    return { model, dropped, outcome: text === outcome.text ? outcome : { kind: 'json', text, json: JSON.parse(text) as Record<string, unknown> } }
+    return { model, dropped, outcome: text === outcome.text ? outcome : { ...outcome, text, json: JSON.parse(text) as Record<string, unknown> } }
   }
-  return { model, dropped, outcome: { kind: 'stream', batches: redactor.batches(accounted(stats, model, outcome.batches, includeUsage, signal, caller)) } }
+  return { model, dropped, outcome: { ...outcome, batches: redactor.batches(accounted(stats, model, outcome.batches, includeUsage, signal, caller)) } }
 }

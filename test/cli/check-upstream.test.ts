@@ -11,7 +11,7 @@ let local: Awaited<ReturnType<typeof mockServer>>
 
 beforeAll(async () => {
   cloud = await mockServer({ models: ['upstream-chat', 'think', 'pro', 'mod', 'new-model'], keys: { openai: ACME_KEY, anthropic: CLAUDE_KEY } })
-  local = await mockServer({ models: ['embed', 'rerank'] })
+  local = await mockServer({ models: ['embed', 'rerank', 'local-coder-q4'] })
 })
 afterAll(async () => {
   await cloud.close()
@@ -40,14 +40,14 @@ describe('catalog check-upstream', () => {
         'claude: 5 served, 1 in the catalog, 1 missing upstream, 5 not in the catalog, 0 with lifecycle drift',
         '  missing upstream (remove or deprecate it): claude',
         ...['mod', 'new-model', 'pro', 'think', 'upstream-chat'].map((m) => `  not in the catalog: ${m}`),
-        'local: 2 served, 2 in the catalog, 0 missing upstream, 0 not in the catalog, 0 with lifecycle drift',
+        'local: 3 served, 3 in the catalog, 0 missing upstream, 0 not in the catalog, 0 with lifecycle drift',
         'nokey: skipped (NOKEY_API_KEY is not set)',
       ],
     })
   })
 
   it('checks one provider, and passes when it serves every catalog model', async () => {
-    expect(await run(['local'], env())).toEqual({ code: 0, err: [], out: ['local: 2 served, 2 in the catalog, 0 missing upstream, 0 not in the catalog, 0 with lifecycle drift'] })
+    expect(await run(['local'], env())).toEqual({ code: 0, err: [], out: ['local: 3 served, 3 in the catalog, 0 missing upstream, 0 not in the catalog, 0 with lifecycle drift'] })
   })
 
   it('fails clearly when a provider cannot list its models, without showing its key', async () => {

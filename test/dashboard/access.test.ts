@@ -29,7 +29,7 @@ describe('with client keys (GATEWAY_API_KEYS)', { timeout: 30_000 }, () => {
   it('asks for a key, says when one is wrong, and loads everything with the right one', async () => {
     const page = await browser.open(`${demo.url}/`)
     const status = page.locator('#status')
-    await expect.poll(() => status.textContent(), poll).toBe('This gateway needs an API key: enter one of its keys above (a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)).')
+    await expect.poll(() => status.textContent(), poll).toBe('This gateway needs an API key: enter one of its keys above (a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key> (one of GATEWAY_API_KEYS)).')
     const key = page.getByLabel('API key', { exact: true })
     expect(await key.isVisible()).toBe(true)
     expect(await key.evaluate((el) => el === el.ownerDocument.activeElement)).toBe(true)
@@ -37,7 +37,7 @@ describe('with client keys (GATEWAY_API_KEYS)', { timeout: 30_000 }, () => {
 
     await key.fill('not-a-key')
     await page.getByRole('button', { name: 'Use key' }).click()
-    await expect.poll(() => status.textContent(), poll).toBe('The gateway refused this API key: a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)')
+    await expect.poll(() => status.textContent(), poll).toBe('The gateway refused this API key: a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key> (one of GATEWAY_API_KEYS)')
     expect(await rows(page)).toBe(0)
 
     await key.fill(CLIENT_KEY)

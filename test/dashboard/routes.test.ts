@@ -64,11 +64,11 @@ describe('the dashboard files', () => {
     for (const path of ['/', '/dashboard.css', '/dashboard.js', '/catalog.js']) expect((await request(path)).status, path).toBe(200)
     const models = await request('/api/models')
     expect(models.status).toBe(401)
-    expect(await models.json()).toEqual({ error: 'a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)' })
+    expect(await models.json()).toEqual({ error: 'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key> (one of GATEWAY_API_KEYS)' })
     expect((await request('/api/models', { headers: { authorization: `Bearer ${CLIENT_KEY}` } })).status).toBe(200)
     // Only the dashboard's own paths are public: an unknown path still asks for the key.
     const unknown = await request('/dashboard.json')
     expect(unknown.status).toBe(401)
-    expect((await unknown.json()).error.message).toBe('a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)')
+    expect((await unknown.json()).error.message).toBe('a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key> (one of GATEWAY_API_KEYS)')
   })
 })

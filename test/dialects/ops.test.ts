@@ -97,7 +97,7 @@ describe('client keys (GATEWAY_API_KEYS)', () => {
     expect(res.status).toBe(status)
     if (status === 401) {
       const body = await res.json()
-      expect(JSON.stringify(body)).toContain('a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)')
+      expect(JSON.stringify(body)).toContain('a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key> (one of GATEWAY_API_KEYS)')
       expect(res.headers.get('www-authenticate')).toBe('Bearer')
     }
   })

@@ -27,9 +27,9 @@ describe('team keys', () => {
     const res = await fetch(`${gw.url}/v1/models`, { headers: { authorization: 'Bearer not-a-team-key-0123456789' } })
     expect(res.status).toBe(401)
     // The admin token opens the client routes too, but the message names no unset variable.
-    expect((await res.json()).error).toMatchObject({ code: 'invalid_api_key', message: 'a valid API key is required: send Authorization: Bearer <key> (a team key from teams.yaml)' })
+    expect((await res.json()).error).toMatchObject({ code: 'invalid_api_key', message: 'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key> (a team key from teams.yaml)' })
     const none = await fetch(`${gw.url}/v1/models`)
-    expect({ status: none.status, message: (await none.json()).error.message }).toEqual({ status: 401, message: 'a valid API key is required: send Authorization: Bearer <key> (a team key from teams.yaml)' })
+    expect({ status: none.status, message: (await none.json()).error.message }).toEqual({ status: 401, message: 'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key> (a team key from teams.yaml)' })
   })
 
   it('compile from the fixture with aliases resolved and globs kept', () => {
@@ -43,7 +43,7 @@ describe('listings are per key', () => {
   it.each([
     ['alpha', ['chat', 'think', 'embed']],
     ['beta', ['chat', 'claude', 'chat-preview']], // chat-preview: experimental, which beta takes
-    ['gamma', ['chat', 'think', 'pro', 'claude', 'embed', 'rerank', 'mod', 'instruct', 'soon']],
+    ['gamma', ['chat', 'think', 'pro', 'claude', 'embed', 'rerank', 'mod', 'instruct', 'soon', 'qwen-local']],
   ] as const)('%s sees only what it may call, in every dialect', async (team, ids) => {
     expect((await get('/v1/models', team)).data.map((m: { id: string }) => m.id)).toEqual(ids)
     expect((await get('/api/models', team)).models.map((m: { id: string }) => m.id)).toEqual(ids)

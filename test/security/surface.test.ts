@@ -133,7 +133,7 @@ describe('control characters', () => {
 
 describe('path tricks', () => {
   const ADMIN_REFUSED = 'a valid admin token is required (Authorization: Bearer <ADMIN_TOKEN>)'
-  const KEY_REFUSED = 'a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)'
+  const KEY_REFUSED = 'a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key> (one of GATEWAY_API_KEYS)'
   let server: Awaited<ReturnType<typeof testServer>>
   beforeAll(async () => (server = await testServer({ GATEWAY_API_KEYS: CLIENT_KEY, ADMIN_TOKEN: ADMIN })))
   afterAll(() => server.close())

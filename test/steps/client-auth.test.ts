@@ -12,7 +12,7 @@ describe('the client-auth step', () => {
       const res = await request('/open', { headers: authorization ? { authorization } : {} })
       expect(res.status).toBe(401)
       expect(res.headers.get('www-authenticate')).toBe('Bearer')
-      expect((await res.json()).error.message).toBe('a valid API key is required: send Authorization: Bearer <key> (one of GATEWAY_API_KEYS)')
+      expect((await res.json()).error.message).toBe('a valid API key is required: send Authorization: Bearer <key> or x-api-key: <key> (one of GATEWAY_API_KEYS)')
     }
     expect((await request('/open', { headers: { authorization: `Bearer ${KEY}` } })).status).toBe(200)
   })
