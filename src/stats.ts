@@ -211,7 +211,7 @@ export class Stats {
       return [{ model, fallback }, n]
     }))
     metric('gateway_cooldowns_total', 'counter', 'Cooldowns of a deployment (provider/upstream id) that kept failing.', [...this.#cooldowns].map(([deployment, n]) => [{ deployment }, n]))
-    metric('gateway_limits_store_failures_total', 'counter', 'Calls of the shared limits store (Redis) that failed; the limits then counted in process, or refused with 503.', [[{}, this.#storeFailures]])
+    metric('gateway_limits_store_failures_total', 'counter', 'Calls of the shared store (Redis) that failed: limits then counted in process (or refused with 503), a cooldown kept in this process.', [[{}, this.#storeFailures]])
     return `${out.join('\n')}\n`
   }
 

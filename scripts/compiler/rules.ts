@@ -128,7 +128,9 @@ export function ruleIssues(file: CatalogFile, skip: ReadonlySet<string> = new Se
 // protocol or share its APIs, and lead nowhere in a circle.
 function _routingIssues(file: CatalogFile, skip: ReadonlySet<string>, owners: ReadonlyMap<string, string>, add: (path: (string | number)[], message: string) => void): void {
   const models = file.models
-  const protocol = (provider: string) => file.providers[provider]?.protocol
+  // Entries the schema refused are reported there: only their existence is relied on here.
+  const sound = (id: string) => !skip.has(`models/${id}`)
+  const protocol = (provider: string) => (skip.has(`providers/${provider}`) ? undefined : file.providers[provider]?.protocol)
   const aliasNote = (id: string) => (owners.has(id) ? ` (it is an alias of ${owners.get(id)})` : '')
   const shares = (a: ModelEntry, b: ModelEntry) => a.apis.some((api) => b.apis.includes(api))
   for (const [id, m] of Object.entries(models)) {
@@ -138,7 +140,7 @@ function _routingIssues(file: CatalogFile, skip: ReadonlySet<string>, owners: Re
     m.deployments?.forEach((d, i) => {
       const place = `${d.provider}/${d.upstream_id ?? m.upstream_id ?? id}`
       if (!Object.hasOwn(file.providers, d.provider)) add(at('deployments', i, 'provider'), `deployments[${i}].provider ${d.provider} is not defined under providers`)
-      else if (protocol(m.provider) && protocol(d.provider) !== protocol(m.provider)) add(at('deployments', i, 'provider'), `deployments[${i}].provider ${d.provider} speaks ${protocol(d.provider)}, but the model's provider ${m.provider} speaks ${protocol(m.provider)}: every deployment takes the same requests`)
+      else if (protocol(m.provider) && protocol(d.provider) && protocol(d.provider) !== protocol(m.provider)) add(at('deployments', i, 'provider'), `deployments[${i}].provider ${d.provider} speaks ${protocol(d.provider)}, but the model's provider ${m.provider} speaks ${protocol(m.provider)}: every deployment takes the same requests`)
       if (places.has(place)) add(at('deployments', i), `deployments[${i}] repeats ${place}: give each place once (weight says how much it gets)`)
       places.add(place)
     })
@@ -146,6 +148,7 @@ function _routingIssues(file: CatalogFile, skip: ReadonlySet<string>, owners: Re
       const target = Object.hasOwn(models, f) ? models[f]! : undefined
       if (f === id) add(at('fallbacks', i), `fallbacks[${i}] names the model itself`)
       else if (!target) add(at('fallbacks', i), `fallbacks[${i}] ${f} is not a model id in this catalog${aliasNote(f)}`)
+      else if (!sound(f)) return
       else if (target.active === false) add(at('fallbacks', i), `fallbacks[${i}] ${f} is inactive`)
       else if (!shares(m, target)) add(at('fallbacks', i), `fallbacks[${i}] ${f} serves none of this model's APIs (${m.apis.join(', ')}; it serves ${target.apis.join(', ')})`)
     })
@@ -154,12 +157,13 @@ function _routingIssues(file: CatalogFile, skip: ReadonlySet<string>, owners: Re
   const reported = new Set<string>()
   for (const id of Object.keys(models)) {
     if (skip.has(`models/${id}`) || reported.has(id)) continue
-    const cycle = _cycleFrom(id, (m) => (Object.hasOwn(models, m) ? (models[m]!.fallbacks ?? []) : []))
+    const cycle = _cycleFrom(id, (m) => (Object.hasOwn(models, m) && sound(m) ? (models[m]!.fallbacks ?? []) : []))
     if (!cycle) continue
     cycle.forEach((m) => reported.add(m))
     add(['models', id, 'fallbacks'], `fallbacks form a cycle: ${[...cycle, id].join(' -> ')}`)
   }
   for (const [name, w] of Object.entries(file.weighted_aliases ?? {})) {
+    if (skip.has(`weighted_aliases/${name}`)) continue
     const at = (...rest: (string | number)[]) => ['weighted_aliases', name, ...rest]
     if (Object.hasOwn(models, name)) add(at(), `weighted alias ${name} shadows the model id ${name}`)
     else if (owners.has(name)) add(at(), `weighted alias ${name} is already an alias of ${owners.get(name)}`)
@@ -167,6 +171,7 @@ function _routingIssues(file: CatalogFile, skip: ReadonlySet<string>, owners: Re
     for (const arm of Object.keys(w.models)) {
       const target = Object.hasOwn(models, arm) ? models[arm]! : undefined
       if (!target) add(at('models', arm), `${arm} is not a model id in this catalog${aliasNote(arm)}`)
+      else if (!sound(arm)) continue
       else if (target.active === false) add(at('models', arm), `${arm} is inactive`)
       else arms.push(target)
     }

@@ -58,7 +58,9 @@ function _fromPattern(catalog: Catalog, p: PatternEntry, name: string, match: Re
     const template = _listed(catalog, p.like.replaceAll(/\$(\d)/g, (_, n: string) => match[Number(n)] ?? ''))?.model
     if (!template) return undefined
     // Everything but identity, deprecation included: a snapshot of a retired model is retired.
-    return { ...template, id: name, name, upstream_id: name, aliases: [], pattern: p.match, like: template.id }
+    // Its own id goes to the model's provider: the deployments serve the model's ids, not it.
+    const { deployments: _d, ...fields } = template
+    return { ...fields, id: name, name, upstream_id: name, aliases: [], pattern: p.match, like: template.id }
   }
   const { match: _m, description, like: _l, ...fields } = p
   return { ...resolveModel(name, { ...fields, name, description, provider: p.provider!, kind: p.kind!, apis: p.apis! }), pattern: p.match }

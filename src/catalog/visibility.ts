@@ -22,14 +22,14 @@ export function isCallable(model: Model, now: Date): boolean {
 }
 
 /**
- * A model is listed when it is callable, its provider is configured, and it is not
+ * A model is listed when it is callable, its provider (one of its deployments') is configured, and it is not
  * experimental unless experimental models are exposed.
  */
 export function isListed(catalog: Catalog, model: Model, ctx: ListingContext): boolean {
   return (
     isCallable(model, ctx.now) &&
     (!model.experimental || ctx.exposeExperimental) &&
-    providerConfigured(catalog.providers[model.provider]!, ctx.env)
+    (model.deployments ?? [model]).some((d) => providerConfigured(catalog.providers[d.provider]!, ctx.env))
   )
 }
 

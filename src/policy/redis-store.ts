@@ -110,13 +110,16 @@ export async function redisStore(url: string, onError: (error: Error) => void): 
   })
   void subscriber.subscribe(SWITCH_CHANNEL, COOLDOWN_CHANNEL).catch(onError) // ioredis subscribes again on each reconnect
   // The cooldowns running now (the listeners keep only what still runs): read when a listener
-  // comes, and again whenever the subscription comes back up (what started while it was away).
+  // comes, and again whenever a connection comes back up (what started while it was away).
   const readCooldowns = (listeners: readonly ((key: string, until: number) => void)[]) =>
     void client.hgetall(COOLDOWNS_KEY).then((all) => Object.entries(all).forEach(([key, until]) => listeners.forEach((l) => l(key, Number(until)))), () => {})
-  subscriber.on('ready', () => {
+  // Read once both connections are up (either may come up last): what was set while away.
+  const readAll = () => {
     void client.get(SWITCH_KEY).then((v) => v !== null && tell(v === 'true'), () => {})
     readCooldowns(coolListeners)
-  })
+  }
+  subscriber.on('ready', readAll)
+  client.on('ready', readAll)
   // Up at start (or the first attempt failed, and the failure mode applies until it is).
   await new Promise<void>((resolve) => {
     const done = () => (clearTimeout(timer), client.off('ready', done), client.off('error', done), resolve())

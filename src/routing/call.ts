@@ -73,11 +73,12 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   const { signal } = event.req
   let failure: unknown
   let attempted = false
+  let final = false // the answer is this failure: the client left, or the request itself was refused
   // First every place not cooling down; only when all of them are, every place in order.
   for (const coolingToo of [false, true]) {
     for (const c of _candidates(gw, primary, api, input, allowed)) {
       const places = gw.deployments.places(c.model).filter((p) => coolingToo || !gw.cooldowns.cooling(p.key))
-      for (const [i, place] of gw.deployments.order(c.model.id, places).entries()) {
+      for (const [i, place] of gw.deployments.order(statsName(c.model), places).entries()) {
         attempted = true
         try {
           const outcome = await _attempt(gw, c, place, api, stream, includeUsage, signal, fallbacks || i < places.length - 1, native)
@@ -89,12 +90,22 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
           }
           return _answered(gw, c, [...c.dropped, ...(outcome.dropped ?? [])], outcome, includeUsage, signal, caller)
         } catch (error) {
+          if (!worthTryingElsewhere(error)) {
+            // A fallback that refuses the request (its adapter, its upstream) is passed over:
+            // the answer stays the failure before it. The primary's refusal is the answer.
+            if (c !== primary && !signal.aborted) break
+            ;[failure, final] = [error, true]
+            break
+          }
           failure = error
-          if (signal.aborted || !worthTryingElsewhere(error)) break
+          if (signal.aborted) {
+            final = true
+            break
+          }
           if (gw.cooldowns.failed(place.key, place.up.provider)) gw.stats.cooldown(place.key)
         }
       }
-      if (failure !== undefined && (signal.aborted || !worthTryingElsewhere(failure))) break
+      if (final) break
     }
     if (attempted) break
   }
@@ -104,8 +115,10 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   throw failure
 }
 
+// 503 naming the key of the model's first place that lacks one.
 function _notConfigured(gw: Gateway, model: Model): never {
-  const provider = gw.upstreams[model.provider]!.provider
+  const unkeyed = (model.deployments ?? [model]).map((d) => gw.upstreams[d.provider]!).find((u) => u.provider.api_key_env && !u.key)
+  const provider = (unkeyed ?? gw.upstreams[model.provider]!).provider
   throw httpError(503, `The provider '${provider.id}' of the model '${model.id}' is not configured: set ${provider.api_key_env}.`, { code: 'provider_not_configured', param: 'model' })
 }
 

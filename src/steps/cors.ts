@@ -2,7 +2,7 @@ import type { H3Event } from 'h3'
 
 // What browsers may send and read cross-origin.
 const ALLOW_HEADERS = 'authorization, content-type, x-request-id'
-const EXPOSE_HEADERS = 'x-request-id, etag, deprecation, sunset'
+const EXPOSE_HEADERS = 'x-request-id, etag, deprecation, sunset, x-gateway-model, x-gateway-dropped-params'
 
 /**
  * The CORS step, for the origins listed in CORS_ORIGINS: answers a preflight, or adds the

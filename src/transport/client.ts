@@ -49,10 +49,12 @@ const FINAL: ReadonlySet<string> = new Set(['upstream_redirect', 'upstream_inval
 /**
  * Whether a failed call is worth another try elsewhere (the next deployment, a fallback): a
  * connection failure, a timeout, 429 or one of the upstream's own failures; never an answer the
- * request itself caused (other 4xx), nor a client that left (not an HTTP error).
+ * request itself caused (other 4xx, an answer over MAX_ANSWER_BYTES), nor a client that left
+ * (not an HTTP error).
  */
 export function worthTryingElsewhere(error: unknown): boolean {
-  return HTTPError.isError(error) && RETRIED.has(error.status)
+  // An answer too large would be as large elsewhere: the request asked for it.
+  return HTTPError.isError(error) && RETRIED.has(error.status) && (error.data as { code?: string } | undefined)?.code !== 'upstream_too_large'
 }
 
 /**

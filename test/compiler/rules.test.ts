@@ -117,6 +117,14 @@ describe('routing rules', () => {
     ])
   })
 
+  it.each([
+    ['a weighted alias without models', { weighted_aliases: { ab: { description: 'x' } } }, ['models.yaml:22:3: ab: missing required field models in weighted_aliases.ab']],
+    ['a weighted alias that is not an object', { weighted_aliases: { ab: null } }, ['models.yaml:22:3: ab: weighted_aliases.ab must be a map (got null)']],
+    ['a fallback to a model the schema refused', { model: { fallbacks: ['m2'] }, models: { m2: { ...baseModel, apis: undefined, fallbacks: 5 } } }, ['models.yaml:23:3: m2: missing required field apis', 'models.yaml:33:5: m2: fallbacks must be a list (got number 5)']],
+  ])('reports %s at its place, not as a crash', (_, overrides, expected) => {
+    expect(compileErrors(catalogYaml(overrides as Parameters<typeof catalogYaml>[0]))).toEqual(expected)
+  })
+
   it('compiles deployments, fallbacks and weighted aliases as written', () => {
     const catalog = compileOk(twoProviders('      - {provider: test, weight: 3}\n      - {provider: other, upstream_id: m1-q4, weight: 1}\n'))
     expect(catalog.models.m1).toMatchObject({ deployments: [{ provider: 'test', weight: 3 }, { provider: 'other', upstream_id: 'm1-q4', weight: 1 }], fallbacks: ['m2'] })

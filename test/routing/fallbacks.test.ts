@@ -78,6 +78,11 @@ describe('deployments', () => {
     expect(sentTo(b)).toHaveLength(4)
   })
 
+  it('a dated snapshot a pattern finds goes to the model\'s provider under its own id, whatever the deployments', async () => {
+    for (let i = 0; i < 3; i++) expect((await client.chat.completions.create({ model: `spread-202${i}`, messages: user('dated') })).model).toBe(`spread-202${i}`)
+    expect(sentTo(a)).toEqual(['spread-2020', 'spread-2021', 'spread-2022'])
+  })
+
   it('a place that keeps failing cools down: skipped until its cooldown is over, then tried again', async () => {
     a.failAll({ status: 503 })
     for (let i = 0; i < 2; i++) expect((await client.chat.completions.create({ model: 'cooling', messages: user('x') })).model).toBe('cooling-on-b')
@@ -176,6 +181,19 @@ describe('fallbacks', () => {
     expect(res.response.headers.get('x-gateway-model')).toBe('think-fb')
     expect(res.data.output_text).toMatch(/responses elsewhere/)
     expect(a.seen.map((s) => s.path)).toEqual(['/v1/responses'])
+  })
+
+  it('a fallback that refuses the request is passed over: the next one serves', async () => {
+    a.fail({ status: 503 })
+    a.fail({ status: 400 }) // claude-fb's upstream refuses it
+    const res = await client.chat.completions.create({ model: 'primary', messages: user('next one') }).withResponse()
+    expect(res.response.headers.get('x-gateway-model')).toBe('think-fb')
+  })
+
+  it('when every fallback refuses, the primary\'s failure is the answer', async () => {
+    a.failAll({ status: 503 })
+    b.failAll({ status: 422 })
+    await expect(client.chat.completions.create({ model: 'primary', messages: user('x') })).rejects.toMatchObject({ status: 503, message: expect.stringContaining('mock fault: status 503') })
   })
 
   it('a model whose provider is not configured is served by its fallback', async () => {
