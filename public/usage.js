@@ -1,4 +1,5 @@
-// The usage panel: GET /api/stats as a table by model and an inline SVG bar chart.
+// The usage panel: GET /api/stats as a table by model and inline SVG bar charts (requests, and
+// the latency of the last five minutes: p50 over p95).
 
 const SVG = 'http://www.w3.org/2000/svg'
 const numbers = new Intl.NumberFormat('en-US')
@@ -27,6 +28,13 @@ export function renderUsage(stats) {
   document.querySelector('#usage tbody').replaceChildren(...ids.map((id) => _row(id, stats)))
   const busiest = ids.map((id) => [id, stats.requests_by_model[id]]).sort((a, b) => b[1] - a[1]).slice(0, CHART_BARS)
   document.getElementById('usage-chart').replaceChildren(...(busiest.length ? [_chart(busiest)] : []))
+  const timed = busiest.filter(([id]) => stats.latency_by_model?.[id])
+  document.getElementById('latency-chart').replaceChildren(...(timed.length ? [_latencyChart(timed.map(([id]) => [id, stats.latency_by_model[id]]))] : []))
+}
+
+// Seconds as people read latencies: milliseconds below a second, else seconds.
+function _seconds(s) {
+  return s === undefined ? '–' : s < 1 ? `${numbers.format(Math.round(s * 1000))} ms` : `${s.toFixed(2)} s`
 }
 
 function _row(id, stats) {
@@ -40,6 +48,7 @@ function _row(id, stats) {
     [numbers.format(tokens.prompt), 'num'],
     [numbers.format(tokens.completion), 'num'],
     [dollars.format(stats.cost_by_model[id] ?? 0), 'num'],
+    ...['p50_seconds', 'p95_seconds', 'ttft_p50_seconds', 'ttft_p95_seconds'].map((f) => [_seconds(stats.latency_by_model?.[id]?.[f]), 'num']),
   ]
   for (const [text, className] of cells) {
     const td = document.createElement(className ? 'td' : 'th')
@@ -71,6 +80,33 @@ function _chart(bars) {
       _svg('text', { x: label - 6, y: y + 16, 'text-anchor': 'end' }, id.length > 28 ? `${id.slice(0, 27)}…` : id),
       _svg('rect', { x: label, y: y + 4, width: length, height: row - 8 }),
       _svg('text', { x: label + length + 6, y: y + 16 }, String(n)),
+    )
+  })
+  return svg
+}
+
+// One row per model: its p95 latency as a light bar, its p50 as a dark one over it, scaled to the slowest.
+function _latencyChart(rows) {
+  const row = 24
+  const label = 200
+  const width = 600
+  const max = Math.max(...rows.map(([, l]) => l.p95_seconds), 0.001)
+  const svg = document.createElementNS(SVG, 'svg')
+  svg.setAttribute('viewBox', `0 0 ${width} ${rows.length * row}`)
+  svg.setAttribute('role', 'img')
+  svg.setAttribute('aria-labelledby', 'latency-chart-title latency-chart-desc')
+  svg.append(
+    _svg('title', { id: 'latency-chart-title' }, 'Latency by model, last 5 minutes'),
+    _svg('desc', { id: 'latency-chart-desc' }, rows.map(([id, l]) => `${id}: p50 ${_seconds(l.p50_seconds)}, p95 ${_seconds(l.p95_seconds)}`).join('; ')),
+  )
+  rows.forEach(([id, l], i) => {
+    const y = i * row
+    const scale = (s) => Math.max(((width - label - 90) * s) / max, 2)
+    svg.append(
+      _svg('text', { x: label - 6, y: y + 16, 'text-anchor': 'end' }, id.length > 28 ? `${id.slice(0, 27)}…` : id),
+      _svg('rect', { class: 'p95', x: label, y: y + 4, width: scale(l.p95_seconds), height: row - 8 }),
+      _svg('rect', { class: 'p50', x: label, y: y + 4, width: scale(l.p50_seconds), height: row - 8 }),
+      _svg('text', { x: label + scale(l.p95_seconds) + 6, y: y + 16 }, `${_seconds(l.p50_seconds)} / ${_seconds(l.p95_seconds)}`),
     )
   })
   return svg

@@ -1,4 +1,6 @@
 import type { Model } from './catalog/types.ts'
+import { Histogram, SECONDS, TOKENS_PER_SECOND } from './histogram.ts'
+import { Recent } from './recent.ts'
 
 /** How a call of a model ended: answered, failed, given up by its client, or cut off by its upstream mid-stream. */
 export type CallResult = 'ok' | 'error' | 'aborted' | 'truncated'
@@ -24,6 +26,18 @@ export interface ArmStats {
   prompt_tokens: number
   completion_tokens: number
   cost: number
+}
+
+/** How long an answered call of a model took, in seconds, and how fast a stream came. */
+export interface Timing {
+  /** To the upstream's first byte (its answer's headers). */
+  readonly firstByte?: number
+  /** To a stream's first event. */
+  readonly firstToken?: number
+  /** To the end of the answer. */
+  readonly total: number
+  /** A stream's output tokens per second after its first event. */
+  readonly tokensPerSecond?: number
 }
 
 /** Per-model counters since the process started. */
@@ -68,16 +82,35 @@ export class Stats {
   readonly #fallbacks = new Map<string, number>()
   readonly #cooldowns = new Map<string, number>()
   #storeFailures = 0
+  readonly #now: () => Date
+  // Latencies: HTTP requests by route; model calls by model (and provider where the upstream's own).
+  readonly #durations = new Histogram(SECONDS)
+  readonly #firstByte = new Histogram(SECONDS)
+  readonly #firstToken = new Histogram(SECONDS)
+  readonly #completions = new Histogram(SECONDS)
+  readonly #speed = new Histogram(TOKENS_PER_SECOND)
+  readonly #recent = new Recent()
 
   /** `now`: the clock, whose time now is when counting starts. */
   constructor(now: () => Date) {
     this.started = now()
+    this.#now = now
   }
 
-  /** Counts one answered HTTP request. */
-  request(method: string, route: string, status: number): void {
+  /** Counts one answered HTTP request, and how long it took to answer (seconds to its headers: a stream's whole length is its completion's). */
+  request(method: string, route: string, status: number, seconds?: number): void {
     const key = `${method}\u0000${route}\u0000${status}`
     this.#http.set(key, (this.#http.get(key) ?? 0) + 1)
+    if (seconds !== undefined) this.#durations.observe({ method, route, status: String(status) }, seconds)
+  }
+
+  /** Records how long an answered call of `model` took at `provider`. */
+  timing(model: string, provider: string, t: Timing): void {
+    if (t.firstByte !== undefined) this.#firstByte.observe({ model, provider }, t.firstByte)
+    if (t.firstToken !== undefined) this.#firstToken.observe({ model, provider }, t.firstToken)
+    this.#completions.observe({ model }, t.total)
+    if (t.tokensPerSecond !== undefined) this.#speed.observe({ model }, t.tokensPerSecond)
+    this.#recent.add(model, { at: this.#now().getTime(), seconds: t.total, firstToken: t.firstToken })
   }
 
   /** Counts one call of a model (inference, not a catalog lookup) and how it ended, for the caller's team and weighted alias too. */
@@ -163,6 +196,7 @@ export class Stats {
       invalid_usage_by_model: _pick(byModel, 'invalid_usage'),
       tokens_by_model: Object.fromEntries(Object.entries(byModel).map(([id, m]) => [id, { prompt: m.prompt_tokens, completion: m.completion_tokens }])),
       cost_by_model: _pick(byModel, 'cost'),
+      latency_by_model: this.#recent.percentiles(now.getTime(), only?.model),
       total_tokens: total('prompt_tokens') + total('completion_tokens'),
       total_cost: total('cost'),
       ...(this.#teams.size && { teams: Object.fromEntries([...this.#teams].filter(([id]) => !only || id === only.team).sort(([a], [b]) => a.localeCompare(b))) }),
@@ -187,6 +221,12 @@ export class Stats {
       const [method, route, status] = key.split('\u0000') as [string, string, string]
       return [{ method, route, status }, n]
     }))
+    const histogram = (name: string, help: string, h: Histogram) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`, ...h.lines(name, _labels))
+    histogram('gateway_http_request_duration_seconds', 'HTTP requests by method, route and status: seconds to the answer (its headers; a stream\'s whole length is in gateway_completion_duration_seconds).', this.#durations)
+    histogram('gateway_upstream_first_byte_seconds', 'Answered model calls: seconds to the upstream\'s first byte (its headers), by model and provider.', this.#firstByte)
+    histogram('gateway_time_to_first_token_seconds', 'Answered streams: seconds to the first event, by model and provider.', this.#firstToken)
+    histogram('gateway_completion_duration_seconds', 'Answered model calls: seconds to the end of the answer, by model.', this.#completions)
+    histogram('gateway_output_tokens_per_second', 'Answered streams: output tokens per second after the first event, by model.', this.#speed)
     const models = [...this.#models]
     metric('gateway_model_requests_total', 'counter', 'Calls of a model.', models.map(([model, m]) => [{ model }, m.requests]))
     metric('gateway_model_errors_total', 'counter', 'Calls of a model that ended in an error.', models.map(([model, m]) => [{ model }, m.errors]))

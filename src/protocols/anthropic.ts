@@ -36,6 +36,7 @@ export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date)
   if (ex.stream) headers.accept = 'text/event-stream'
   // Anthropic's error envelope ({"type":"error","error":{"message"}}) reads as OpenAI's does.
   const res = await post(up, '/v1/messages', headers, toMessagesRequest(ex), ex.signal, errorMessage, ex.onRetry)
+  ex.onHeaders?.()
   const created = Math.floor(now().getTime() / 1000)
   const model = String(ex.body.model)
   if (!ex.stream) {
@@ -56,6 +57,7 @@ async function _callNative(ex: Exchange, native: NonNullable<Exchange['native']>
   const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...native.headers, ...(up.key && { 'x-api-key': up.key }) }
   if (ex.stream) headers.accept = 'text/event-stream'
   const res = await post(up, '/v1/messages', headers, body, ex.signal, errorMessage, ex.onRetry)
+  ex.onHeaders?.()
   if (!ex.stream) {
     const text = await readText(res, up)
     return { kind: 'json', text, json: parseJson(text, up), format: 'anthropic' }

@@ -46,6 +46,7 @@ export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
   const headers: Record<string, string> = up.key ? { authorization: `Bearer ${up.key}` } : {}
   if (ex.stream) headers.accept = 'text/event-stream'
   const res = await post(up, PATHS[ex.api], headers, body, ex.signal, errorMessage, ex.onRetry)
+  ex.onHeaders?.()
   if (!ex.stream) {
     const text = await readText(res, up)
     return { kind: 'json', text, json: parseJson(text, up) }

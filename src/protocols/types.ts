@@ -18,6 +18,8 @@ export interface Exchange {
   readonly unsupported: 'drop' | 'reject'
   /** Hears each retry on the same upstream, for the stats. */
   readonly onRetry?: () => void
+  /** Hears the upstream's answer arrive (its headers), for the latency figures. */
+  readonly onHeaders?: () => void
   /**
    * The request as an Anthropic client sent it (Messages API), for an `anthropic` provider to
    * receive untranslated, with the catalog's rules applied (what `dropped` names, removed), and

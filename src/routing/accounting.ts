@@ -10,6 +10,8 @@ export interface Caller {
   readonly team?: string
   /** The weighted alias and the model it gave this caller, when the request named one. */
   readonly arm?: Arm
+  /** When the call started and its upstream answered (performance.now()), and the provider that did: for the latency figures. */
+  readonly timing?: { readonly started: number; readonly firstByte?: number; readonly provider: string }
   readonly settle?: (used?: { tokens: number; cost: number }) => Promise<void>
 }
 
@@ -26,8 +28,10 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
   // repeat a running total on every chunk, so the last figures win.
   let usage: Record<string, unknown> | undefined
   let sent = false
+  let first: number | undefined // when the first event came
   try {
     for await (const batch of batches) {
+      first ??= performance.now()
       const out = batch.filter((event) => {
         if (!event.data.includes('"usage":{')) return true // raw regions (data '') included
         const json = JSON.parse(event.data) as Record<string, any>
@@ -53,6 +57,12 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
   } finally {
     const used = usage ? account(stats, model, { usage }, caller) : undefined
     stats.call(statsName(model), result, caller.team, caller.arm)
+    const t = caller.timing
+    if (t && result === 'ok' && first !== undefined) {
+      const end = performance.now()
+      const speed = used?.completion && end > first ? used.completion / ((end - first) / 1000) : undefined
+      stats.timing(statsName(model), t.provider, { firstByte: t.firstByte && (t.firstByte - t.started) / 1000, firstToken: (first - t.started) / 1000, total: (end - t.started) / 1000, tokensPerSecond: speed })
+    }
     await caller.settle?.(used)
   }
 }
@@ -64,7 +74,7 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
  * prices, for the caller's team (and weighted alias) too; returns them. A figure that is not a count (negative,
  * fractional, not a number) is left out, and the answer counted as one with invalid usage.
  */
-export function account(stats: Stats, model: Model, json: Record<string, unknown>, caller: Caller = {}): { tokens: number; cost: number } | undefined {
+export function account(stats: Stats, model: Model, json: Record<string, unknown>, caller: Caller = {}): { tokens: number; cost: number; completion: number } | undefined {
   const usage = (json.usage ?? (json.response as { usage?: unknown } | undefined)?.usage) as Record<string, any> | undefined
   if (!usage || typeof usage !== 'object') return undefined
   let invalid = false
@@ -83,7 +93,7 @@ export function account(stats: Stats, model: Model, json: Record<string, unknown
   const p = model.pricing && priceFor(model.pricing, prompt)
   const cost = p ? ((prompt - cached - writes) * p.input + cached * (p.cached_input ?? p.input) + writes * (p.cache_write ?? p.input) + completion * p.output) / 1e6 : 0
   stats.usage(statsName(model), prompt, completion, cost, invalid, caller.team, caller.arm)
-  return { tokens: prompt + completion, cost }
+  return { tokens: prompt + completion, cost, completion }
 }
 
 /** The rates a request with `promptTokens` input tokens pays: the last tier it exceeds, else the base prices. */

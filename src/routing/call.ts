@@ -71,6 +71,7 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   if (reservation) Object.assign((event.context.headers ??= {}), reservation.headers)
   const caller: Caller = { team: team?.id, arm, settle: reservation ? (used) => gw.limits.settle(reservation, used) : undefined }
   const { signal } = event.req
+  const started = performance.now()
   let failure: unknown
   let attempted = false
   let final = false // the answer is this failure: the client left, or the request itself was refused
@@ -81,14 +82,15 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
       for (const [i, place] of gw.deployments.order(statsName(c.model), places).entries()) {
         attempted = true
         try {
-          const outcome = await _attempt(gw, c, place, api, stream, includeUsage, signal, fallbacks || i < places.length - 1, native)
+          const { outcome, firstByte } = await _attempt(gw, c, place, api, stream, includeUsage, signal, fallbacks || i < places.length - 1, native)
           gw.cooldowns.succeeded(place.key)
           if (c.model !== model) {
             gw.stats.fallback(statsName(model), c.model.id)
             event.context.requested = model.id
             event.context.model = c.model.id
           }
-          return _answered(gw, c, [...c.dropped, ...(outcome.dropped ?? [])], outcome, includeUsage, signal, caller)
+          const timing = { started, firstByte, provider: place.up.provider.id }
+          return _answered(gw, c, [...c.dropped, ...(outcome.dropped ?? [])], outcome, includeUsage, signal, { ...caller, timing })
         } catch (error) {
           if (!worthTryingElsewhere(error)) {
             // A fallback that refuses the request (its adapter, its upstream) is passed over:
@@ -148,11 +150,18 @@ function* _candidates(gw: Gateway, primary: Candidate, api: Api, input: Record<s
 
 // One call at one place; a stream that could still go elsewhere (`more`) waits for its first event.
 // An Anthropic place gets a Messages request as it was sent (`native`), what the rules dropped removed.
-async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean, includeUsage: boolean, signal: AbortSignal, more: boolean, native: Native | undefined): Promise<Outcome> {
+// `firstByte`: when (performance.now()) the upstream's answer came.
+async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean, includeUsage: boolean, signal: AbortSignal, more: boolean, native: Native | undefined): Promise<{ outcome: Outcome; firstByte?: number }> {
   const anthropic = place.up.provider.protocol === 'anthropic'
-  const ex = { model: c.model, upstreamId: place.upstreamId, api, body: c.body, stream, includeUsage, signal, unsupported: gw.config.unsupportedParams, onRetry: () => gw.stats.retry(place.key), native: anthropic && native ? { ...native, dropped: c.dropped } : undefined }
+  let firstByte: number | undefined
+  const ex = {
+    model: c.model, upstreamId: place.upstreamId, api, body: c.body, stream, includeUsage, signal, unsupported: gw.config.unsupportedParams,
+    onRetry: () => gw.stats.retry(place.key),
+    onHeaders: () => (firstByte = performance.now()),
+    native: anthropic && native ? { ...native, dropped: c.dropped } : undefined,
+  }
   const outcome = anthropic ? await callAnthropic(ex, place.up, gw.now) : await callOpenAI(ex, place.up)
-  return outcome.kind === 'stream' && more ? { ...outcome, batches: await _started(outcome.batches) } : outcome
+  return { outcome: outcome.kind === 'stream' && more ? { ...outcome, batches: await _started(outcome.batches) } : outcome, firstByte }
 }
 
 // A stream whose first batch has come (its failure before that thrown here), that batch held
@@ -180,6 +189,8 @@ async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], 
     const used = account(stats, model, outcome.json, caller)
     await caller.settle?.(used)
     stats.call(statsName(model), 'ok', caller.team, caller.arm)
+    const t = caller.timing
+    if (t) stats.timing(statsName(model), t.provider, { firstByte: t.firstByte && (t.firstByte - t.started) / 1000, total: (performance.now() - t.started) / 1000 })
     const text = redactor.text(outcome.text)
     return { model, dropped, outcome: text === outcome.text ? outcome : { ...outcome, text, json: JSON.parse(text) as Record<string, unknown> } }
   }

@@ -24,7 +24,8 @@ const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-aut
 export function accessLog(options: AccessLogOptions): (event: H3Event, response: Response, started: number) => void {
   const { log, secrets, debug, now, stats } = options
   return (event, response, started) => {
-    stats.request(event.req.method, event.context.matchedRoute?.route ?? 'unmatched', response.status)
+    const ms = performance.now() - started
+    stats.request(event.req.method, event.context.matchedRoute?.route ?? 'unmatched', response.status, ms / 1000)
     const line = JSON.stringify({
       time: now().toISOString(),
       request_id: event.context.headers?.['x-request-id'],
@@ -34,7 +35,7 @@ export function accessLog(options: AccessLogOptions): (event: H3Event, response:
       model: event.context.model,
       requested_model: event.context.requested,
       team: event.context.team?.id,
-      duration_ms: Math.round((performance.now() - started) * 100) / 100,
+      duration_ms: Math.round(ms * 100) / 100,
       error: event.context.failure,
       headers: debug ? _loggableHeaders(event.req.headers) : undefined,
     })

@@ -31,7 +31,12 @@ describe('the usage panel', { timeout: 30_000 }, () => {
       const answer = await client.chat.completions.create({ model: 'gpt-4o', messages: [{ role: 'user', content: 'hello from the dashboard test' }] })
       const { prompt_tokens, completion_tokens } = answer.usage!
 
-      await expect.poll(() => usageRows(page), { timeout: 15_000 }).toEqual([['gpt-4o', '1', '0', '0', String(prompt_tokens), String(completion_tokens), expect.stringMatching(/^\$0\.0000\d+$/)]])
+      const ms = expect.stringMatching(/^\d+ ms$/)
+      await expect.poll(() => usageRows(page), { timeout: 15_000 }).toEqual([['gpt-4o', '1', '0', '0', String(prompt_tokens), String(completion_tokens), expect.stringMatching(/^\$0\.0000\d+$/), ms, ms, '–', '–']])
+      // Not streamed: a latency, no first token.
+      const latency = page.getByRole('img', { name: 'Latency by model, last 5 minutes' })
+      expect(await latency.locator('desc').textContent()).toMatch(/^gpt-4o: p50 \d+ ms, p95 \d+ ms$/)
+      expect(await latency.locator('rect').count()).toBe(2)
       expect(await empty.isVisible()).toBe(false)
       const chart = page.getByRole('img', { name: 'Requests by model' })
       expect(await chart.locator('desc').textContent()).toBe('gpt-4o: 1 request')
