@@ -15,6 +15,9 @@
 // 5. Teams: chat completions by a team with limits and a budget (every request drawn from its
 //    buckets and settled), in process and through Redis (a redis-server of the bench's own),
 //    beside the same gateway without teams. Target: within 15% (at least 0.85x).
+// 6. Tracing: chat completions (not streamed, and streamed) with OpenTelemetry traces on
+//    (exported over OTLP/HTTP to a sink that answers at once) beside the same gateway with them
+//    off. Target: on within 10% of off (at least 0.9x).
 import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import type { ChildProcess } from 'node:child_process'
@@ -65,6 +68,12 @@ if (mode === '--bare') {
       res.end('data: [DONE]\n\n')
     })
   })
+} else if (mode === '--otlp-sink') {
+  // An OTLP/HTTP collector that takes every export and keeps nothing.
+  _serve((req, res) => {
+    req.resume()
+    req.on('end', () => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
+  })
 } else if (mode === '--passthrough') {
   // The minimal proxy: forward the body with undici.request, pipe the answer back.
   const target = process.argv[3]!
@@ -110,7 +119,7 @@ if (mode === '--bare') {
   console.log(JSON.stringify({ message: 'listening', url: listener.url }))
   process.once('SIGINT', () => process.exit(0)) // exits cleanly, so that --cpu-prof writes its profile
 } else {
-  // BENCH_ONLY=listings, chat, startup, redaction or teams runs one part.
+  // BENCH_ONLY=listings, chat, startup, redaction, teams or tracing runs one part.
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'listings') {
     const gateway = await _start(['--import', 'tsx', 'src/server.ts'], { PORT: '0', OPENAI_API_KEY: 'bench-key', ANTHROPIC_API_KEY: 'bench-key' })
     await _listings(gateway.url)
@@ -120,6 +129,40 @@ if (mode === '--bare') {
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'startup') await _startup()
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'redaction') _redaction()
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'teams') await _teams()
+  if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'tracing') await _tracing()
+}
+
+async function _tracing() {
+  const script = new URL(import.meta.url).pathname
+  const upstream = await _start(['--import', 'tsx', script, '--upstream'], {})
+  const sink = await _start(['--import', 'tsx', script, '--otlp-sink'], {})
+  const env = { PORT: '0', OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${upstream.url.replace(/\/$/, '')}/v1` }
+  const off = await _start(['--import', 'tsx', 'src/server.ts'], env)
+  const on = await _start(['--import', 'tsx', 'src/server.ts'], { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url.replace(/\/$/, '') })
+  const bodies = [
+    ['not streamed', JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50 })],
+    ['streamed', JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50, stream: true })],
+  ] as const
+  console.log(`6. tracing: chat completions (gpt-4.1) at 50 connections, ${DURATION_S} s per run, two interleaved rounds; gateway CPU per request\n`)
+  console.log(`${'gateway'.padEnd(28)}${'req/s'.padStart(9)}${'p99 ms'.padStart(9)}${'CPU µs/req'.padStart(12)}`)
+  const rps: Record<string, number[]> = {}
+  for (let round = 0; round < 2; round++) {
+    for (const [shape, body] of bodies) {
+      for (const [name, t] of [['off', off], ['on', on]] as const) {
+        const before = _cpuMs(t.child.pid!)
+        const r = await _load(t.url, '/v1/chat/completions', 50, body)
+        const perRequest = ((_cpuMs(t.child.pid!) - before) * 1000) / r.total
+        ;(rps[`${shape} ${name}`] ??= []).push(r.rps)
+        console.log(`${`${shape}, tracing ${name}`.padEnd(28)}${r.rps.toFixed(0).padStart(9)}${String(r.p99).padStart(9)}${perRequest.toFixed(0).padStart(12)}`)
+      }
+    }
+  }
+  const mean = (name: string) => rps[name]!.reduce((a, b) => a + b, 0) / rps[name]!.length
+  for (const [shape] of bodies) {
+    const ratio = mean(`${shape} on`) / mean(`${shape} off`)
+    console.log(`${shape}: tracing on at ${ratio.toFixed(2)}x the throughput of tracing off (target: at least 0.9x: ${ratio >= 0.9 ? 'met' : 'MISSED'})`)
+  }
+  for (const t of [off, on, upstream, sink]) t.child.kill('SIGTERM')
 }
 
 async function _teams() {

@@ -23,6 +23,7 @@ import { webuiRoutes } from './dialects/webui.ts'
 import { hasTeams } from './policy/access.ts'
 import { policy as shippedPolicy } from './policy/teams.generated.ts'
 import type { Policy, Team } from './policy/types.ts'
+import type { RequestTrace } from './tracing.ts'
 
 declare module 'h3' {
   interface H3EventContext {
@@ -40,6 +41,11 @@ declare module 'h3' {
     redactor?: Redactor
     /** The caller's team (teams.yaml), found by its key. */
     team?: Team
+    /** The request's span, when tracing is on. */
+    trace?: RequestTrace
+    /** Set by a streamed answer: `streamEnded` is called once its stream ends, however it ends. */
+    streaming?: boolean
+    streamEnded?: () => void
   }
 }
 
@@ -105,6 +111,8 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   // (allowMalformedURL), which answer bad encodings with a clear 400.
   app.use(async (event, next) => {
     const started = performance.now()
+    const trace = gateway.tracing.current?.request(event.req.headers, event.req.method)
+    if (trace) event.context.trace = trace
     id(event)
     event.context.streams = gateway.streams
     event.context.redactor = gateway.redactor
@@ -126,6 +134,11 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
       if (debug) event.context.failure ??= causes(error)
     }
     logged(event, response, started)
+    if (trace) {
+      const end = () => trace.end(event.context.matchedRoute?.route ?? 'unmatched', response.status)
+      if (event.context.streaming) event.context.streamEnded = end
+      else end()
+    }
     return response
   })
 

@@ -11,6 +11,8 @@ import type { Upstream } from './transport/client.ts'
 import { resolveUpstreams } from './upstreams.ts'
 import { Cooldowns } from './routing/cooldowns.ts'
 import { Deployments } from './routing/deployments.ts'
+import { startTracing, tracingWanted } from './tracing.ts'
+import type { Tracer } from './tracing.ts'
 import { Redactor } from './redact.ts'
 import { etagMatches, reply, strongEtag } from './reply.ts'
 import { Stats } from './stats.ts'
@@ -43,6 +45,12 @@ export interface Gateway {
   readonly cooldowns: Cooldowns
   /** Takes every provider key out of what upstreams answer, on its way to a client. */
   readonly redactor: Redactor
+  /**
+   * OpenTelemetry traces: `current` once the SDK has loaded (only when an OTLP endpoint is set;
+   * `ready` resolves then, or at once without one); `content` when prompts and answers may go in
+   * spans (OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT=true).
+   */
+  readonly tracing: { current?: Tracer; readonly ready: Promise<void>; readonly content: boolean }
   /** What the caller of `event` may use: undefined (everything) without a team, else its team's models. */
   allowed(event: H3Event): ((model: Model) => boolean) | undefined
   /** The models listed for the caller of `event`: its team's, when it has one. */
@@ -84,6 +92,12 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
     const shared = await s.getSwitch().catch(() => undefined)
     if (shared !== undefined) runtime.exposeExperimental = shared
   })
+  const tracing: Gateway['tracing'] = {
+    content: env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true',
+    ready: tracingWanted(env)
+      ? startTracing(env, catalog.version).then((t) => void (tracing.current = t), (error: Error) => warn(`tracing is off: the OpenTelemetry SDK did not start (${error.message})`))
+      : Promise.resolve(),
+  }
   return {
     catalog,
     env,
@@ -95,6 +109,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
     streams: new Set(),
     stats,
     upstreams,
+    tracing,
     deployments: new Deployments(upstreams),
     cooldowns,
     redactor: new Redactor(Object.values(upstreams).map((u) => u.key)),
@@ -132,6 +147,8 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       return reply(event, entry.body, headers)
     },
     async close() {
+      await tracing.ready
+      await tracing.current?.shutdown().catch((error: Error) => warn(`tracing: the last spans were not sent (${error.message})`))
       await limits.drain()
       if (store) await (await store).close()
     },

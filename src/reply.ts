@@ -47,9 +47,11 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
   let handle: { end(reason: string): void } | undefined
   let ended = false
   const finish = () => {
+    if (!ended) event.context.streamEnded?.()
     ended = true
     if (handle) open?.delete(handle)
   }
+  event.context.streaming = true
   const body = new ReadableStream<Uint8Array>({
     // An empty first chunk makes Node send the headers now, not with the first upstream event
     // (a reasoning model may think for minutes before that).

@@ -4,6 +4,7 @@ import { httpError, openaiError } from '../errors.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { statsName } from '../stats.ts'
 import type { Arm, CallResult, Stats } from '../stats.ts'
+import type { AttemptTrace } from '../tracing.ts'
 
 /** Who a call is counted for: the caller's team, and what to tell its limits once the answer is done (nothing when no usage came). */
 export interface Caller {
@@ -12,6 +13,8 @@ export interface Caller {
   readonly arm?: Arm
   /** When the call started and its upstream answered (performance.now()), and the provider that did: for the latency figures. */
   readonly timing?: { readonly started: number; readonly firstByte?: number; readonly provider: string }
+  /** The attempt's span (tracing on): ended with the answer. */
+  readonly trace?: AttemptTrace
   readonly settle?: (used?: { tokens: number; cost: number }) => Promise<void>
 }
 
@@ -57,6 +60,11 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
   } finally {
     const used = usage ? account(stats, model, { usage }, caller) : undefined
     stats.call(statsName(model), result, caller.team, caller.arm)
+    if (caller.trace) {
+      caller.trace.set({ 'gen_ai.usage.input_tokens': used && used.tokens - used.completion, 'gen_ai.usage.output_tokens': used?.completion, 'gen_ai.server.time_to_first_token': first !== undefined && caller.timing ? (first - caller.timing.started) / 1000 : undefined, 'gateway.result': result })
+      if (result === 'error' || result === 'truncated') caller.trace.fail(httpError(502, `the stream ended in an error (${result})`, { code: `stream_${result}` }))
+      else caller.trace.end()
+    }
     const t = caller.timing
     if (t && result === 'ok' && first !== undefined) {
       const end = performance.now()
@@ -100,4 +108,16 @@ export function account(stats: Stats, model: Model, json: Record<string, unknown
 export function priceFor(pricing: Pricing, promptTokens: number): Omit<Pricing, 'tiers'> {
   const tier = pricing.tiers?.findLast((t) => promptTokens > t.above_input_tokens)
   return tier ? { input: tier.input, cached_input: tier.cached_input ?? tier.input, output: tier.output } : pricing
+}
+
+/** Ends a JSON answer's attempt span with what the GenAI conventions record: the model that answered, the tokens, and with content capture on the output. */
+export function answeredSpan(caller: Caller, json: Record<string, unknown>, used: { tokens: number; completion: number } | undefined, content: boolean): void {
+  if (!caller.trace) return
+  caller.trace.set({
+    'gen_ai.response.model': typeof json.model === 'string' ? json.model : undefined,
+    'gen_ai.usage.input_tokens': used && used.tokens - used.completion,
+    'gen_ai.usage.output_tokens': used?.completion,
+    'gen_ai.output.messages': content ? JSON.stringify((json.choices as { message?: unknown }[] | undefined)?.map((c) => c.message) ?? json.content ?? json.output ?? null) : undefined,
+  })
+  caller.trace.end()
 }

@@ -7,10 +7,11 @@ import { callAnthropic } from '../protocols/anthropic.ts'
 import { callOpenAI } from '../protocols/openai.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import type { Outcome } from '../protocols/types.ts'
+import type { AttemptTrace } from '../tracing.ts'
 import { statsName } from '../stats.ts'
 import { estimate } from '../policy/limits.ts'
 import { worthTryingElsewhere } from '../transport/client.ts'
-import { account, accounted } from './accounting.ts'
+import { account, accounted, answeredSpan } from './accounting.ts'
 import type { Caller } from './accounting.ts'
 import type { Place } from './deployments.ts'
 import { resolve, resolvedModel } from './resolve.ts'
@@ -82,7 +83,8 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
       for (const [i, place] of gw.deployments.order(statsName(c.model), places).entries()) {
         attempted = true
         try {
-          const { outcome, firstByte } = await _attempt(gw, c, place, api, stream, includeUsage, signal, fallbacks || i < places.length - 1, native)
+          const trace = event.context.trace?.attempt(`${OPERATIONS[api] ?? api} ${c.model.id}`, _spanAttributes(gw, c, place, api, stream))
+          const { outcome, firstByte } = await _attempt(gw, c, place, api, stream, includeUsage, signal, fallbacks || i < places.length - 1, native, trace)
           gw.cooldowns.succeeded(place.key)
           if (c.model !== model) {
             gw.stats.fallback(statsName(model), c.model.id)
@@ -90,7 +92,7 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
             event.context.model = c.model.id
           }
           const timing = { started, firstByte, provider: place.up.provider.id }
-          return _answered(gw, c, [...c.dropped, ...(outcome.dropped ?? [])], outcome, includeUsage, signal, { ...caller, timing })
+          return _answered(gw, c, [...c.dropped, ...(outcome.dropped ?? [])], outcome, includeUsage, signal, { ...caller, timing, trace })
         } catch (error) {
           if (!worthTryingElsewhere(error)) {
             // A fallback that refuses the request (its adapter, its upstream) is passed over:
@@ -150,8 +152,8 @@ function* _candidates(gw: Gateway, primary: Candidate, api: Api, input: Record<s
 
 // One call at one place; a stream that could still go elsewhere (`more`) waits for its first event.
 // An Anthropic place gets a Messages request as it was sent (`native`), what the rules dropped removed.
-// `firstByte`: when (performance.now()) the upstream's answer came.
-async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean, includeUsage: boolean, signal: AbortSignal, more: boolean, native: Native | undefined): Promise<{ outcome: Outcome; firstByte?: number }> {
+// `firstByte`: when (performance.now()) the upstream's answer came. A failure ends the attempt's span.
+async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean, includeUsage: boolean, signal: AbortSignal, more: boolean, native: Native | undefined, trace: AttemptTrace | undefined): Promise<{ outcome: Outcome; firstByte?: number }> {
   const anthropic = place.up.provider.protocol === 'anthropic'
   let firstByte: number | undefined
   const ex = {
@@ -159,9 +161,43 @@ async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, strea
     onRetry: () => gw.stats.retry(place.key),
     onHeaders: () => (firstByte = performance.now()),
     native: anthropic && native ? { ...native, dropped: c.dropped } : undefined,
+    traceparent: trace?.traceparent,
   }
-  const outcome = anthropic ? await callAnthropic(ex, place.up, gw.now) : await callOpenAI(ex, place.up)
-  return { outcome: outcome.kind === 'stream' && more ? { ...outcome, batches: await _started(outcome.batches) } : outcome, firstByte }
+  try {
+    const outcome = anthropic ? await callAnthropic(ex, place.up, gw.now) : await callOpenAI(ex, place.up)
+    return { outcome: outcome.kind === 'stream' && more ? { ...outcome, batches: await _started(outcome.batches) } : outcome, firstByte }
+  } catch (error) {
+    trace?.fail(error)
+    throw error
+  }
+}
+
+// The upstream's host and port, once per base URL.
+const servers = new Map<string, { 'server.address': string; 'server.port': number }>()
+function _server(baseUrl: string) {
+  let s = servers.get(baseUrl)
+  if (!s) {
+    const url = new URL(baseUrl)
+    servers.set(baseUrl, (s = { 'server.address': url.hostname, 'server.port': Number(url.port || (url.protocol === 'https:' ? 443 : 80)) }))
+  }
+  return s
+}
+
+// GenAI semantic conventions' operation names, by API.
+const OPERATIONS: Partial<Record<Api, string>> = { chat: 'chat', responses: 'chat', completions: 'text_completion', embeddings: 'embeddings' }
+
+// An attempt span's attributes (the GenAI conventions'): never a prompt unless content capture is on.
+function _spanAttributes(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean): Record<string, string | number | boolean> {
+  const p = place.up.provider
+  return {
+    'gen_ai.operation.name': OPERATIONS[api] ?? api,
+    'gen_ai.provider.name': p.protocol === 'anthropic' ? 'anthropic' : p.id,
+    'gen_ai.request.model': c.model.id,
+    'gen_ai.request.stream': stream,
+    ..._server(place.up.baseUrl),
+    'gateway.deployment': place.key,
+    ...(gw.tracing.content && { 'gen_ai.input.messages': JSON.stringify(c.body.messages ?? c.body.input ?? c.body.prompt ?? null) }),
+  }
 }
 
 // A stream whose first batch has come (its failure before that thrown here), that batch held
@@ -189,6 +225,7 @@ async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], 
     const used = account(stats, model, outcome.json, caller)
     await caller.settle?.(used)
     stats.call(statsName(model), 'ok', caller.team, caller.arm)
+    answeredSpan(caller, outcome.json, used, gw.tracing.content)
     const t = caller.timing
     if (t) stats.timing(statsName(model), t.provider, { firstByte: t.firstByte && (t.firstByte - t.started) / 1000, total: (performance.now() - t.started) / 1000 })
     const text = redactor.text(outcome.text)

@@ -1,0 +1,128 @@
+import { readFileSync } from 'node:fs'
+import { createServer } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { toNodeHandler } from 'h3/node'
+import OpenAI from 'openai'
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { createApp } from '../../src/app.ts'
+import { ACME_KEY, CLAUDE_KEY, compileOk, mockServer, NOW } from '../_setup.ts'
+
+const catalog = compileOk(readFileSync(new URL('../fixtures/routing.yaml', import.meta.url), 'utf8'))
+const PROMPT = 'a-prompt-canary-3f9c1d'
+const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
+const CLIENT_SPAN = '00f067aa0ba902b7'
+
+// A local OTLP/HTTP receiver: every body the exporter POSTs to /v1/traces, as JSON.
+let received: { raw: string; json: any }[] = []
+let receiver: ReturnType<typeof createServer>
+let receiverUrl: string
+let a: Awaited<ReturnType<typeof mockServer>>
+let b: Awaited<ReturnType<typeof mockServer>>
+beforeAll(async () => {
+  a = await mockServer()
+  b = await mockServer()
+  receiver = createServer((req, res) => {
+    let raw = ''
+    req.on('data', (d: Buffer) => (raw += d))
+    req.on('end', () => {
+      if (req.url === '/v1/traces') received.push({ raw, json: JSON.parse(raw) })
+      res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
+    })
+  })
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve))
+  receiverUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}`
+})
+afterAll(async () => {
+  await a.close()
+  await b.close()
+  await new Promise((resolve) => receiver.close(resolve))
+})
+beforeEach(() => {
+  received = []
+  for (const m of [a, b]) (m.seen.length = 0), m.failAll()
+})
+
+// A gateway with `env`, its client, and `done()`: closes it (which sends every span still buffered).
+async function gateway(env: Record<string, string>) {
+  const all = { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, A_BASE_URL: `${a.url}/v1`, B_BASE_URL: `${b.url}/v1`, CLAUDE_BASE_URL: a.url, ...env }
+  const { app, gateway } = createApp({ catalog, env: all, now: () => NOW, log: () => {} })
+  await gateway.tracing.ready
+  const server = createServer(toNodeHandler(app))
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` } })
+  const done = async () => {
+    await new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))
+    await gateway.close()
+  }
+  return { gateway, client, done }
+}
+
+interface Span { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes: Record<string, unknown>; status?: { code?: number } }
+// The spans received, their attributes as plain values.
+function spans(): Span[] {
+  return received.flatMap((r) => r.json.resourceSpans.flatMap((rs: any) => rs.scopeSpans.flatMap((ss: any) => ss.spans))).map((s: any) => ({
+    ...s,
+    attributes: Object.fromEntries(s.attributes.map((kv: any) => [kv.key, Object.values(kv.value)[0]])),
+  }))
+}
+const user = (content: string) => [{ role: 'user' as const, content }]
+
+describe('OpenTelemetry traces', () => {
+  it('one span per request, a child per upstream attempt (the failed one and the fallback that served), under the client\'s traceparent, passed to the upstream', async () => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_SERVICE_NAME: 'gateway-under-test' })
+    a.fail({ status: 500 })
+    await gw.client.chat.completions.create({ model: 'primary', messages: user(PROMPT), max_completion_tokens: 50 })
+    await gw.done()
+    const all = spans()
+    const request = all.find((s) => s.kind === 2)!
+    expect(request).toMatchObject({ traceId: CLIENT_TRACE, parentSpanId: CLIENT_SPAN, name: 'POST /v1/chat/completions', attributes: { 'http.request.method': 'POST', 'http.route': '/v1/chat/completions' } })
+    expect(Number(request.attributes['http.response.status_code'])).toBe(200)
+    const attempts = all.filter((s) => s.kind === 3)
+    expect(attempts.map((s) => [s.name, s.parentSpanId, s.traceId])).toEqual([
+      ['chat primary', request.spanId, CLIENT_TRACE],
+      ['chat claude-fb', request.spanId, CLIENT_TRACE],
+    ])
+    expect(attempts[0]!.attributes).toMatchObject({ 'gen_ai.operation.name': 'chat', 'gen_ai.provider.name': 'a', 'gen_ai.request.model': 'primary', 'error.type': 'upstream_error', 'gateway.deployment': 'a/primary' })
+    expect(attempts[0]!.status?.code).toBe(2) // error
+    expect(attempts[1]!.attributes).toMatchObject({ 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-fb', 'gen_ai.response.model': 'claude-fb' })
+    expect(Number(attempts[1]!.attributes['gen_ai.usage.input_tokens'])).toBeGreaterThan(0)
+    expect(Number(attempts[1]!.attributes['gen_ai.usage.output_tokens'])).toBeGreaterThan(0)
+    expect(received[0]!.raw).toContain('gateway-under-test')
+    // Each upstream got the traceparent of its own attempt's span.
+    expect(a.seen.map((s) => s.headers.traceparent)).toEqual(attempts.map((s) => `00-${CLIENT_TRACE}-${s.spanId}-01`))
+    // No prompt in any span by default.
+    expect(received.map((r) => r.raw).join('')).not.toContain(PROMPT)
+  })
+
+  it('a stream\'s attempt records its usage and time to first token, and its request span ends with the stream', async () => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl })
+    for await (const _ of await gw.client.chat.completions.create({ model: 'spread', messages: user(PROMPT), stream: true }));
+    await gw.done()
+    const [attempt] = spans().filter((s) => s.kind === 3)
+    expect(attempt!.attributes).toMatchObject({ 'gen_ai.request.model': 'spread', 'gen_ai.request.stream': true, 'gateway.result': 'ok' })
+    expect(Number(attempt!.attributes['gen_ai.server.time_to_first_token'])).toBeGreaterThan(0)
+    expect(Number(attempt!.attributes['gen_ai.usage.output_tokens'])).toBeGreaterThan(0)
+    const request = spans().find((s) => s.kind === 2) as Span & { endTimeUnixNano: string }
+    expect(BigInt(request.endTimeUnixNano)).toBeGreaterThanOrEqual(BigInt((spans().find((s) => s.kind === 3) as Span & { endTimeUnixNano: string }).endTimeUnixNano))
+    expect(received.map((r) => r.raw).join('')).not.toContain(PROMPT)
+  })
+
+  it('puts prompts and answers in spans only when content capture is switched on', async () => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' })
+    await gw.client.chat.completions.create({ model: 'spread', messages: user(PROMPT) })
+    await gw.done()
+    const [attempt] = spans().filter((s) => s.kind === 3)
+    expect(attempt!.attributes['gen_ai.input.messages']).toBe(JSON.stringify(user(PROMPT)))
+    expect(attempt!.attributes['gen_ai.output.messages']).toContain(`You said: ${PROMPT}`)
+  })
+
+  it('without an endpoint, starts nothing and sends nothing', async () => {
+    const gw = await gateway({})
+    await gw.client.chat.completions.create({ model: 'spread', messages: user('untraced') })
+    expect(gw.gateway.tracing.current).toBeUndefined()
+    expect(a.seen.concat(b.seen).every((s) => !('traceparent' in s.headers))).toBe(true)
+    await gw.done()
+    expect(received).toEqual([])
+  })
+})
