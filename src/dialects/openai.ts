@@ -3,14 +3,15 @@ import { getRouterParam } from 'h3'
 import type { Api, Model } from '../catalog/types.ts'
 import { openaiError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
-import { sseBytes } from '../protocols/sse.ts'
+import { expanded, sseBytes } from '../protocols/sse.ts'
 import type { SseEvent } from '../protocols/sse.ts'
-import { callModel } from '../routing/call.ts'
+import { callModel, requestedModel } from '../routing/call.ts'
 import { resolve, resolvedModel } from '../routing/resolve.ts'
 import { ENDPOINTS } from '../routing/rules.ts'
 import { callHeaders, deprecationHeaders, reply, streamReply } from '../reply.ts'
 import type { StreamFormat } from '../reply.ts'
 import { anthropicListing } from './anthropic.ts'
+import { responsesTranslated, toChatFromResponses, toResponse, toResponseEvents } from './responses-translate.ts'
 import { toAnthropicModel } from './anthropic-translate.ts'
 import { jsonObject, pathId, route } from './internal/methods.ts'
 
@@ -54,7 +55,9 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
   for (const api of Object.keys(ENDPOINTS) as Api[]) {
     route(app, ENDPOINTS[api], {
       POST: async (event: H3Event) => {
-        const called = await callModel(gw, event, api, await jsonObject(event, gw.config.maxBodyBytes))
+        const body = await jsonObject(event, gw.config.maxBodyBytes)
+        if (api === 'responses' && responsesTranslated(requestedModel(gw, event, body).model)) return _responses(gw, event, body)
+        const called = await callModel(gw, event, api, body)
         const headers = callHeaders(called, gw.now())
         const o = called.outcome
         if (o.kind === 'json') return reply(event, o.text, headers)
@@ -62,6 +65,18 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
       },
     }, { calls: true })
   }
+}
+
+// /v1/responses for a model that serves chat only: translated there and back.
+async function _responses(gw: Gateway, event: H3Event, b: Record<string, unknown>): Promise<Response> {
+  const { body, dropped } = toChatFromResponses(b)
+  const called = await callModel(gw, event, 'chat', body)
+  const name = event.context.requested ? called.model.id : String(b.model)
+  const headers = callHeaders({ model: called.model, dropped: [...dropped, ...called.dropped] }, gw.now())
+  const created = Math.floor(gw.now().getTime() / 1000)
+  const o = called.outcome
+  if (o.kind === 'json') return reply(event, JSON.stringify(toResponse(o.json, name, created)), headers)
+  return streamReply(event, toResponseEvents(expanded(o.batches), name, created), SSE, headers)
 }
 
 // A stream's batches as bytes: an upstream's untouched regions as they came.

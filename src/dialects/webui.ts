@@ -5,6 +5,7 @@ import type { Model } from '../catalog/types.ts'
 import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
 import { jsonObject, route } from './internal/methods.ts'
+import { responsesTranslated } from './responses-translate.ts'
 
 const CHAT_KINDS: ReadonlySet<string> = new Set(['chat', 'reasoning'])
 
@@ -21,6 +22,8 @@ export function toWebUIModel(m: Model, now: Date) {
     provider: m.provider,
     kind: m.kind,
     apis: m.apis,
+    // How /v1/responses reaches it: the provider's own Responses API, or translated to chat completions.
+    responses: m.apis.includes('responses') ? 'native' : responsesTranslated(m) ? 'translated' : null,
     capabilities: m.capabilities,
     efforts: m.efforts,
     experimental: m.experimental,

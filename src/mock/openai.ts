@@ -1,3 +1,4 @@
+import { ResponseEvents } from '../dialects/responses-translate.ts'
 import { countTokens, embed, relevance, replyTo, stableId, textOf, toolsCalled } from './replies.ts'
 
 // Fixed, so that the same request gets the same bytes.
@@ -54,15 +55,20 @@ export function textCompletion(body: Body): { json: unknown; chunks: string[] } 
 export function response(body: Body): { json: unknown; chunks: string[] } {
   const prompt = typeof body.input === 'string' ? body.input : textOf((body.input ?? []).filter((m: Body) => m.role === 'user').at(-1)?.content)
   const { words, truncated } = replyTo(prompt, body.max_output_tokens)
-  const id = stableId('resp', body)
+  const id = `resp_${stableId('', body).slice(1)}`
   const usage = { input_tokens: countTokens(prompt), output_tokens: words.length, total_tokens: countTokens(prompt) + words.length }
   const item = { type: 'message', id: `msg_${id.slice(5)}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: words.join(''), annotations: [] }] }
   const json = { id, object: 'response', created_at: CREATED, status: truncated ? 'incomplete' : 'completed', model: body.model, output: [item], usage }
-  const event = (type: string, data: object) => `event: ${type}\ndata: ${JSON.stringify({ type, ...data })}\n\n`
-  const chunks = [event('response.created', { response: { ...json, status: 'in_progress', output: [], usage: null } })]
-  words.forEach((delta) => chunks.push(event('response.output_text.delta', { item_id: item.id, output_index: 0, content_index: 0, delta })))
-  chunks.push(event('response.completed', { response: json }))
-  return { json, chunks }
+  // The whole event sequence, as OpenAI streams it: items, content parts, deltas, done events.
+  const events = new ResponseEvents(id.slice(5), body.model, CREATED)
+  const chunks = [events.take()]
+  for (const delta of words) {
+    events.text(delta)
+    chunks.push(events.take())
+  }
+  events.finish(truncated ? 'length' : 'stop', { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens })
+  chunks.push(events.take())
+  return { json: { ...events.response(), ...json }, chunks }
 }
 
 /** POST /v1/embeddings: a deterministic unit vector per input (`dimensions`, default 8; floats or base64). */

@@ -9,6 +9,7 @@ import type { SseEvent } from '../protocols/sse.ts'
 import type { Outcome } from '../protocols/types.ts'
 import type { AttemptTrace } from '../tracing.ts'
 import { statsName } from '../stats.ts'
+import type { Arm } from '../stats.ts'
 import { estimate } from '../policy/limits.ts'
 import { worthTryingElsewhere } from '../transport/client.ts'
 import { account, accounted, answeredSpan } from './accounting.ts'
@@ -54,12 +55,8 @@ interface Candidate {
  * What the upstream answered leaves here with every provider key taken out (`gw.redactor`).
  */
 export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>, native?: Native): Promise<Called> {
-  if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
-  if (CONTROL_CHARACTERS.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
-  const weighted = Object.hasOwn(gw.catalog.weighted_aliases, input.model) ? gw.catalog.weighted_aliases[input.model] : undefined
-  const arm = weighted && { alias: input.model, model: armFor(input.model, weighted, event, input) }
+  const { model, arm } = requestedModel(gw, event, input)
   const allowed = gw.allowed(event)
-  const model = resolvedModel(resolve(gw.catalog, arm ? arm.model : input.model, gw.now(), allowed))
   event.context.model = model.id
   const team = event.context.team
   const fallbacks = Boolean(model.fallbacks?.length)
@@ -120,6 +117,18 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
 }
 
 // 503 naming the key of the model's first place that lacks one.
+/**
+ * The model a request names, as the caller may call it now (400 without one, 404, 410): a
+ * weighted alias gives the caller's arm (`arm`).
+ */
+export function requestedModel(gw: Gateway, event: H3Event, input: Record<string, unknown>): { model: Model; arm?: Arm } {
+  if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
+  if (CONTROL_CHARACTERS.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
+  const weighted = Object.hasOwn(gw.catalog.weighted_aliases, input.model) ? gw.catalog.weighted_aliases[input.model] : undefined
+  const arm = weighted && { alias: input.model, model: armFor(input.model, weighted, event, input) }
+  return { model: resolvedModel(resolve(gw.catalog, arm ? arm.model : input.model, gw.now(), gw.allowed(event))), arm }
+}
+
 function _notConfigured(gw: Gateway, model: Model): never {
   const unkeyed = (model.deployments ?? [model]).map((d) => gw.upstreams[d.provider]!).find((u) => u.provider.api_key_env && !u.key)
   const provider = (unkeyed ?? gw.upstreams[model.provider]!).provider

@@ -33,7 +33,8 @@ export interface Ruled {
 export function applyRules(model: Model, api: Api, input: Record<string, unknown>, config: Pick<Config, 'unsupportedParams'>, fallback = false): Ruled {
   if (!model.apis.includes(api)) {
     const use = model.apis.map((a) => ENDPOINTS[a]).join(' or ')
-    throw httpError(400, `The model '${model.id}' does not support ${ENDPOINTS[api]}: use ${use}.`, { code: 'unsupported_api', param: 'model' })
+    const name = typeof input.model === 'string' ? input.model : model.id // as the client named it
+    throw httpError(400, `The model '${name}' does not support ${ENDPOINTS[api]}: use ${use}.`, { code: 'unsupported_api', param: 'model' })
   }
   // Checked here because the gateway acts on them: a truthy non-boolean `stream` would have the
   // upstream stream an answer the gateway reads as one JSON body.

@@ -7,13 +7,16 @@ describe('GET /api/models', () => {
   it('describes each model for a model picker', async () => {
     const body = await (await testApp({ ACME_API_KEY: 'sk-acme-canary', EXPOSE_EXPERIMENTAL_MODELS: 'true' }).request('/api/models')).json()
     expect(body.models.find((m: { id: string }) => m.id === 'acme-preview')).toEqual({
-      id: 'acme-preview', name: 'Acme Preview', description: '', provider: 'acme', kind: 'reasoning', apis: ['chat', 'responses'], capabilities: ['reasoning'], efforts: ['low', 'high'],
+      id: 'acme-preview', name: 'Acme Preview', description: '', provider: 'acme', kind: 'reasoning', apis: ['chat', 'responses'], responses: 'native', capabilities: ['reasoning'], efforts: ['low', 'high'],
       experimental: true, experimental_since: '2026-11-01', stability: 'beta', context_window: null, max_output: null, pricing: null, deprecation: null, shutdown_date: null,
     })
     const old = body.models.find((m: { id: string }) => m.id === 'acme-old')
     expect(old.deprecation).toEqual({ state: 'deprecated', announced: '2026-10-01', sunset: '2027-01-31', replacement: 'acme-chat' })
     expect(old.shutdown_date).toBe('2027-01-31')
     expect(old).not.toHaveProperty('stability') // production models carry no experimental fields
+    // A chat model without the Responses API of its own gets it translated; an embedding model none.
+    expect(body.models.find((m: { id: string }) => m.id === 'acme-chat').responses).toBe('translated')
+    expect(body.models.find((m: { kind: string }) => m.kind === 'embedding').responses).toBeNull()
   })
 })
 

@@ -58,7 +58,11 @@ describe('OpenAI-protocol calls through the official openai client', () => {
     const stream = await proxy.client.responses.create({ model: 'think', input: 'think hard', stream: true })
     const types = []
     for await (const e of stream) types.push(e.type)
-    expect(types).toEqual(['response.created', 'response.output_text.delta', 'response.output_text.delta', 'response.output_text.delta', 'response.output_text.delta', 'response.completed'])
+    const delta = 'response.output_text.delta'
+    expect(types).toEqual(['response.created', 'response.in_progress', 'response.output_item.added', 'response.content_part.added', delta, delta, delta, delta, 'response.output_text.done', 'response.content_part.done', 'response.output_item.done', 'response.completed'])
+    // The SDK's stream helper assembles the whole sequence.
+    const final = await proxy.client.responses.stream({ model: 'think', input: 'think again' }).finalResponse()
+    expect(final.output_text).toBe('You said: think again')
   })
 
   it('serves embeddings, moderations and rerank', async () => {
