@@ -30,10 +30,11 @@ export function toOllamaTag(m: Model) {
   return { name: m.id, model: m.id, modified_at: _modified(m), size: 0, digest, details: _details(m) }
 }
 
-/** The /api/show body: context length in `model_info`, capabilities from the catalog. */
+/** The /api/show body: context length in `model_info`, capabilities from what the model's APIs let the routes do. */
 export function toOllamaShow(m: Model) {
   const arch = m.family ?? m.provider
-  const capabilities = ['chat', 'reasoning', 'completion'].includes(m.kind) ? ['completion'] : m.kind === 'embedding' ? ['embedding'] : []
+  // What /api/chat and /api/generate (chat completions) and /api/embed will accept for it.
+  const capabilities = m.apis.includes('chat') ? ['completion'] : m.apis.includes('embeddings') ? ['embedding'] : []
   for (const c of m.capabilities) if (CAPABILITIES[c]) capabilities.push(CAPABILITIES[c])
   const info: Record<string, unknown> = { 'general.architecture': arch, 'general.basename': m.id }
   if (m.context_window !== undefined) info[`${arch}.context_length`] = m.context_window

@@ -79,3 +79,24 @@ describe('Ollama chat, generate and embed through the official ollama client', (
     expect(await limited.json()).toEqual({ error: 'Acme: mock fault: status 429' })
   })
 })
+
+describe('the Ollama surface agrees with itself', () => {
+  it('/api/show says completion only for what /api/chat will take, and /api/chat refuses the rest in Ollama\'s words', async () => {
+    expect((await ollama.show({ model: 'chat' })).capabilities).toContain('completion')
+    const pro = await ollama.show({ model: 'pro' }) // the Responses API only
+    expect(pro.capabilities).not.toContain('completion')
+    const error = await ollama.chat({ model: 'pro', messages: [{ role: 'user', content: 'x' }], stream: false }).catch((e: unknown) => e)
+    expect(error).toMatchObject({ status_code: 400, error: '"pro" does not support chat' })
+    const embed = await ollama.embed({ model: 'chat', input: 'x' }).catch((e: unknown) => e)
+    expect(embed).toMatchObject({ status_code: 400, error: '"chat" does not support embed' })
+    expect(proxy.mock.seen).toHaveLength(0)
+  })
+
+  it('serves the legacy /api/embeddings (prompt in, embedding out)', async () => {
+    const res = await ollama.embeddings({ model: 'embed', prompt: 'legacy client' })
+    expect(res.embedding).toHaveLength(8)
+    expect(proxy.local.seen.at(-1)!.body).toMatchObject({ input: 'legacy client' })
+    const missing = await fetch(`${proxy.gw.url}/api/embeddings`, { method: 'POST', body: JSON.stringify({ model: 'embed' }) })
+    expect({ status: missing.status, body: await missing.json() }).toEqual({ status: 400, body: { error: 'prompt is required (a string)' } })
+  })
+})
