@@ -1,4 +1,4 @@
-import { countTokens, replyTo, stableId, textOf, toolsCalled } from './replies.ts'
+import { countTokens, exampleOf, replyTo, stableId, textOf, toolsCalled } from './replies.ts'
 
 type Body = Record<string, any>
 
@@ -16,7 +16,13 @@ export function message(body: Body): { json: unknown; chunks: string[] } {
   // System blocks marked for caching are read from the cache (deterministically: always).
   const cached = Array.isArray(body.system) ? countTokens(textOf(body.system.filter((b: Body) => b?.cache_control))) : 0
   const inputTokens = countTokens(system) - cached + messages.reduce((n, m) => n + countTokens(textOf(m.content)), 0)
-  const tools = toolsCalled(prompt, (body.tools ?? []).map((t: Body) => t.name).filter(Boolean))
+  // A conversation that ends in a tool's result is answered; a forced tool is called.
+  const last = messages.at(-1)
+  const answering = last?.role === 'user' && Array.isArray(last.content) && last.content.some((b: Body) => b?.type === 'tool_result')
+  const declared: Body[] = (body.tools ?? []).filter((t: Body) => t?.name)
+  const named = toolsCalled(prompt, declared.map((t) => t.name))
+  const forced = body.tool_choice?.type === 'tool' ? [body.tool_choice.name] : body.tool_choice?.type === 'any' && !named.length && declared.length ? [declared[0]!.name] : undefined
+  const tools = answering ? [] : (forced ?? named)
   const stops: string[] = body.stop_sequences ?? []
   let { words, truncated } = replyTo(prompt, body.max_tokens)
   const stopAt = words.findIndex((w) => stops.includes(w.trim()))
@@ -24,7 +30,7 @@ export function message(body: Body): { json: unknown; chunks: string[] } {
   if (stopAt >= 0) [words, truncated] = [words.slice(0, stopAt), false]
   const id = `msg_${stableId('', body).slice(1)}`
   const content: Body[] = tools.length
-    ? tools.map((name, i) => ({ type: 'tool_use', id: `toolu_${i}_${name}`, name, input: { query: prompt } }))
+    ? tools.map((name, i) => ({ type: 'tool_use', id: `toolu_${i}_${name}`, name, input: exampleOf(declared.find((t) => t.name === name)?.input_schema, prompt) }))
     : [{ type: 'text', text: words.join('') }]
   const outputTokens = tools.length ? tools.length * 3 : words.length
   const stop_reason = tools.length ? 'tool_use' : stopped ? 'stop_sequence' : truncated ? 'max_tokens' : 'end_turn'

@@ -1,5 +1,5 @@
 import { ResponseEvents } from '../dialects/responses-translate.ts'
-import { countTokens, embed, relevance, replyTo, stableId, textOf, toolsCalled } from './replies.ts'
+import { countTokens, embed, exampleOf, relevance, replyTo, stableId, textOf, toolsCalled } from './replies.ts'
 
 // Fixed, so that the same request gets the same bytes.
 const CREATED = 1_700_000_000
@@ -13,9 +13,19 @@ export function chatCompletion(body: Body): { json: unknown; chunks: string[] } 
   const messages: Body[] = Array.isArray(body.messages) ? body.messages : []
   const prompt = textOf([...messages].reverse().find((m) => m.role === 'user')?.content)
   const promptTokens = messages.reduce((n, m) => n + countTokens(textOf(m.content)), 0)
-  const tools = toolsCalled(prompt, (body.tools ?? []).map((t: Body) => t.function?.name).filter(Boolean))
-  const { words, truncated } = replyTo(prompt, body.max_completion_tokens ?? body.max_tokens)
-  const calls = tools.map((name, i) => ({ id: `call_${i}_${name}`, type: 'function', function: { name, arguments: JSON.stringify({ query: prompt }) } }))
+  // A conversation that ends in a tool's result is answered, not met with another call.
+  const answering = messages.at(-1)?.role === 'tool'
+  const declared: Body[] = (body.tools ?? []).filter((t: Body) => t.function?.name)
+  const named = toolsCalled(prompt, declared.map((t) => t.function.name))
+  const forced = typeof body.tool_choice === 'object' ? [body.tool_choice?.function?.name] : body.tool_choice === 'required' && !named.length && declared.length ? [declared[0]!.function.name] : undefined
+  const tools: string[] = answering ? [] : (forced ?? named)
+  // Arguments that validate against each tool's parameters; a structured answer against its schema.
+  const schemaOf = (name: string) => declared.find((t) => t.function.name === name)?.function?.parameters
+  const format = body.response_format
+  const structured = format?.type === 'json_schema' ? JSON.stringify(exampleOf(format.json_schema?.schema, prompt)) : format?.type === 'json_object' ? JSON.stringify({ answer: prompt }) : undefined
+  const reply = replyTo(prompt, body.max_completion_tokens ?? body.max_tokens)
+  const { words, truncated } = structured === undefined ? reply : { words: [structured], truncated: false }
+  const calls = tools.map((name, i) => ({ id: `call_${i}_${name}`, type: 'function', function: { name, arguments: JSON.stringify(exampleOf(schemaOf(name), prompt)) } }))
   const finish = calls.length ? 'tool_calls' : truncated ? 'length' : 'stop'
   const completionTokens = calls.length ? calls.length * 3 : words.length
   const usage = { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens }

@@ -51,3 +51,29 @@ export function relevance(query: string, document: string): number {
   const doc = new Set(document.toLowerCase().match(/\w+/g) ?? [])
   return Math.round(([...words].filter((w) => doc.has(w)).length / words.size) * 1e4) / 1e4
 }
+
+type Schema = { type?: string | string[]; properties?: Record<string, Schema>; items?: Schema; enum?: unknown[]; const?: unknown; anyOf?: Schema[]; oneOf?: Schema[]; minimum?: number; minItems?: number; default?: unknown }
+
+/**
+ * A value that validates against the JSON Schema `schema`, built deterministically: strings are
+ * `text` (or the first enum value), numbers their minimum (else 1), booleans true, arrays of
+ * one item (or minItems), objects with every property. What tools are called with, and what a
+ * structured answer holds.
+ */
+export function exampleOf(schema: Schema | undefined, text: string): unknown {
+  if (!schema || typeof schema !== 'object') return {}
+  if (schema.const !== undefined) return schema.const
+  if (Array.isArray(schema.enum) && schema.enum.length) return schema.enum[0]
+  const variant = schema.anyOf?.[0] ?? schema.oneOf?.[0]
+  if (variant) return exampleOf(variant, text)
+  const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type
+  switch (type ?? (schema.properties ? 'object' : 'string')) {
+    case 'string': return text
+    case 'integer': return Math.ceil(schema.minimum ?? 1)
+    case 'number': return schema.minimum ?? 1
+    case 'boolean': return true
+    case 'null': return null
+    case 'array': return Array.from({ length: Math.max(1, schema.minItems ?? 1) }, () => exampleOf(schema.items, text))
+    default: return Object.fromEntries(Object.entries(schema.properties ?? {}).map(([key, s]) => [key, exampleOf(s, text)]))
+  }
+}

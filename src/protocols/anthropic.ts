@@ -17,7 +17,7 @@ const MAX_PAGES = 20
 const FINISH: Readonly<Record<string, string>> = { end_turn: 'stop', stop_sequence: 'stop', tool_use: 'tool_calls', max_tokens: 'length', model_context_window_exceeded: 'length', pause_turn: 'stop', refusal: 'content_filter' }
 
 // The chat request fields the mapping carries over; any other is dropped and named (or refused).
-const MAPPED: ReadonlySet<string> = new Set(['model', 'messages', 'max_tokens', 'max_completion_tokens', 'stop', 'temperature', 'top_p', 'stream', 'stream_options', 'user', 'tools', 'tool_choice', 'parallel_tool_calls'])
+const MAPPED: ReadonlySet<string> = new Set(['model', 'messages', 'max_tokens', 'max_completion_tokens', 'stop', 'temperature', 'top_p', 'stream', 'stream_options', 'user', 'tools', 'tool_choice', 'parallel_tool_calls', 'response_format'])
 
 type Json = Record<string, any>
 
@@ -41,10 +41,10 @@ export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date)
   const created = Math.floor(now().getTime() / 1000)
   const model = String(ex.body.model)
   if (!ex.stream) {
-    const json = toChatCompletion(parseJson(await readText(res, up), up), model, created)
+    const json = toChatCompletion(parseJson(await readText(res, up), up), model, created, structuredTool(ex.body))
     return { kind: 'json', text: JSON.stringify(json), json, dropped: unmapped }
   }
-  return { kind: 'stream', batches: toChunks(guarded(res.body, up), up, model, created), dropped: unmapped }
+  return { kind: 'stream', batches: toChunks(guarded(res.body, up), up, model, created, structuredTool(ex.body)), dropped: unmapped }
 }
 
 // A Messages API request sent as the client sent it (the catalog's upstream id, what the rules
@@ -193,13 +193,36 @@ export function toMessagesRequest(ex: Exchange): Json {
   }
   const choice = _toolChoice(b.tool_choice, b.parallel_tool_calls)
   if (choice && out.tools) out.tool_choice = choice
+  // Structured outputs: a tool whose input schema is the requested one, which Claude must call.
+  const structured = structuredTool(b)
+  if (structured) {
+    const format = b.response_format as Json
+    const schema = format.type === 'json_schema' ? (format.json_schema?.schema ?? { type: 'object' }) : { type: 'object' }
+    out.tools = [...(out.tools ?? []), { name: structured, description: 'Give the answer as this tool\'s input: JSON that matches its schema.', input_schema: schema }]
+    out.tool_choice = { type: 'tool', name: structured }
+  }
   return out
 }
 
-/** Messages API response -> chat completion. */
-export function toChatCompletion(msg: Json, model: string, created: number): Json {
-  const text = (msg.content ?? []).filter((c: Json) => c.type === 'text').map((c: Json) => c.text).join('')
-  const calls = (msg.content ?? []).filter((c: Json) => c.type === 'tool_use').map((c: Json) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.input ?? {}) } }))
+/**
+ * The tool that carries a structured answer (`response_format` json_schema or json_object): its
+ * name (the schema's, else `json_response`), or undefined when plain text is asked for.
+ */
+export function structuredTool(body: Json): string | undefined {
+  const format = body.response_format as Json | undefined
+  if (format?.type === 'json_object') return 'json_response'
+  if (format?.type !== 'json_schema') return undefined
+  const name = format.json_schema?.name
+  return typeof name === 'string' && /^[A-Za-z0-9_-]{1,64}$/.test(name) ? name : 'json_response'
+}
+
+/** Messages API response -> chat completion; with `structured`, that tool's input is the message's content (JSON). */
+export function toChatCompletion(msg: Json, model: string, created: number, structured?: string): Json {
+  const blocks: Json[] = msg.content ?? []
+  const answer = structured ? blocks.find((c) => c.type === 'tool_use' && c.name === structured) : undefined
+  if (answer) return { id: msg.id, object: 'chat.completion', created, model, choices: [{ index: 0, message: { role: 'assistant', content: JSON.stringify(answer.input ?? {}) }, logprobs: null, finish_reason: 'stop' }], usage: _usage(msg.usage) }
+  const text = blocks.filter((c) => c.type === 'text').map((c) => c.text).join('')
+  const calls = blocks.filter((c) => c.type === 'tool_use').map((c) => ({ id: c.id, type: 'function', function: { name: c.name, arguments: JSON.stringify(c.input ?? {}) } }))
   const message: Json = { role: 'assistant', content: calls.length && !text ? null : text }
   if (calls.length) message.tool_calls = calls
   return { id: msg.id, object: 'chat.completion', created, model, choices: [{ index: 0, message, logprobs: null, finish_reason: FINISH[msg.stop_reason] ?? 'stop' }], usage: _usage(msg.usage) }
@@ -209,10 +232,11 @@ export function toChatCompletion(msg: Json, model: string, created: number): Jso
  * Messages API event stream -> chat.completion.chunk events, the usage chunk (the caller strips
  * it unless the client asked for it), then [DONE]. A stream cut off before message_stop is an error.
  */
-export async function* toChunks(body: AsyncIterable<Uint8Array>, up: Upstream, model: string, created: number): AsyncGenerator<SseEvent[]> {
+export async function* toChunks(body: AsyncIterable<Uint8Array>, up: Upstream, model: string, created: number, structured?: string): AsyncGenerator<SseEvent[]> {
   let id = ''
   let usage: Json = {}
   const tools = new Map<number, number>() // content block index -> tool call index
+  let answer: number | undefined // the block of the structured answer's tool, whose input is the content
   const chunk = (delta: Json, finish: string | null = null): SseEvent => ({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] }) })
   try {
     for await (const batch of sseBatches(body)) {
@@ -223,6 +247,10 @@ export async function* toChunks(body: AsyncIterable<Uint8Array>, up: Upstream, m
           id = e.message?.id ?? ''
           usage = { ...e.message?.usage }
           out.push(chunk({ role: 'assistant', content: '' }))
+        } else if (e.type === 'content_block_start' && e.content_block?.type === 'tool_use' && structured && e.content_block.name === structured) {
+          answer = e.index
+        } else if (e.type === 'content_block_delta' && e.index === answer && e.delta?.type === 'input_json_delta') {
+          out.push(chunk({ content: e.delta.partial_json }))
         } else if (e.type === 'content_block_start' && e.content_block?.type === 'tool_use') {
           tools.set(e.index, tools.size)
           out.push(chunk({ tool_calls: [{ index: tools.get(e.index), id: e.content_block.id, type: 'function', function: { name: e.content_block.name, arguments: '' } }] }))
@@ -232,7 +260,7 @@ export async function* toChunks(body: AsyncIterable<Uint8Array>, up: Upstream, m
           out.push(chunk({ tool_calls: [{ index: tools.get(e.index) ?? 0, function: { arguments: e.delta.partial_json } }] }))
         } else if (e.type === 'message_delta') {
           usage = { ...usage, ...e.usage }
-          out.push(chunk({}, FINISH[e.delta?.stop_reason] ?? 'stop'))
+          out.push(chunk({}, answer !== undefined ? 'stop' : (FINISH[e.delta?.stop_reason] ?? 'stop')))
         } else if (e.type === 'message_stop') {
           out.push({ data: JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: _usage(usage) }) })
           out.push({ data: '[DONE]' })

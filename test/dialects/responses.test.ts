@@ -26,7 +26,7 @@ describe('the Responses API for every chat model', () => {
     const final = await stream.finalResponse()
     const call = final.output.find((o) => o.type === 'function_call')
     expect(call).toMatchObject({ type: 'function_call', name: 'get_weather', status: 'completed' })
-    expect(JSON.parse((call as { arguments: string }).arguments)).toEqual({ query: 'call get_weather for Paris' })
+    expect(JSON.parse((call as { arguments: string }).arguments)).toEqual({ city: 'call get_weather for Paris' }) // built from the tool's schema
     const next = await ctx.client.responses.create({
       model,
       tools: [weather],
@@ -38,6 +38,9 @@ describe('the Responses API for every chat model', () => {
       ],
     })
     expect(next.output_text).toMatch(/^You said: .*so what is it like$/) // Claude's mock reads the tool result in the same user turn
+    // A conversation that ends in the tool's output is answered, not met with another call.
+    const answered = await ctx.client.responses.create({ model, tools: [weather], input: [{ role: 'user', content: 'call get_weather for Paris' }, { type: 'function_call', call_id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }, { type: 'function_call_output', call_id: 'c1', output: 'sunny' }] })
+    expect(answered.output.map((o) => o.type)).toEqual(['message'])
   })
 
   it('sends Claude the Messages request the translation makes: system, tools, the output limit', async () => {

@@ -32,7 +32,7 @@ describe('Ollama chat, generate and embed through the official ollama client', (
   })
 
   it('maps tool calls both ways: arguments are objects in Ollama, JSON strings upstream', async () => {
-    const tools = [{ type: 'function', function: { name: 'weather', description: 'w', parameters: { type: 'object', properties: {} } } }]
+    const tools = [{ type: 'function', function: { name: 'weather', description: 'w', parameters: { type: 'object', properties: { query: { type: 'string' } } } } }]
     const res = await ollama.chat({ model: 'chat', messages: [{ role: 'user', content: 'weather please' }], tools, stream: false })
     expect(res.message.tool_calls).toEqual([{ function: { name: 'weather', arguments: { query: 'weather please' } } }])
     const streamed = []
