@@ -61,24 +61,40 @@ export function textCompletion(body: Body): { json: unknown; chunks: string[] } 
   return { json, chunks }
 }
 
-/** POST /v1/responses: the reply as a Responses API object, or its event stream. */
+/**
+ * POST /v1/responses: the reply as a Responses API object, or its whole event stream (items,
+ * content parts, deltas, done events, sequence numbers). Function tools the prompt names are
+ * called (arguments from their schemas) unless the input ends in a function's output;
+ * `text.format` json_schema gets JSON that validates against the schema.
+ */
 export function response(body: Body): { json: unknown; chunks: string[] } {
-  const prompt = typeof body.input === 'string' ? body.input : textOf((body.input ?? []).filter((m: Body) => m.role === 'user').at(-1)?.content)
-  const { words, truncated } = replyTo(prompt, body.max_output_tokens)
+  const input: Body[] = Array.isArray(body.input) ? body.input : []
+  const prompt = typeof body.input === 'string' ? body.input : textOf(input.filter((m) => m.role === 'user').at(-1)?.content)
+  const declared: Body[] = (body.tools ?? []).filter((t: Body) => t?.type === 'function' && t.name)
+  const answering = input.at(-1)?.type === 'function_call_output'
+  const calls = answering ? [] : toolsCalled(prompt, declared.map((t) => t.name))
+  const format = body.text?.format
+  const structured = format?.type === 'json_schema' ? JSON.stringify(exampleOf(format.schema, prompt)) : undefined
+  const reply = replyTo(prompt, body.max_output_tokens)
+  const { words, truncated } = structured === undefined ? reply : { words: [structured], truncated: false }
   const id = `resp_${stableId('', body).slice(1)}`
-  const usage = { input_tokens: countTokens(prompt), output_tokens: words.length, total_tokens: countTokens(prompt) + words.length }
-  const item = { type: 'message', id: `msg_${id.slice(5)}`, status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: words.join(''), annotations: [] }] }
-  const json = { id, object: 'response', created_at: CREATED, status: truncated ? 'incomplete' : 'completed', model: body.model, output: [item], usage }
-  // The whole event sequence, as OpenAI streams it: items, content parts, deltas, done events.
   const events = new ResponseEvents(id.slice(5), body.model, CREATED)
   const chunks = [events.take()]
-  for (const delta of words) {
-    events.text(delta)
-    chunks.push(events.take())
+  if (calls.length) {
+    calls.forEach((name, i) => {
+      events.call(i, `call_${i}_${name}`, name, JSON.stringify(exampleOf(declared.find((t) => t.name === name)?.parameters, prompt)))
+      chunks.push(events.take())
+    })
+  } else {
+    for (const delta of words) {
+      events.text(delta)
+      chunks.push(events.take())
+    }
   }
-  events.finish(truncated ? 'length' : 'stop', { prompt_tokens: usage.input_tokens, completion_tokens: usage.output_tokens })
+  const output = calls.length ? calls.length * 3 : words.length
+  events.finish(truncated ? 'length' : 'stop', { prompt_tokens: countTokens(prompt), completion_tokens: output })
   chunks.push(events.take())
-  return { json: { ...events.response(), ...json }, chunks }
+  return { json: events.response(), chunks }
 }
 
 /** POST /v1/embeddings: a deterministic unit vector per input (`dimensions`, default 8; floats or base64). */

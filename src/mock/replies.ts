@@ -52,11 +52,11 @@ export function relevance(query: string, document: string): number {
   return Math.round(([...words].filter((w) => doc.has(w)).length / words.size) * 1e4) / 1e4
 }
 
-type Schema = { type?: string | string[]; properties?: Record<string, Schema>; items?: Schema; enum?: unknown[]; const?: unknown; anyOf?: Schema[]; oneOf?: Schema[]; minimum?: number; minItems?: number; default?: unknown }
+type Schema = { type?: string | string[]; properties?: Record<string, Schema>; items?: Schema; enum?: unknown[]; const?: unknown; anyOf?: Schema[]; oneOf?: Schema[]; minimum?: number; maximum?: number; minItems?: number; default?: unknown }
 
 /**
  * A value that validates against the JSON Schema `schema`, built deterministically: strings are
- * `text` (or the first enum value), numbers their minimum (else 1), booleans true, arrays of
+ * `text` (or the first enum value), numbers 1 (or the nearest bound), booleans true, arrays of
  * one item (or minItems), objects with every property. What tools are called with, and what a
  * structured answer holds.
  */
@@ -69,8 +69,8 @@ export function exampleOf(schema: Schema | undefined, text: string): unknown {
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== 'null') : schema.type
   switch (type ?? (schema.properties ? 'object' : 'string')) {
     case 'string': return text
-    case 'integer': return Math.ceil(schema.minimum ?? 1)
-    case 'number': return schema.minimum ?? 1
+    case 'integer': return Math.ceil(Math.min(Math.max(1, schema.minimum ?? 1), schema.maximum ?? Infinity))
+    case 'number': return Math.min(Math.max(1, schema.minimum ?? 1), schema.maximum ?? Infinity)
     case 'boolean': return true
     case 'null': return null
     case 'array': return Array.from({ length: Math.max(1, schema.minItems ?? 1) }, () => exampleOf(schema.items, text))
