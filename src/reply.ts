@@ -47,9 +47,14 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
   let handle: { end(reason: string): void } | undefined
   let ended = false
   const finish = () => {
-    if (!ended) event.context.streamEnded?.()
     ended = true
     if (handle) open?.delete(handle)
+  }
+  // Whoever waits for the stream's end hears it once, after the chunks' own cleanup has run.
+  let told = false
+  const tell = () => {
+    if (!told) event.context.streamEnded?.()
+    told = true
   }
   event.context.streaming = true
   const body = new ReadableStream<Uint8Array>({
@@ -64,7 +69,7 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
           finish()
           controller.enqueue(encoder.encode(format.error(httpError(503, reason, { code: 'shutting_down' }))))
           controller.close()
-          chunks.return(undefined).catch(() => {}) // the request's abort signal closes the upstream
+          chunks.return(undefined).catch(() => {}).finally(tell) // the request's abort signal closes the upstream
         },
       }
       open?.add(handle)
@@ -75,17 +80,20 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
         if (ended) return
         if (done) {
           finish()
+          tell()
           controller.close()
         } else controller.enqueue(typeof value === 'string' ? encoder.encode(value) : value)
       } catch (error) {
         if (ended) return
         finish()
+        tell()
         controller.error(error)
       }
     },
     async cancel() {
       finish()
       await chunks.return(undefined).catch(() => {})
+      tell()
     },
   })
   return new FastResponse(body, { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': format.contentType, ...headers } })
