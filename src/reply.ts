@@ -46,6 +46,10 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
   const open = event.context.streams
   let handle: { end(reason: string): void } | undefined
   let ended = false
+  // The chunks start at once, their first awaited by the first pull: a client that leaves before
+  // reading anything still ends them (counted, settled, the upstream released), which a
+  // generator never started would not.
+  let first: Promise<IteratorResult<string | Uint8Array>> | undefined
   const finish = () => {
     ended = true
     if (handle) open?.delete(handle)
@@ -62,6 +66,8 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
     // (a reasoning model may think for minutes before that).
     start(controller) {
       controller.enqueue(new Uint8Array(0))
+      first = chunks.next()
+      first.catch(() => {}) // its failure is the first pull's to handle
       // At the end of a drain: a last error event in the stream's own format, then the end.
       handle = {
         end(reason) {
@@ -76,7 +82,9 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
     },
     async pull(controller) {
       try {
-        const { value, done } = await chunks.next()
+        const next = first ?? chunks.next()
+        first = undefined
+        const { value, done } = await next
         if (ended) return
         if (done) {
           finish()

@@ -22,8 +22,8 @@ export interface RequestTrace {
 export interface AttemptTrace {
   readonly traceparent: string
   set(attributes: Readonly<Record<string, string | number | boolean | undefined>>): void
-  /** Ends the span as failed (`error.type`: the error's code, else its status). */
-  fail(error: unknown): void
+  /** Ends the span as failed (`error.type`: the error's code, else its status), with `message` (keys already taken out). */
+  fail(error: unknown, message: string): void
   end(): void
 }
 
@@ -94,10 +94,10 @@ function _attempt(span: Span, traceparent: string, errorCode: number): AttemptTr
     set(attributes) {
       for (const [key, value] of Object.entries(attributes)) if (value !== undefined) span.setAttribute(key, value)
     },
-    fail(error) {
-      const e = error as { status?: number; data?: { code?: string }; message?: string }
+    fail(error, message) {
+      const e = error as { status?: number; data?: { code?: string } }
       span.setAttribute('error.type', e?.data?.code ?? (e?.status ? String(e.status) : 'aborted'))
-      span.setStatus({ code: errorCode, message: e?.message })
+      span.setStatus({ code: errorCode, message })
       span.end()
     },
     end: () => span.end(),

@@ -66,6 +66,16 @@ export function checkMessagesRequest(b: Json, countOnly = false): void {
     if (typeof content !== 'string' && !Array.isArray(content)) throw httpError(400, `messages.${i}.content: Input should be a string or a list of content blocks`, { param: 'messages' })
   })
   if (b.stream !== undefined && typeof b.stream !== 'boolean') throw httpError(400, `stream: Input should be a valid boolean (got ${JSON.stringify(b.stream)})`, { param: 'stream' })
+  for (const field of ['tools', 'system'] as const) {
+    const list = b[field]
+    if (list === undefined || list === null || (field === 'system' && typeof list === 'string')) continue
+    if (!Array.isArray(list)) throw httpError(400, `${field}: Input should be a list`, { param: field })
+    const bad = list.findIndex((x: unknown) => !x || typeof x !== 'object' || Array.isArray(x))
+    if (bad >= 0) throw httpError(400, `${field}.${bad}: Input should be an object`, { param: field })
+  }
+  b.messages.forEach((m: Json, i: number) => {
+    if (Array.isArray(m.content) && m.content.some((x: unknown) => !x || typeof x !== 'object')) throw httpError(400, `messages.${i}.content: every block should be an object`, { param: 'messages' })
+  })
 }
 
 /**

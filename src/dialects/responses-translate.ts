@@ -86,7 +86,7 @@ export function toResponse(c: Json, model: string, created: number): Json {
   const s = new ResponseEvents(String(c.id ?? ''), model, created)
   const message = c.choices?.[0]?.message ?? {}
   if (typeof message.content === 'string' && message.content) s.text(message.content)
-  for (const call of message.tool_calls ?? []) s.call(call.index ?? 0, call.id, call.function?.name, call.function?.arguments ?? '')
+  ;(Array.isArray(message.tool_calls) ? message.tool_calls : []).forEach((call: Json, i: number) => s.call(i, call.id, call.function?.name, call.function?.arguments ?? ''))
   s.finish(c.choices?.[0]?.finish_reason, c.usage)
   return s.response()
 }

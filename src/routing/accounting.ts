@@ -40,7 +40,7 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
         const json = JSON.parse(event.data) as Record<string, any>
         // Anthropic's usage comes in parts (message_start's input, message_delta's output): merged.
         const part = json.type === 'message_start' ? json.message?.usage : (json.usage ?? json.response?.usage)
-        if (part && typeof part === 'object') usage = { ...usage, ...part }
+        if (part && typeof part === 'object') usage = { ...usage, ...Object.fromEntries(Object.entries(part).filter(([, v]) => v !== null)) }
         // The usage chunk the gateway asked for on the client's behalf: not theirs to see.
         return includeUsage || !Array.isArray(json.choices) || json.choices.length > 0
       })
@@ -62,7 +62,7 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
     stats.call(statsName(model), result, caller.team, caller.arm)
     if (caller.trace) {
       caller.trace.set({ 'gen_ai.usage.input_tokens': used && used.tokens - used.completion, 'gen_ai.usage.output_tokens': used?.completion, 'gen_ai.server.time_to_first_token': first !== undefined && caller.timing ? (first - caller.timing.started) / 1000 : undefined, 'gateway.result': result })
-      if (result === 'error' || result === 'truncated') caller.trace.fail(httpError(502, `the stream ended in an error (${result})`, { code: `stream_${result}` }))
+      if (result === 'error' || result === 'truncated') caller.trace.fail(httpError(502, `the stream ended in an error (${result})`, { code: `stream_${result}` }), `the stream ended in an error (${result})`)
       else caller.trace.end()
     }
     const t = caller.timing
@@ -92,9 +92,10 @@ export function account(stats: Stats, model: Model, json: Record<string, unknown
     invalid = true
     return 0
   }
-  // Anthropic counts cache reads and writes apart from input_tokens; OpenAI within them.
-  const reads = count(usage.cache_read_input_tokens)
-  const writes = count(usage.cache_creation_input_tokens)
+  // Anthropic counts cache reads and writes apart from input_tokens; OpenAI's shape (prompt_tokens) within them.
+  const anthropic = usage.prompt_tokens === undefined
+  const reads = anthropic ? count(usage.cache_read_input_tokens) : 0
+  const writes = anthropic ? count(usage.cache_creation_input_tokens) : 0
   const prompt = count(usage.prompt_tokens ?? usage.input_tokens) + reads + writes
   const completion = count(usage.completion_tokens ?? usage.output_tokens)
   const cached = Math.min(prompt, reads || count(usage.prompt_tokens_details?.cached_tokens ?? usage.input_tokens_details?.cached_tokens))
@@ -110,14 +111,14 @@ export function priceFor(pricing: Pricing, promptTokens: number): Omit<Pricing, 
   return tier ? { input: tier.input, cached_input: tier.cached_input ?? tier.input, output: tier.output } : pricing
 }
 
-/** Ends a JSON answer's attempt span with what the GenAI conventions record: the model that answered, the tokens, and with content capture on the output. */
-export function answeredSpan(caller: Caller, json: Record<string, unknown>, used: { tokens: number; completion: number } | undefined, content: boolean): void {
+/** Ends a JSON answer's attempt span with what the GenAI conventions record: the model that answered, the tokens, and with content capture on (`content`: the redactor) the output, keys taken out. */
+export function answeredSpan(caller: Caller, json: Record<string, unknown>, used: { tokens: number; completion: number } | undefined, content: false | { text(s: string): string }): void {
   if (!caller.trace) return
   caller.trace.set({
     'gen_ai.response.model': typeof json.model === 'string' ? json.model : undefined,
     'gen_ai.usage.input_tokens': used && used.tokens - used.completion,
     'gen_ai.usage.output_tokens': used?.completion,
-    'gen_ai.output.messages': content ? JSON.stringify((json.choices as { message?: unknown }[] | undefined)?.map((c) => c.message) ?? json.content ?? json.output ?? null) : undefined,
+    'gen_ai.output.messages': content ? content.text(JSON.stringify((json.choices as { message?: unknown }[] | undefined)?.map((c) => c.message) ?? json.content ?? json.output ?? null)) : undefined,
   })
   caller.trace.end()
 }

@@ -116,7 +116,6 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   throw failure
 }
 
-// 503 naming the key of the model's first place that lacks one.
 /**
  * The model a request names, as the caller may call it now (400 without one, 404, 410): a
  * weighted alias gives the caller's arm (`arm`).
@@ -129,6 +128,7 @@ export function requestedModel(gw: Gateway, event: H3Event, input: Record<string
   return { model: resolvedModel(resolve(gw.catalog, arm ? arm.model : input.model, gw.now(), gw.allowed(event))), arm }
 }
 
+// 503 naming the key of the model's first place that lacks one.
 function _notConfigured(gw: Gateway, model: Model): never {
   const unkeyed = (model.deployments ?? [model]).map((d) => gw.upstreams[d.provider]!).find((u) => u.provider.api_key_env && !u.key)
   const provider = (unkeyed ?? gw.upstreams[model.provider]!).provider
@@ -176,7 +176,7 @@ async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, strea
     const outcome = anthropic ? await callAnthropic(ex, place.up, gw.now) : await callOpenAI(ex, place.up)
     return { outcome: outcome.kind === 'stream' && more ? { ...outcome, batches: await _started(outcome.batches) } : outcome, firstByte }
   } catch (error) {
-    trace?.fail(error)
+    trace?.fail(error, gw.redactor.text((error as Error | undefined)?.message ?? ''))
     throw error
   }
 }
@@ -205,7 +205,7 @@ function _spanAttributes(gw: Gateway, c: Candidate, place: Place, api: Api, stre
     'gen_ai.request.stream': stream,
     ..._server(place.up.baseUrl),
     'gateway.deployment': place.key,
-    ...(gw.tracing.content && { 'gen_ai.input.messages': JSON.stringify(c.body.messages ?? c.body.input ?? c.body.prompt ?? null) }),
+    ...(gw.tracing.content && { 'gen_ai.input.messages': gw.redactor.text(JSON.stringify(c.body.messages ?? c.body.input ?? c.body.prompt ?? null)) }),
   }
 }
 
@@ -234,7 +234,7 @@ async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], 
     const used = account(stats, model, outcome.json, caller)
     await caller.settle?.(used)
     stats.call(statsName(model), 'ok', caller.team, caller.arm)
-    answeredSpan(caller, outcome.json, used, gw.tracing.content)
+    answeredSpan(caller, outcome.json, used, gw.tracing.content && gw.redactor)
     const t = caller.timing
     if (t) stats.timing(statsName(model), t.provider, { firstByte: t.firstByte && (t.firstByte - t.started) / 1000, total: (performance.now() - t.started) / 1000 })
     const text = redactor.text(outcome.text)

@@ -1,7 +1,7 @@
 import type { H3Event } from 'h3'
 
 // What browsers may send and read cross-origin.
-const ALLOW_HEADERS = 'authorization, content-type, x-request-id'
+const ALLOW_HEADERS = 'authorization, content-type, x-request-id, x-api-key, anthropic-version, anthropic-beta'
 const EXPOSE_HEADERS = 'x-request-id, etag, deprecation, sunset, x-gateway-model, x-gateway-dropped-params'
 
 /**

@@ -167,6 +167,8 @@ describe('errors in Anthropic\'s envelope', () => {
     ['a missing model', { max_tokens: 10, messages: user('x') }, 400, 'invalid_request_error', 'model: Field required'],
     ['messages that are not a list', { model: 'claude', max_tokens: 10, messages: 'hi' }, 400, 'invalid_request_error', 'messages: Field required'],
     ['a message of another role', { model: 'claude', max_tokens: 10, messages: [{ role: 'system', content: 'x' }] }, 400, 'invalid_request_error', "messages.0.role: Input should be 'user' or 'assistant'"],
+    ['a tool that is not an object', { model: 'claude', max_tokens: 10, messages: user('x'), tools: [null] }, 400, 'invalid_request_error', 'tools.0: Input should be an object'],
+    ['a content block that is not an object', { model: 'chat', max_tokens: 10, messages: [{ role: 'user', content: [null] }] }, 400, 'invalid_request_error', 'messages.0.content: every block should be an object'],
   ])('%s', async (_, body, status, type, message) => {
     const res = await fetch(`${ctx.gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify(body) })
     expect({ status: res.status, body: await res.json() }).toEqual({ status, body: { type: 'error', error: { type, message } } })

@@ -1,4 +1,3 @@
-import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
 import { useProxy } from '../_setup.ts'
 
@@ -41,6 +40,12 @@ describe('the Responses API for every chat model', () => {
     // A conversation that ends in the tool's output is answered, not met with another call.
     const answered = await ctx.client.responses.create({ model, tools: [weather], input: [{ role: 'user', content: 'call get_weather for Paris' }, { type: 'function_call', call_id: 'c1', name: 'get_weather', arguments: '{"city":"Paris"}' }, { type: 'function_call_output', call_id: 'c1', output: 'sunny' }] })
     expect(answered.output.map((o) => o.type)).toEqual(['message'])
+  })
+
+  it.each(['claude', 'qwen-local'])('%s: parallel function calls stay apart, not streamed too', async (model) => {
+    const lookup = { ...weather, name: 'lookup' }
+    const r = await ctx.client.responses.create({ model, input: 'get_weather and lookup', tools: [weather, lookup] })
+    expect(r.output.map((o) => (o as { name?: string }).name)).toEqual(['get_weather', 'lookup'])
   })
 
   it('sends Claude the Messages request the translation makes: system, tools, the output limit', async () => {

@@ -111,6 +111,16 @@ describe('OpenTelemetry traces', () => {
     expect(received.map((r) => r.raw).join('')).not.toContain(PROMPT)
   })
 
+  it('takes provider keys out of what a span says of a failure', async () => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl })
+    a.fail({ status: 400, body: { error: { message: `bad key ${ACME_KEY} given` } } })
+    await expect(gw.client.chat.completions.create({ model: 'spread', messages: user('x') })).rejects.toMatchObject({ status: 400 })
+    await gw.done()
+    const [attempt] = spans().filter((s) => s.kind === 3)
+    expect(attempt!.status).toMatchObject({ code: 2, message: expect.stringContaining('[redacted]') })
+    expect(received.map((r) => r.raw).join('')).not.toContain(ACME_KEY)
+  })
+
   it('puts prompts and answers in spans only when content capture is switched on', async () => {
     const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT: 'true' })
     await gw.client.chat.completions.create({ model: 'spread', messages: user(PROMPT) })
