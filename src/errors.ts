@@ -9,11 +9,13 @@ export interface ErrorDetails {
   /** Response headers the error carries, e.g. `Allow` or `Retry-After`. */
   readonly headers?: Record<string, string>
   readonly cause?: unknown
+  /** Mid-stream: the client has already been told (the upstream's own error event passed on); nothing more is written. */
+  readonly told?: boolean
 }
 
 /** An HTTP error for a client: thrown anywhere on the request path, rendered once per dialect. */
 export function httpError(status: number, message: string, details: ErrorDetails = {}): HTTPError {
-  return new HTTPError({ status, message, headers: details.headers, cause: details.cause, data: { code: details.code, param: details.param } })
+  return new HTTPError({ status, message, headers: details.headers, cause: details.cause, data: { code: details.code, param: details.param, ...(details.told && { told: true }) } })
 }
 
 /** Anything thrown, as the error a client may hear: an HTTPError as it is, anything else a 500 that says no more. */

@@ -130,10 +130,10 @@ export function toChatRequest(b: Json): { body: Json; dropped: string[] } {
 
 /** A chat completion as a Messages API message, under `model`. */
 export function toMessage(c: Json, model: string): Json {
-  const choice = c.choices?.[0] ?? {}
+  const choice = (Array.isArray(c.choices) ? c.choices[0] : undefined) ?? {}
   const content: Json[] = []
   if (typeof choice.message?.content === 'string' && choice.message.content) content.push({ type: 'text', text: choice.message.content })
-  for (const call of choice.message?.tool_calls ?? []) content.push({ type: 'tool_use', id: call.id, name: call.function?.name, input: _input(call.function?.arguments) })
+  for (const call of Array.isArray(choice.message?.tool_calls) ? choice.message.tool_calls : []) content.push({ type: 'tool_use', id: call.id, name: call.function?.name, input: _input(call.function?.arguments) })
   return { id: _id(c.id), type: 'message', role: 'assistant', model, content, stop_reason: STOP[choice.finish_reason] ?? 'end_turn', stop_sequence: null, usage: _usage(c.usage) }
 }
 
@@ -171,7 +171,7 @@ export async function* toMessageEvents(batches: AsyncIterable<SseEvent[]>, model
         emit('message_start', { message: { id: _id(chunk.id), type: 'message', role: 'assistant', model, content: [], stop_reason: null, stop_sequence: null, usage: { input_tokens: 0, output_tokens: 0 } } })
       }
       if (chunk.usage) usage = chunk.usage
-      const choice = chunk.choices?.[0]
+      const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined
       const delta = choice?.delta ?? {}
       if (typeof delta.content === 'string' && delta.content) {
         if (open?.tool !== undefined) close()
@@ -181,8 +181,9 @@ export async function* toMessageEvents(batches: AsyncIterable<SseEvent[]>, model
         }
         emit('content_block_delta', { index: open.index, delta: { type: 'text_delta', text: delta.content } })
       }
-      for (const call of (delta.tool_calls ?? []) as Json[]) {
-        const n = call.index ?? 0
+      for (const [i, call] of (Array.isArray(delta.tool_calls) ? (delta.tool_calls as Json[]) : []).entries()) {
+        if (!call || typeof call !== 'object') continue
+        const n = call?.index ?? i
         if (!tools.has(n)) {
           close()
           tools.set(n, next)

@@ -84,7 +84,7 @@ function _content(content: unknown, role: string): unknown {
 /** A chat completion as a response object, under `model`. */
 export function toResponse(c: Json, model: string, created: number): Json {
   const s = new ResponseEvents(String(c.id ?? ''), model, created)
-  const message = c.choices?.[0]?.message ?? {}
+  const message = (Array.isArray(c.choices) ? c.choices[0]?.message : undefined) ?? {}
   if (typeof message.content === 'string' && message.content) s.text(message.content)
   ;(Array.isArray(message.tool_calls) ? message.tool_calls : []).forEach((call: Json, i: number) => s.call(i, call.id, call.function?.name, call.function?.arguments ?? ''))
   s.finish(c.choices?.[0]?.finish_reason, c.usage)
@@ -106,9 +106,10 @@ export async function* toResponseEvents(batches: AsyncIterable<SseEvent[]>, mode
         return
       }
       if (chunk.usage) usage = chunk.usage
-      const choice = chunk.choices?.[0]
+      const choice = Array.isArray(chunk.choices) ? chunk.choices[0] : undefined
       if (typeof choice?.delta?.content === 'string' && choice.delta.content) s.text(choice.delta.content)
-      for (const call of (choice?.delta?.tool_calls ?? []) as Json[]) s.call(call.index ?? 0, call.id, call.function?.name, call.function?.arguments ?? '')
+      const calls = choice?.delta?.tool_calls
+      if (Array.isArray(calls)) calls.forEach((call: Json, i: number) => s!.call(call?.index ?? i, call?.id, call?.function?.name, call?.function?.arguments ?? ''))
       if (choice?.finish_reason) finish = choice.finish_reason
     }
     const out = s?.take()
@@ -127,9 +128,8 @@ export async function* toResponseEvents(batches: AsyncIterable<SseEvent[]>, mode
 export class ResponseEvents {
   readonly #id: string
   readonly #base: Json
-  readonly #output: Json[] = []
-  #open: Json | undefined // the item being written
-  readonly #calls = new Map<number, Json>()
+  readonly #items: Json[] = [] // in output order; each with its `index` and whether it is `done`
+  readonly #calls = new Map<number, Json>() // tool call index -> its item
   #seq = 0
   #out: string[] = []
   #status = 'in_progress'
@@ -137,7 +137,7 @@ export class ResponseEvents {
   #incomplete: Json | null = null
 
   constructor(chatId: string, model: string, created: number) {
-    this.#id = `resp_${chatId.replace(/^chatcmpl-/, '') || 'gateway'}`
+    this.#id = `resp_${chatId.replace(/^(chatcmpl-|msg_)/, '') || 'gateway'}`
     this.#base = { id: this.#id, object: 'response', created_at: created, model }
     const response = this.response()
     this.#emit('response.created', { response })
@@ -145,32 +145,32 @@ export class ResponseEvents {
   }
 
   text(delta: string): void {
-    if (this.#open?.type !== 'message') {
-      this.#close()
-      this.#open = { type: 'message', id: `msg_${this.#id.slice(5)}_${this.#output.length}`, status: 'in_progress', role: 'assistant', content: [], text: '' }
-      this.#emit('response.output_item.added', { output_index: this.#output.length, item: this.#item(this.#open, false) })
-      this.#emit('response.content_part.added', { item_id: this.#open.id, output_index: this.#output.length, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } })
+    let item = this.#items.at(-1)
+    if (item?.type !== 'message' || item.done) {
+      this.#closeAll()
+      item = this.#add({ type: 'message', id: `msg_${this.#id.slice(5)}_${this.#items.length}`, status: 'in_progress', role: 'assistant', text: '' })
+      this.#emit('response.content_part.added', { item_id: item.id, output_index: item.index, content_index: 0, part: { type: 'output_text', text: '', annotations: [] } })
     }
-    this.#open.text += delta
-    this.#emit('response.output_text.delta', { item_id: this.#open.id, output_index: this.#output.length, content_index: 0, delta, logprobs: [] })
+    item.text += delta
+    this.#emit('response.output_text.delta', { item_id: item.id, output_index: item.index, content_index: 0, delta, logprobs: [] })
   }
 
+  /** A piece of tool call `index`: the first opens its item (calls may interleave; each keeps its own). */
   call(index: number, callId: string | undefined, name: string | undefined, args: string): void {
     let call = this.#calls.get(index)
     if (!call) {
-      this.#close()
-      call = { type: 'function_call', id: `fc_${this.#id.slice(5)}_${this.#output.length}`, call_id: callId ?? `call_${index}`, name: name ?? '', arguments: '', status: 'in_progress' }
+      const last = this.#items.at(-1)
+      if (last?.type === 'message' && !last.done) this.#close(last)
+      call = this.#add({ type: 'function_call', id: `fc_${this.#id.slice(5)}_${this.#items.length}`, call_id: callId ?? `call_${index}`, name: name ?? '', arguments: '', status: 'in_progress' })
       this.#calls.set(index, call)
-      this.#open = call
-      this.#emit('response.output_item.added', { output_index: this.#output.length, item: this.#item(call, false) })
     }
     if (!args) return
     call.arguments += args
-    this.#emit('response.function_call_arguments.delta', { item_id: call.id, output_index: this.#output.length, delta: args })
+    this.#emit('response.function_call_arguments.delta', { item_id: call.id, output_index: call.index, delta: args })
   }
 
   finish(reason: string | undefined, usage: Json | undefined): void {
-    this.#close()
+    this.#closeAll()
     this.#status = reason === 'length' ? 'incomplete' : 'completed'
     if (reason === 'length') this.#incomplete = { reason: 'max_output_tokens' }
     const cached = usage?.prompt_tokens_details?.cached_tokens ?? 0
@@ -185,35 +185,41 @@ export class ResponseEvents {
   }
 
   response(): Json {
-    return { ...this.#base, status: this.#status, error: null, incomplete_details: this.#incomplete, output: this.#output.map((item) => this.#item(item, true)), usage: this.#usage }
+    return { ...this.#base, status: this.#status, error: null, incomplete_details: this.#incomplete, output: this.#items.map((item) => this.#shown(item)), usage: this.#usage }
   }
 
   take(): string {
     return this.#out.splice(0).join('')
   }
 
-  // Ends the item being written: its done events, and it joins the output.
-  #close(): void {
-    const item = this.#open
-    if (!item) return
-    this.#open = undefined
-    const output_index = this.#output.length
+  #add(fields: Json): Json {
+    const item = { ...fields, index: this.#items.length, done: false }
+    this.#items.push(item)
+    this.#emit('response.output_item.added', { output_index: item.index, item: this.#shown(item) })
+    return item
+  }
+
+  #closeAll(): void {
+    for (const item of this.#items) if (!item.done) this.#close(item)
+  }
+
+  // Ends an item: its done events, with everything it holds.
+  #close(item: Json): void {
     if (item.type === 'message') {
-      const part = { type: 'output_text', text: item.text, annotations: [] }
-      this.#emit('response.output_text.done', { item_id: item.id, output_index, content_index: 0, text: item.text, logprobs: [] })
-      this.#emit('response.content_part.done', { item_id: item.id, output_index, content_index: 0, part })
+      this.#emit('response.output_text.done', { item_id: item.id, output_index: item.index, content_index: 0, text: item.text, logprobs: [] })
+      this.#emit('response.content_part.done', { item_id: item.id, output_index: item.index, content_index: 0, part: { type: 'output_text', text: item.text, annotations: [] } })
     } else {
-      this.#emit('response.function_call_arguments.done', { item_id: item.id, output_index, arguments: item.arguments })
+      this.#emit('response.function_call_arguments.done', { item_id: item.id, output_index: item.index, arguments: item.arguments })
     }
+    item.done = true
     item.status = 'completed'
-    this.#output.push(item)
-    this.#emit('response.output_item.done', { output_index, item: this.#item(item, true) })
+    this.#emit('response.output_item.done', { output_index: item.index, item: this.#shown(item) })
   }
 
   // An item as the API shows it: a message with its text part (once done), or a function call.
-  #item(item: Json, done: boolean): Json {
-    if (item.type !== 'message') return { ...item }
-    return { type: 'message', id: item.id, status: item.status, role: 'assistant', content: done ? [{ type: 'output_text', text: item.text, annotations: [] }] : [] }
+  #shown(item: Json): Json {
+    if (item.type !== 'message') return { type: item.type, id: item.id, call_id: item.call_id, name: item.name, arguments: item.arguments, status: item.status }
+    return { type: 'message', id: item.id, status: item.status, role: 'assistant', content: item.done ? [{ type: 'output_text', text: item.text, annotations: [] }] : [] }
   }
 
   #emit(type: string, data: Json): void {

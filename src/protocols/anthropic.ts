@@ -92,15 +92,19 @@ export async function* messagesStream(body: AsyncIterable<Uint8Array>, up: Upstr
   let size = 0
   const parser = new SseParser() // for streams with CR line ends, which are parsed throughout
   let crlf = false
+  // Whether these events end the stream (message_stop); an `error` event goes on to the client
+  // as Anthropic sent it (its type tells the SDKs whether to retry), and then the stream fails.
+  let failed: Json | undefined
   const check = (events: SseEvent[]): boolean => {
     let ended = false
     for (const e of events) {
       const json = JSON.parse(e.data) as Json
-      if (json.type === 'error') throw httpError(502, `${up.provider.name}: ${json.error?.message ?? 'stream error'}`, { code: 'upstream_error' })
+      if (json.type === 'error') failed = json
       if (json.type === 'message_stop') ended = true
     }
     return ended
   }
+  const fail = () => httpError(502, `${up.provider.name}: ${failed!.error?.message ?? 'stream error'}`, { code: 'upstream_error', told: true })
   try {
     for await (const piece of body) {
       const chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
@@ -110,6 +114,7 @@ export async function* messagesStream(body: AsyncIterable<Uint8Array>, up: Upstr
         if (events.length) {
           const ended = check(events)
           yield events
+          if (failed) throw fail()
           if (ended) return
         }
         continue
@@ -127,10 +132,13 @@ export async function* messagesStream(body: AsyncIterable<Uint8Array>, up: Upstr
       const events = new SseParser().push(complete)
       const ended = check(events)
       yield events.some((e) => e.data.includes('"usage":{')) ? events : [{ data: '', raw: complete }]
+      if (failed) throw fail()
       if (ended) return
     }
     const rest = crlf ? parser.end() : pending.length ? new SseParser().push(Buffer.concat([...pending, LF2])) : []
     if (rest.length && check(rest)) return yield rest
+    if (rest.length) yield rest
+    if (failed) throw fail()
     throw streamTruncated(up.provider.name, 'message_stop')
   } catch (error) {
     throw unreadable(error, up.provider.name)

@@ -52,6 +52,11 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
     result = 'ok'
   } catch (error) {
     if (signal.aborted) return
+    // The upstream's own error event already went to the client: the stream just ends.
+    if (HTTPError.isError(error) && (error.data as { told?: boolean } | undefined)?.told) {
+      result = sent ? 'truncated' : 'error'
+      return
+    }
     // Mid-stream, the status is sent: the error goes in an event the OpenAI SDK raises.
     const e = HTTPError.isError(error) && !error.unhandled ? error : httpError(502, 'the upstream stream failed', { code: 'upstream_error' })
     const body = openaiError(e)

@@ -77,6 +77,20 @@ describe('Claude models: passed through untranslated', () => {
   })
 })
 
+describe('an error event inside a passed-through stream', () => {
+  it('reaches the client as Anthropic sent it (its type kept), after the events before it, and counts the stream as cut', async () => {
+    const before = (await stats()).truncated_by_model?.claude ?? 0
+    const overloaded = 'event: error\ndata: {"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}\n\n'
+    ctx.mock.fail({ inject: { after: 4, text: overloaded } })
+    const res = await fetch(`${ctx.gw.url}/v1/messages`, { method: 'POST', headers: { 'content-type': 'application/json', 'anthropic-version': '2023-06-01' }, body: JSON.stringify({ model: 'claude', max_tokens: 50, stream: true, messages: user('one two three') }) })
+    const text = await res.text()
+    expect(text).toContain('"type":"content_block_delta"')
+    expect(text.endsWith(overloaded)).toBe(true)
+    expect(text.match(/event: error/g)).toHaveLength(1)
+    expect((await stats()).truncated_by_model.claude).toBe(before + 1)
+  })
+})
+
 describe('other models: translated to chat completions and back', () => {
   it('answers a message from an OpenAI model, with its usage', async () => {
     const msg = await client.messages.create({ model: 'chat', max_tokens: 100, system: 'Be brief.', messages: user('translate me'), stop_sequences: ['END'] })

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest'
+import { ResponseEvents } from '../../src/dialects/responses-translate.ts'
 import { useProxy } from '../_setup.ts'
 
 // /v1/responses for models that serve chat only: `claude` (Anthropic's Messages API) and
@@ -64,5 +65,21 @@ describe('the Responses API for every chat model', () => {
   it('names what it could not carry over', async () => {
     const res = await ctx.client.responses.create({ model: 'qwen-local', input: 'x', metadata: { a: 'b' }, tools: [{ type: 'web_search' }] }).withResponse()
     expect(res.response.headers.get('x-gateway-dropped-params')).toBe('metadata, tools (other than functions)')
+  })
+})
+
+describe('the Responses event sequence', () => {
+  it('keeps two interleaved tool calls apart: each its own output index, each done with all of its arguments', () => {
+    const s = new ResponseEvents('chatcmpl-1', 'm', 0)
+    s.call(0, 'c0', 'a', '{"q":')
+    s.call(1, 'c1', 'b', '{"r":')
+    s.call(0, undefined, undefined, '1}')
+    s.call(1, undefined, undefined, '2}')
+    s.finish('tool_calls', undefined)
+    const events = s.take().split('\n\n').filter(Boolean).map((e) => JSON.parse(e.split('\ndata: ')[1]!) as Record<string, any>)
+    expect(events.filter((e) => e.type === 'response.function_call_arguments.delta').map((e) => [e.output_index, e.delta])).toEqual([[0, '{"q":'], [1, '{"r":'], [0, '1}'], [1, '2}']])
+    expect(events.filter((e) => e.type === 'response.output_item.done').map((e) => [e.output_index, e.item.arguments])).toEqual([[0, '{"q":1}'], [1, '{"r":2}']])
+    expect(events.map((e) => e.sequence_number)).toEqual(events.map((_, i) => i))
+    expect(s.response().output.map((o: { name: string }) => o.name)).toEqual(['a', 'b'])
   })
 })
