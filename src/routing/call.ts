@@ -93,8 +93,12 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
         } catch (error) {
           if (!worthTryingElsewhere(error)) {
             // A fallback that refuses the request (its adapter, its upstream) is passed over:
-            // the answer stays the failure before it. The primary's refusal is the answer.
-            if (c !== primary && !signal.aborted) break
+            // the answer stays the failure before it (or is this, when none came before). The
+            // primary's refusal is the answer.
+            if (c !== primary && !signal.aborted) {
+              failure ??= error
+              break
+            }
             ;[failure, final] = [error, true]
             break
           }

@@ -201,6 +201,11 @@ describe('fallbacks', () => {
     expect(res.response.headers.get('x-gateway-model')).toBe('local-fb')
   })
 
+  it('a model whose provider is not configured answers its fallback\'s refusal when that is all there is', async () => {
+    b.fail({ status: 400 })
+    await expect(client.chat.completions.create({ model: 'unconfigured', messages: user('x') })).rejects.toMatchObject({ status: 400, message: expect.stringContaining('mock fault: status 400') })
+  })
+
   it('when every place fails, the last failure is answered', async () => {
     a.failAll({ status: 503 })
     b.failAll({ status: 500 })
