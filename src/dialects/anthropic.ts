@@ -32,7 +32,7 @@ export function anthropicRoutes(app: H3, gw: Gateway): void {
       const b = await jsonObject(event, gw.config.maxBodyBytes)
       checkMessagesRequest(b)
       const { body, dropped } = toChatRequest(b)
-      const called = await callModel(gw, event, 'chat', body, { body: b, headers: _betaHeaders(event) })
+      const called = await callModel(gw, event, 'chat', body, { native: { body: b, headers: _betaHeaders(event) } })
       const anthropic = called.outcome.format === 'anthropic'
       // Translated, the answer names the model asked for, or the fallback that served.
       const name = event.context.requested ? called.model.id : String(b.model)

@@ -2,6 +2,7 @@ import type { H3, H3Event } from 'h3'
 import type { Gateway } from '../gateway.ts'
 import { expanded } from '../protocols/sse.ts'
 import { callModel, requestedModel } from '../routing/call.ts'
+import type { Requested } from '../routing/call.ts'
 import { resolve, resolvedModel } from '../routing/resolve.ts'
 import { httpError } from '../errors.ts'
 import { callHeaders, reply, streamReply } from '../reply.ts'
@@ -58,7 +59,8 @@ export function ollamaRoutes(app: H3, gw: Gateway): void {
     POST: async (event) => {
       const b = await jsonObject(event, gw.config.maxBodyBytes, false)
       const started = performance.now()
-      const called = await callModel(gw, event, 'embeddings', _serves(gw, event, { model: ollamaModel(b.model), input: b.input, ...(b.dimensions ? { dimensions: b.dimensions } : {}) }, 'embed'))
+      const request = { model: ollamaModel(b.model), input: b.input, ...(b.dimensions ? { dimensions: b.dimensions } : {}) }
+      const called = await callModel(gw, event, 'embeddings', request, { requested: _serving(gw, event, request, 'embed') })
       return reply(event, JSON.stringify(fromEmbeddings(called.outcome.kind === 'json' ? called.outcome.json : {}, b.model, started)), callHeaders(called, gw.now()))
     },
   }, CALLS)
@@ -67,25 +69,27 @@ export function ollamaRoutes(app: H3, gw: Gateway): void {
     POST: async (event) => {
       const b = await jsonObject(event, gw.config.maxBodyBytes, false)
       if (typeof b.prompt !== 'string') throw httpError(400, 'prompt is required (a string)', { param: 'prompt' })
-      const called = await callModel(gw, event, 'embeddings', _serves(gw, event, { model: ollamaModel(b.model), input: b.prompt }, 'embeddings'))
+      const request = { model: ollamaModel(b.model), input: b.prompt }
+      const called = await callModel(gw, event, 'embeddings', request, { requested: _serving(gw, event, request, 'embeddings') })
       const data = called.outcome.kind === 'json' ? (called.outcome.json.data as { embedding?: unknown }[] | undefined) : undefined
       return reply(event, JSON.stringify({ embedding: data?.[0]?.embedding ?? [] }), callHeaders(called, gw.now()))
     },
   }, CALLS)
 }
 
-// The request, once its model is known to serve what the route does; else Ollama's words for it
+// The request's model, once it is known to serve what the route does; else Ollama's words for it
 // (`"name" does not support chat`), not the OpenAI dialect's advice about /v1 endpoints.
-function _serves(gw: Gateway, event: H3Event, request: Json, action: string): Json {
-  const { model } = requestedModel(gw, event, request)
+function _serving(gw: Gateway, event: H3Event, request: Json, action: string): Requested {
+  const requested = requestedModel(gw, event, request)
   const api = action === 'embed' || action === 'embeddings' ? 'embeddings' : 'chat'
-  if (!model.apis.includes(api)) throw httpError(400, `"${request.model}" does not support ${action}`, { code: 'unsupported_api', param: 'model' })
-  return request
+  if (!requested.model.apis.includes(api)) throw httpError(400, `"${request.model}" does not support ${action}`, { code: 'unsupported_api', param: 'model' })
+  return requested
 }
 
 async function _chat(gw: Gateway, event: H3Event, b: Json, shape: 'chat' | 'generate'): Promise<Response> {
   const started = performance.now()
-  const called = await callModel(gw, event, 'chat', _serves(gw, event, toChatRequest(b), shape))
+  const request = toChatRequest(b)
+  const called = await callModel(gw, event, 'chat', request, { requested: _serving(gw, event, request, shape) })
   const headers = callHeaders(called, gw.now())
   const frame = { model: b.model, shape, now: gw.now }
   if (called.outcome.kind === 'json') return reply(event, JSON.stringify(fromCompletion(called.outcome.json, frame, started)), headers)

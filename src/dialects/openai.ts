@@ -6,6 +6,7 @@ import type { Gateway } from '../gateway.ts'
 import { expanded, sseBytes } from '../protocols/sse.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { callModel, requestedModel } from '../routing/call.ts'
+import type { Requested } from '../routing/call.ts'
 import { resolve, resolvedModel } from '../routing/resolve.ts'
 import { ENDPOINTS } from '../routing/rules.ts'
 import { callHeaders, deprecationHeaders, reply, streamReply } from '../reply.ts'
@@ -56,8 +57,9 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
     route(app, ENDPOINTS[api], {
       POST: async (event: H3Event) => {
         const body = await jsonObject(event, gw.config.maxBodyBytes)
-        if (api === 'responses' && responsesTranslated(requestedModel(gw, event, body).model)) return _responses(gw, event, body)
-        const called = await callModel(gw, event, api, body)
+        const requested = api === 'responses' ? requestedModel(gw, event, body) : undefined
+        if (requested && responsesTranslated(requested.model)) return _responses(gw, event, body, requested)
+        const called = await callModel(gw, event, api, body, { requested })
         const headers = callHeaders(called, gw.now())
         const o = called.outcome
         if (o.kind === 'json') return reply(event, o.text, headers)
@@ -68,9 +70,9 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
 }
 
 // /v1/responses for a model that serves chat only: translated there and back.
-async function _responses(gw: Gateway, event: H3Event, b: Record<string, unknown>): Promise<Response> {
+async function _responses(gw: Gateway, event: H3Event, b: Record<string, unknown>, requested: Requested): Promise<Response> {
   const { body, dropped } = toChatFromResponses(b)
-  const called = await callModel(gw, event, 'chat', body)
+  const called = await callModel(gw, event, 'chat', body, { requested })
   const name = event.context.requested ? called.model.id : String(b.model)
   const headers = callHeaders({ model: called.model, dropped: [...dropped, ...called.dropped] }, gw.now())
   const created = Math.floor(gw.now().getTime() / 1000)

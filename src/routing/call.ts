@@ -30,6 +30,18 @@ export interface Called {
   readonly outcome: Outcome
 }
 
+/** What a dialect may already know of a call: the model it resolved (`requestedModel`), and a Messages request as sent. */
+export interface CallOptions {
+  readonly requested?: Requested
+  readonly native?: Native
+}
+
+/** The model a request names, and the arm of the weighted alias that gave it. */
+export interface Requested {
+  readonly model: Model
+  readonly arm?: Arm
+}
+
 /** A Messages API request as its client sent it, beside its chat translation (`input`): what `anthropic` providers receive. */
 export interface Native {
   readonly body: Record<string, unknown>
@@ -54,8 +66,9 @@ interface Candidate {
  * again when the client did not ask for it; an error inside a stream becomes an error event.
  * What the upstream answered leaves here with every provider key taken out (`gw.redactor`).
  */
-export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>, native?: Native): Promise<Called> {
-  const { model, arm } = requestedModel(gw, event, input)
+export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Record<string, unknown>, options: CallOptions = {}): Promise<Called> {
+  const { native } = options
+  const { model, arm } = options.requested ?? requestedModel(gw, event, input)
   const allowed = gw.allowed(event)
   event.context.model = model.id
   const team = event.context.team
@@ -124,7 +137,7 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
  * The model a request names, as the caller may call it now (400 without one, 404, 410): a
  * weighted alias gives the caller's arm (`arm`).
  */
-export function requestedModel(gw: Gateway, event: H3Event, input: Record<string, unknown>): { model: Model; arm?: Arm } {
+export function requestedModel(gw: Gateway, event: H3Event, input: Record<string, unknown>): Requested {
   if (typeof input.model !== 'string' || input.model === '') throw httpError(400, 'model is required: name a model from GET /v1/models', { code: 'missing_model', param: 'model' })
   if (CONTROL_CHARACTERS.test(input.model)) throw httpError(400, 'model contains control characters (CR, LF, NUL...): no model id has them', { code: 'invalid_model_id', param: 'model' })
   const weighted = Object.hasOwn(gw.catalog.weighted_aliases, input.model) ? gw.catalog.weighted_aliases[input.model] : undefined

@@ -72,10 +72,9 @@ export async function post(up: Upstream, path: string, headers: Record<string, s
     try {
       return await postOnce(up, path, headers, body, signal, messageOf)
     } catch (error) {
-      const status = HTTPError.isError(error) ? error.status : 0
       const code = HTTPError.isError(error) ? (error.data as { code?: string } | undefined)?.code : undefined
-      if (attempt >= r.attempts || signal.aborted || !RETRIED.has(status) || FINAL.has(code ?? '')) throw error
-      const asked = status === 429 ? _retryAfterMs((error as HTTPError).headers?.get('retry-after')) : undefined
+      if (attempt >= r.attempts || signal.aborted || !worthTryingElsewhere(error) || FINAL.has(code ?? '')) throw error
+      const asked = (error as HTTPError).status === 429 ? _retryAfterMs((error as HTTPError).headers?.get('retry-after')) : undefined
       const wait = asked ?? r.backoffMs * 2 ** attempt * (1 + Math.random() / 2)
       if (wait > r.maxWaitMs || Date.now() + wait > deadline) throw error
       onRetry?.()
