@@ -17,14 +17,16 @@ export class Recent {
   add(model: string, sample: Sample): void {
     let list = this.#samples.get(model)
     if (!list) this.#samples.set(model, (list = []))
-    list.push(sample)
-    if (list.length > MAX_SAMPLES) list.splice(0, list.length - MAX_SAMPLES)
+    // Trimmed to the newest MAX_SAMPLES once twice as many came: a shift per sample would move
+    // the whole list on every call.
+    if (list.push(sample) >= 2 * MAX_SAMPLES) list.splice(0, list.length - MAX_SAMPLES)
   }
 
   /** Per model with samples in the window ending at `now`: how many, and p50/p95 of the latency and of the time to first token (streams only; absent without one). */
   percentiles(now: number, only?: (model: string) => boolean) {
     const out: Record<string, { samples: number; p50_seconds: number; p95_seconds: number; ttft_p50_seconds?: number; ttft_p95_seconds?: number }> = {}
     for (const [model, list] of [...this.#samples].sort(([a], [b]) => a.localeCompare(b))) {
+      if (list.length > MAX_SAMPLES) list.splice(0, list.length - MAX_SAMPLES)
       const start = list.findIndex((s) => s.at > now - WINDOW_MS)
       if (start === -1) list.length = 0
       else if (start > 0) list.splice(0, start)

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
+import type { Writable } from 'node:stream'
 import { FastResponse } from 'srvx'
 import type { H3Event, HTTPError } from 'h3'
 import { deprecationState } from './catalog/deprecation.ts'
@@ -38,84 +39,145 @@ const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' 
 
 /**
  * A streamed response of `chunks`, pulled one at a time as the client reads (so a slow reader
- * slows the upstream rather than filling memory). A client that leaves cancels the stream,
- * which ends the generator and with it the upstream request.
+ * slows the upstream rather than filling memory). A client that leaves ends the chunks, and
+ * with them the upstream request. The body is piped by hand (see `ChunkPipe`).
  */
 export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array>, format: StreamFormat, headers: Record<string, string> = {}): Response {
-  const encoder = new TextEncoder()
-  const open = event.context.streams
-  let handle: { end(reason: string): void } | undefined
-  let ended = false
-  // The chunks start at once, their first awaited by the first pull: a client that leaves before
-  // reading anything still ends them (counted, settled, the upstream released), which a
-  // generator never started would not.
-  let first: Promise<IteratorResult<string | Uint8Array>> | undefined
-  const finish = () => {
-    ended = true
-    if (handle) open?.delete(handle)
-  }
-  // Whoever waits for the stream's end hears it once, after the chunks' own cleanup has run.
-  let told = false
-  const tell = () => {
-    if (!told) event.context.streamEnded?.()
-    told = true
-  }
   event.context.streaming = true
-  const body = new ReadableStream<Uint8Array>({
-    // An empty first chunk makes Node send the headers now, not with the first upstream event
-    // (a reasoning model may think for minutes before that).
-    start(controller) {
-      controller.enqueue(new Uint8Array(0))
-      first = chunks.next()
-      first.catch(() => {}) // its failure is the first pull's to handle
-      // At the end of a drain: a last error event in the stream's own format, then the end.
-      handle = {
-        end(reason) {
-          if (ended) return
-          finish()
-          controller.enqueue(encoder.encode(format.error(httpError(503, reason, { code: 'shutting_down' }))))
-          controller.close()
-          chunks.return(undefined).catch(() => {}).finally(tell) // the request's abort signal closes the upstream
-        },
-      }
-      open?.add(handle)
-    },
-    async pull(controller) {
-      try {
-        const next = first ?? chunks.next()
-        first = undefined
-        const { value, done } = await next
-        if (ended) return
-        if (done) {
-          finish()
-          tell()
-          controller.close()
-        } else controller.enqueue(typeof value === 'string' ? encoder.encode(value) : value)
-      } catch (error) {
-        if (ended) return
-        finish()
-        tell()
-        controller.error(error)
-      }
-    },
-    async cancel() {
-      finish()
-      await chunks.return(undefined).catch(() => {})
-      tell()
-    },
-  })
-  return new FastResponse(body, { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': format.contentType, ...headers } })
+  const body = new ChunkPipe(chunks, format, event.context.streams, () => event.context.streamEnded?.())
+  return new FastResponse(body as unknown as ConstructorParameters<typeof FastResponse>[0], { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': format.contentType, ...headers } })
 }
+
+/**
+ * A stream's chunks as a body that srvx pipes into the response (or, for `app.fetch`, into a
+ * stream of its own): written by hand, each as it comes, waiting for the socket to drain. A web
+ * ReadableStream, or a Node stream piped with `pipeline`, costs more to set up than the rest of
+ * a short stream's delivery. The chunks start at once, their first awaited by the pipe: a
+ * client that leaves before anything was written still ends them (counted, settled, the
+ * upstream released), which a generator never started would not. The headers go with the
+ * first chunk when it is at hand, else at once (a reasoning model may think for minutes before
+ * its first event). While it runs it is registered in `open`, so that a drain can end it with a
+ * last error event. `ended` is told once, after the chunks' own cleanup has run, however the
+ * stream ends.
+ */
+class ChunkPipe {
+  readonly #chunks: AsyncGenerator<string | Uint8Array>
+  readonly #format: StreamFormat
+  readonly #open: Set<{ end(reason: string): void }> | undefined
+  readonly #ended: () => void
+  #first: Promise<IteratorResult<string | Uint8Array>> | undefined
+  #dest: Writable | undefined
+  #done = false
+  #told = false
+
+  constructor(chunks: AsyncGenerator<string | Uint8Array>, format: StreamFormat, open: Set<{ end(reason: string): void }> | undefined, ended: () => void) {
+    this.#chunks = chunks
+    this.#format = format
+    this.#open = open
+    this.#ended = ended
+    this.#first = chunks.next()
+    this.#first.catch(() => {}) // its failure is the pipe's to handle
+    open?.add(this)
+  }
+
+  pipe<T extends Writable>(dest: T): T {
+    this.#dest = dest
+    dest.once('close', () => this.destroy()) // after the end, a no-op
+    let wrote = false
+    setImmediate(() => wrote || dest.destroyed || (dest as Writable & { flushHeaders?(): void }).flushHeaders?.())
+    void (async () => {
+      try {
+        for (let next = this.#first!; ; next = this.#chunks.next()) {
+          this.#first = undefined
+          const { value, done } = await next
+          if (this.#done) return
+          if (done) {
+            this.#finish()
+            dest.end()
+            return this.#tell()
+          }
+          const bytes = typeof value === 'string' ? Buffer.from(value) : value
+          if (!bytes.length) continue
+          wrote = true
+          if (!dest.write(bytes)) await _drained(dest)
+        }
+      } catch (error) {
+        if (this.#done) return
+        this.#finish()
+        dest.destroy(error as Error)
+        this.#tell()
+      }
+    })()
+    return dest
+  }
+
+  /** At the end of a drain: a last error event in the stream's own format, then the end. */
+  end(reason: string): void {
+    if (this.#done) return
+    this.#finish()
+    this.#dest?.end(this.#format.error(httpError(503, reason, { code: 'shutting_down' })))
+    this.#return() // the request's abort signal closes the upstream
+  }
+
+  /** The client left, or the response was never sent: the chunks end. */
+  destroy(): void {
+    if (this.#done) return
+    this.#finish()
+    this.#return()
+  }
+
+  /** As srvx calls it (unbound) when the stream it piped into closes. */
+  readonly abort = (): void => this.destroy()
+
+  #return(): void {
+    this.#chunks.return(undefined).catch(() => {}).finally(() => this.#tell())
+  }
+
+  #finish(): void {
+    this.#done = true
+    this.#open?.delete(this)
+  }
+
+  #tell(): void {
+    if (!this.#told) this.#ended()
+    this.#told = true
+  }
+}
+
+// Resolves when `dest` can take more, or has closed.
+function _drained(dest: Writable): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      dest.off('drain', done)
+      dest.off('close', done)
+      resolve()
+    }
+    dest.on('drain', done)
+    dest.on('close', done)
+  })
+}
+
+// A deprecated model's headers, made once per model and schedule.
+const deprecated = new WeakMap<Model, { readonly key: string; readonly headers: Record<string, string> }>()
 
 /** `Deprecation` (RFC 9745) and `Sunset` (RFC 8594) headers for a deprecated model, else none. */
 export function deprecationHeaders(model: Model, now: Date): Record<string, string> {
   const s = deprecationState(model, now)
   if (s.state !== 'deprecated') return {}
-  return {
-    // The date it was announced, or `true` (the draft's form) when the provider gave none.
-    deprecation: s.announced ? `@${Date.parse(`${s.announced}T00:00:00Z`) / 1000}` : 'true',
-    sunset: new Date(`${s.sunset}T00:00:00Z`).toUTCString(),
+  const key = `${s.announced}/${s.sunset}`
+  let made = deprecated.get(model)
+  if (made?.key !== key) {
+    made = {
+      key,
+      headers: {
+        // The date it was announced, or `true` (the draft's form) when the provider gave none.
+        deprecation: s.announced ? `@${Date.parse(`${s.announced}T00:00:00Z`) / 1000}` : 'true',
+        sunset: new Date(`${s.sunset}T00:00:00Z`).toUTCString(),
+      },
+    }
+    deprecated.set(model, made)
   }
+  return made.headers
 }
 
 /** Headers a model call's answer carries: the model that served it, deprecation, and what the catalog's rules dropped. */

@@ -2,9 +2,14 @@ import type { Model } from './types.ts'
 
 const DAY_MS = 86_400_000
 
+// The last day asked for (a day's number since 1970, and its text): every request asks for today.
+let last = { day: NaN, text: '' }
+
 /** The UTC day of `now`, `YYYY-MM-DD`: the unit of every catalog date (a model retires on its sunset day, UTC). */
 export function utcDay(now: Date): string {
-  return now.toISOString().slice(0, 10)
+  const day = Math.floor(now.getTime() / DAY_MS)
+  if (day !== last.day) last = { day, text: now.toISOString().slice(0, 10) }
+  return last.text
 }
 
 /** Whole days from the day `from` to the day `to` (both `YYYY-MM-DD`); negative when `to` is earlier. */

@@ -89,7 +89,6 @@ export function parseJson(text: string, up: Upstream): Record<string, unknown> {
 // event); every other event passes untouched.
 const USAGE = Buffer.from('"usage":{')
 const LF2 = Buffer.from('\n\n')
-const DATA = Buffer.from('data:')
 const DONE = Buffer.from(STREAM_END.data)
 // The last events of a stream as the start of their lines (each preceded by a line end, or at a
 // region's start): [DONE], error events, and the Responses API's last events by name or type.
@@ -99,8 +98,13 @@ const END_LINES = [
 ].map((m) => Buffer.from(m))
 const END_EVENTS = END_LINES.map((m) => Buffer.concat([Buffer.from('\n'), m]))
 
+// What every last event holds (its data or its name), to look for the last events only where
+// one may be: most regions hold none.
+const END_WORDS = [STREAM_END.data, 'error', ...[...STREAM_END.events].filter((name) => !name.includes('error'))].map((w) => Buffer.from(w))
+
 // Whether these complete events hold a stream's last event, at the start of one of their lines.
 function _ends(events: Buffer): boolean {
+  if (!END_WORDS.some((w) => events.includes(w))) return false
   return END_LINES.some((m) => events.compare(m, 0, m.length, 0, Math.min(m.length, events.length)) === 0) || END_EVENTS.some((m) => events.includes(m))
 }
 
@@ -142,9 +146,8 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
       pending = cut < chunk.length ? [chunk.subarray(cut)] : []
       pendingSize = chunk.length - cut
       ended ||= _ends(complete)
-      if (!_wellFormed(complete)) yield* _valid(new SseParser().push(complete), up)
-      else if (complete.includes(USAGE)) yield new SseParser().push(complete)
-      else yield [{ data: '', raw: complete }]
+      if (!_wellFormed(complete)) yield* _valid(new SseParser().push(complete.toString()), up)
+      else yield complete.includes(USAGE) ? _withUsage(complete) : [{ data: '', raw: complete }]
     }
     const rest = parser ? parser.end() : pending.length ? new SseParser().push(Buffer.concat([...pending, LF2])) : []
     yield* _valid(rest, up)
@@ -154,14 +157,33 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
   }
 }
 
+// Complete events with the ones that carry usage parsed (to be counted, and stripped when the
+// client did not ask for them), the runs of events between them left as they came.
+function _withUsage(events: Buffer): SseEvent[] {
+  const out: SseEvent[] = []
+  let from = 0
+  for (let at = events.indexOf(USAGE); at !== -1; at = events.indexOf(USAGE, from)) {
+    const previous = events.lastIndexOf(LF2, at)
+    const start = previous === -1 ? 0 : Math.max(from, previous + 2)
+    const next = events.indexOf(LF2, at)
+    const end = next === -1 ? events.length : next + 2
+    if (start > from) out.push({ data: '', raw: events.subarray(from, start) })
+    out.push(...new SseParser().push(events.toString('utf8', start, end)))
+    from = end
+  }
+  if (from < events.length) out.push({ data: '', raw: events.subarray(from) })
+  return out
+}
+
 // Whether every `data:` line of these complete events holds a JSON object or [DONE], judged by
 // its first and last bytes (a full parse of every event would cost the pass-through its speed).
 function _wellFormed(events: Buffer): boolean {
   for (let start = 0; start < events.length;) {
     let end = events.indexOf(10, start)
     if (end === -1) end = events.length
-    if (end - start >= DATA.length && events.compare(DATA, 0, DATA.length, start, start + DATA.length) === 0) {
-      const value = events[start + DATA.length] === 32 ? start + DATA.length + 1 : start + DATA.length
+    // `data:` (bytes, not Buffer.compare: a native call per line costs more than the check)
+    if (end - start >= 5 && events[start] === 0x64 && events[start + 1] === 0x61 && events[start + 2] === 0x74 && events[start + 3] === 0x61 && events[start + 4] === 0x3a) {
+      const value = events[start + 5] === 32 ? start + 6 : start + 5
       const done = end - value === DONE.length && events.compare(DONE, 0, DONE.length, value, end) === 0
       if (!done && (events[value] !== 0x7b || events[end - 1] !== 0x7d)) return false
     }

@@ -68,12 +68,12 @@ export class LineTooLongError extends Error {
  * in proportion to its length. Throws LineTooLongError past 16 MiB.
  */
 export class LineSplitter {
-  readonly #decoder = new TextDecoder()
+  #decoder: InstanceType<typeof TextDecoder> | undefined // made for the first bytes (strings need none)
   #partial = '' // the line not ended yet
   #skipLf = false // the previous chunk ended in CR: a leading LF belongs to it
 
   push(chunk: Uint8Array | string): string[] {
-    const text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true })
+    const text = typeof chunk === 'string' ? chunk : (this.#decoder ??= new TextDecoder()).decode(chunk, { stream: true })
     let start = this.#skipLf && text.startsWith('\n') ? 1 : 0
     this.#skipLf = false
     const out: string[] = []
@@ -95,7 +95,7 @@ export class LineSplitter {
   }
 
   end(): string[] {
-    const rest = this.#partial + this.#decoder.decode()
+    const rest = this.#partial + (this.#decoder?.decode() ?? '')
     this.#partial = ''
     return rest ? [rest] : []
   }
@@ -144,11 +144,11 @@ export function streamTruncated(upstream: string, end: string) {
 
 /** `batches` with every untouched region parsed into its events, for a reader of events. */
 export async function* expanded(batches: AsyncIterable<SseEvent[]>): AsyncGenerator<SseEvent[]> {
-  for await (const batch of batches) yield batch.flatMap((e) => (e.raw ? new SseParser().push(e.raw) : [e]))
+  for await (const batch of batches) yield batch.flatMap((e) => (e.raw ? new SseParser().push(Buffer.from(e.raw.buffer, e.raw.byteOffset, e.raw.byteLength).toString()) : [e]))
 }
 
 /** A batch as its bytes on the wire: untouched regions as they came, other events written anew. */
 export function sseBytes(batch: readonly SseEvent[]): Uint8Array {
-  const raw = batch.length === 1 ? batch[0]!.raw : undefined
-  return raw ?? Buffer.from(batch.map((e) => e.raw ? Buffer.from(e.raw).toString('utf8') : sseText(e)).join(''))
+  if (batch.length === 1 && batch[0]!.raw) return batch[0]!.raw
+  return Buffer.concat(batch.map((e) => e.raw ?? Buffer.from(sseText(e))))
 }

@@ -1,3 +1,4 @@
+import { connect } from 'node:net'
 import OpenAI from 'openai'
 import { describe, expect, it } from 'vitest'
 import { ACME_KEY, proxyServer, until, useProxy } from '../_setup.ts'
@@ -95,16 +96,18 @@ describe('client disconnects', () => {
     expect(stats.aborted_by_model.chat).toBeGreaterThanOrEqual(2)
   })
 
-  it('a stream cancelled before its first read is still ended: counted as aborted, its upstream closed', async () => {
+  it('a stream whose client leaves before its first event is still ended: counted as aborted, its upstream closed', async () => {
     proxy.mock.seen.length = 0
-    proxy.mock.fail({ stallAfter: 1 })
+    proxy.mock.fail({ stallAfter: 0 }) // headers, then silence (a model thinking)
     const aborted = async () => ((await (await fetch(`${proxy.gw.url}/api/stats`)).json()).aborted_by_model?.chat ?? 0) as number
     const before = await aborted()
-    const controller = new AbortController()
-    // The app without a socket, as a server sees a client that left before the body was read.
-    const res = await proxy.gw.app.fetch(new Request(`${proxy.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat({ stream: true })), signal: controller.signal }))
-    controller.abort()
-    await res.body!.cancel()
+    const body = JSON.stringify(chat({ stream: true }))
+    const socket = connect(Number(new URL(proxy.gw.url).port), '127.0.0.1')
+    socket.write(`POST /v1/chat/completions HTTP/1.1\r\nhost: gateway\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
+    // The headers come at once; the client leaves before any event.
+    const head = await new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString())))
+    expect(head).toMatch(/^HTTP\/1\.1 200 OK\r\n[\s\S]*content-type: text\/event-stream/)
+    socket.destroy()
     await until(() => proxy.mock.seen[0]?.closed === true, 'the upstream request to close', 2000)
     const deadline = Date.now() + 2000
     while ((await aborted()) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
