@@ -54,9 +54,9 @@ export class Redactor {
     return name === undefined ? { data } : { event: name, data }
   }
 
-  /** `batches` of a stream as they pass, redacted: events (names too) and untouched regions' bytes. */
-  async *batches(batches: AsyncIterable<SseEvent[]>): AsyncGenerator<SseEvent[]> {
-    for await (const batch of batches) yield this.#secrets.length ? batch.map((e) => this.#batchEvent(e)) : batch
+  /** A stream's batch, redacted: events (names too) and untouched regions' bytes. */
+  batch(batch: SseEvent[]): SseEvent[] {
+    return this.#secrets.length ? batch.map((e) => this.#batchEvent(e)) : batch
   }
 
   #batchEvent(e: SseEvent): SseEvent {

@@ -38,13 +38,16 @@ export interface StreamFormat {
 const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
 
 /**
- * A streamed response of `chunks`, pulled one at a time as the client reads (so a slow reader
- * slows the upstream rather than filling memory). A client that leaves ends the chunks, and
- * with them the upstream request. The body is piped by hand (see `ChunkPipe`).
+ * A streamed response of `chunks` (written as `bytes` makes them, when given), pulled one at a
+ * time as the client reads (so a slow reader slows the upstream rather than filling memory). A
+ * client that leaves ends the chunks, and with them the upstream request. The body is piped by
+ * hand (see `ChunkPipe`).
  */
-export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array>, format: StreamFormat, headers: Record<string, string> = {}): Response {
+export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array>, format: StreamFormat, headers?: Record<string, string>): Response
+export function streamReply<T>(event: H3Event, chunks: AsyncGenerator<T>, format: StreamFormat, headers: Record<string, string>, bytes: (chunk: T) => string | Uint8Array): Response
+export function streamReply(event: H3Event, chunks: AsyncGenerator<unknown>, format: StreamFormat, headers: Record<string, string> = {}, bytes: (chunk: unknown) => string | Uint8Array = (c) => c as string | Uint8Array): Response {
   event.context.streaming = true
-  const body = new ChunkPipe(chunks, format, event.context.streams, () => event.context.streamEnded?.())
+  const body = new ChunkPipe(chunks, bytes, format, event.context.streams, () => event.context.streamEnded?.())
   return new FastResponse(body as unknown as ConstructorParameters<typeof FastResponse>[0], { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': format.contentType, ...headers } })
 }
 
@@ -56,22 +59,24 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
  * client that leaves before anything was written still ends them (counted, settled, the
  * upstream released), which a generator never started would not. The headers go with the
  * first chunk when it is at hand, else at once (a reasoning model may think for minutes before
- * its first event). While it runs it is registered in `open`, so that a drain can end it with a
+ * its first event); chunks that come within one turn of the event loop go out in one write. While it runs it is registered in `open`, so that a drain can end it with a
  * last error event. `ended` is told once, after the chunks' own cleanup has run, however the
  * stream ends.
  */
 class ChunkPipe {
-  readonly #chunks: AsyncGenerator<string | Uint8Array>
+  readonly #chunks: AsyncGenerator<unknown>
+  readonly #bytes: (chunk: unknown) => string | Uint8Array
   readonly #format: StreamFormat
   readonly #open: Set<{ end(reason: string): void }> | undefined
   readonly #ended: () => void
-  #first: Promise<IteratorResult<string | Uint8Array>> | undefined
+  #first: Promise<IteratorResult<unknown>> | undefined
   #dest: Writable | undefined
   #done = false
   #told = false
 
-  constructor(chunks: AsyncGenerator<string | Uint8Array>, format: StreamFormat, open: Set<{ end(reason: string): void }> | undefined, ended: () => void) {
+  constructor(chunks: AsyncGenerator<unknown>, bytes: (chunk: unknown) => string | Uint8Array, format: StreamFormat, open: Set<{ end(reason: string): void }> | undefined, ended: () => void) {
     this.#chunks = chunks
+    this.#bytes = bytes
     this.#format = format
     this.#open = open
     this.#ended = ended
@@ -85,6 +90,10 @@ class ChunkPipe {
     dest.once('close', () => this.destroy()) // after the end, a no-op
     let wrote = false
     setImmediate(() => wrote || dest.destroyed || (dest as Writable & { flushHeaders?(): void }).flushHeaders?.())
+    // What comes within one turn of the event loop goes out in one write, the end included
+    // (the end of a short stream comes with its last events).
+    let corked = false
+    const uncork = () => corked && ((corked = false), dest.uncork())
     void (async () => {
       try {
         for (let next = this.#first!; ; next = this.#chunks.next()) {
@@ -93,12 +102,19 @@ class ChunkPipe {
           if (this.#done) return
           if (done) {
             this.#finish()
+            corked = false
             dest.end()
             return this.#tell()
           }
-          const bytes = typeof value === 'string' ? Buffer.from(value) : value
+          const made = this.#bytes(value)
+          const bytes = typeof made === 'string' ? Buffer.from(made) : made
           if (!bytes.length) continue
           wrote = true
+          if (!corked) {
+            corked = true
+            dest.cork()
+            setImmediate(uncork)
+          }
           if (!dest.write(bytes)) await _drained(dest)
         }
       } catch (error) {

@@ -4,7 +4,6 @@ import type { Api, Model } from '../catalog/types.ts'
 import { openaiError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
 import { expanded, sseBytes } from '../protocols/sse.ts'
-import type { SseEvent } from '../protocols/sse.ts'
 import { callModel, requestedModel } from '../routing/call.ts'
 import type { Requested } from '../routing/call.ts'
 import { resolve, resolvedModel } from '../routing/resolve.ts'
@@ -63,7 +62,7 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
         const headers = callHeaders(called, gw.now())
         const o = called.outcome
         if (o.kind === 'json') return reply(event, o.text, headers)
-        return streamReply(event, _sse(o.batches), SSE, headers)
+        return streamReply(event, o.batches, SSE, headers, sseBytes)
       },
     }, { calls: true })
   }
@@ -79,13 +78,4 @@ async function _responses(gw: Gateway, event: H3Event, b: Record<string, unknown
   const o = called.outcome
   if (o.kind === 'json') return reply(event, JSON.stringify(toResponse(o.json, name, created)), headers)
   return streamReply(event, toResponseEvents(expanded(o.batches), name, created), SSE, headers)
-}
-
-// A stream's batches as bytes: an upstream's untouched regions as they came.
-async function* _sse(batches: AsyncGenerator<SseEvent[]>): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const batch of batches) yield sseBytes(batch)
-  } finally {
-    await batches.return(undefined)
-  }
 }

@@ -147,7 +147,10 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
       pendingSize = chunk.length - cut
       ended ||= _ends(complete)
       if (!_wellFormed(complete)) yield* _valid(new SseParser().push(complete.toString()), up)
-      else yield complete.includes(USAGE) ? _withUsage(complete) : [{ data: '', raw: complete }]
+      else {
+        const usage = complete.indexOf(USAGE)
+        yield usage === -1 ? [{ data: '', raw: complete }] : _withUsage(complete, usage)
+      }
     }
     const rest = parser ? parser.end() : pending.length ? new SseParser().push(Buffer.concat([...pending, LF2])) : []
     yield* _valid(rest, up)
@@ -159,10 +162,11 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
 
 // Complete events with the ones that carry usage parsed (to be counted, and stripped when the
 // client did not ask for them), the runs of events between them left as they came.
-function _withUsage(events: Buffer): SseEvent[] {
+// `first`: where the first usage is.
+function _withUsage(events: Buffer, first: number): SseEvent[] {
   const out: SseEvent[] = []
   let from = 0
-  for (let at = events.indexOf(USAGE); at !== -1; at = events.indexOf(USAGE, from)) {
+  for (let at = first; at !== -1; at = events.indexOf(USAGE, from)) {
     const previous = events.lastIndexOf(LF2, at)
     const start = previous === -1 ? 0 : Math.max(from, previous + 2)
     const next = events.indexOf(LF2, at)

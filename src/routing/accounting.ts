@@ -4,6 +4,7 @@ import { httpError, openaiError } from '../errors.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { statsName } from '../stats.ts'
 import type { Arm, CallResult, Stats } from '../stats.ts'
+import type { Redactor } from '../redact.ts'
 import type { AttemptTrace } from '../tracing.ts'
 
 /** Who a call is counted for: the caller's team, and what to tell its limits once the answer is done (nothing when no usage came). */
@@ -23,9 +24,10 @@ export interface Caller {
  * (the last one seen), the usage chunk the gateway asked for is stripped unless the client asked
  * too, a failure becomes an error event (the OpenAI SDK raises it; no [DONE]), and the call is
  * counted as ok, error, aborted when the client left, or truncated when it failed after events
- * had reached the client (or the upstream ended it before its last event).
+ * had reached the client (or the upstream ended it before its last event). With `redactor`,
+ * every key is taken out of what passes.
  */
-export async function* accounted(stats: Stats, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal, caller: Caller = {}): AsyncGenerator<SseEvent[]> {
+export async function* accounted(stats: Stats, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal, caller: Caller = {}, redactor?: Redactor): AsyncGenerator<SseEvent[]> {
   let result: CallResult = 'aborted' // until the stream ends one way or the other
   // The usage seen, counted once at the end: some servers (vLLM's continuous usage stats)
   // repeat a running total on every chunk, so the last figures win.
@@ -46,7 +48,7 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
       })
       if (out.length) {
         sent = true
-        yield out
+        yield redactor ? redactor.batch(out) : out
       }
     }
     result = 'ok'
@@ -61,7 +63,8 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
     const e = HTTPError.isError(error) && !error.unhandled ? error : httpError(502, 'the upstream stream failed', { code: 'upstream_error' })
     const body = openaiError(e)
     result = sent || body.code === 'upstream_truncated' ? 'truncated' : 'error'
-    yield [{ data: JSON.stringify({ error: body }) }]
+    const event = { data: JSON.stringify({ error: body }) }
+    yield [redactor ? redactor.event(event) : event]
   } finally {
     const used = usage ? account(stats, model, { usage }, caller) : undefined
     stats.call(statsName(model), result, caller.team, caller.arm)

@@ -257,5 +257,5 @@ async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], 
     const text = redactor.text(outcome.text)
     return { model, dropped, outcome: text === outcome.text ? outcome : { ...outcome, text, json: JSON.parse(text) as Record<string, unknown> } }
   }
-  return { model, dropped, outcome: { ...outcome, batches: redactor.batches(accounted(stats, model, outcome.batches, includeUsage, signal, caller)) } }
+  return { model, dropped, outcome: { ...outcome, batches: accounted(stats, model, outcome.batches, includeUsage, signal, caller, redactor) } }
 }
