@@ -71,6 +71,7 @@ class ChunkPipe {
   readonly #ended: () => void
   #first: Promise<IteratorResult<unknown>> | undefined
   #dest: Writable | undefined
+  #last: string | undefined // a drain's last event
   #done = false
   #told = false
 
@@ -86,6 +87,7 @@ class ChunkPipe {
   }
 
   pipe<T extends Writable>(dest: T): T {
+    if (this.#done) return dest.end(this.#last) // ended before it was piped
     this.#dest = dest
     dest.once('close', () => this.destroy()) // after the end, a no-op
     let wrote = false
@@ -131,7 +133,8 @@ class ChunkPipe {
   end(reason: string): void {
     if (this.#done) return
     this.#finish()
-    this.#dest?.end(this.#format.error(httpError(503, reason, { code: 'shutting_down' })))
+    this.#last = this.#format.error(httpError(503, reason, { code: 'shutting_down' }))
+    this.#dest?.end(this.#last)
     this.#return() // the request's abort signal closes the upstream
   }
 
