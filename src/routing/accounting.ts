@@ -37,7 +37,8 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
   try {
     for await (const batch of batches) {
       first ??= performance.now()
-      const out = batch.filter((event) => {
+      // An untouched region alone (most of a passed-through stream) carries no usage.
+      const out = batch.length === 1 && batch[0]!.raw ? batch : batch.filter((event) => {
         if (!event.data.includes('"usage":{')) return true // raw regions (data '') included
         const json = JSON.parse(event.data) as Record<string, any>
         // Anthropic's usage comes in parts (message_start's input, message_delta's output): merged.
