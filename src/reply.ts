@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto'
 import { STATUS_CODES } from 'node:http'
+import { PassThrough, Readable } from 'node:stream'
 import type { Writable } from 'node:stream'
 import { FastResponse } from 'srvx'
 import type { H3Event, HTTPError } from 'h3'
@@ -47,13 +48,16 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint
 export function streamReply<T>(event: H3Event, chunks: AsyncGenerator<T>, format: StreamFormat, headers: Record<string, string>, bytes: (chunk: T) => string | Uint8Array): Response
 export function streamReply(event: H3Event, chunks: AsyncGenerator<unknown>, format: StreamFormat, headers: Record<string, string> = {}, bytes: (chunk: unknown) => string | Uint8Array = (c) => c as string | Uint8Array): Response {
   event.context.streaming = true
-  const body = new ChunkPipe(chunks, bytes, format, event.context.streams, () => event.context.streamEnded?.())
+  const pipe = new ChunkPipe(chunks, bytes, format, event.context.streams, () => event.context.streamEnded?.())
+  // Without a Node response (`app.fetch`), a web stream over it: cancelled, even before its
+  // first read, it ends the chunks.
+  const body = event.runtime?.node ? pipe : Readable.toWeb(pipe.pipe(new PassThrough()))
   return new FastResponse(body as unknown as ConstructorParameters<typeof FastResponse>[0], { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': format.contentType, ...headers } })
 }
 
 /**
- * A stream's chunks as a body that srvx pipes into the response (or, for `app.fetch`, into a
- * stream of its own): written by hand, each as it comes, waiting for the socket to drain. A web
+ * A stream's chunks as a body that srvx pipes into the response (or, for `app.fetch`, that is
+ * piped into a web stream): written by hand, each as it comes, waiting for the socket to drain. A web
  * ReadableStream, or a Node stream piped with `pipeline`, costs more to set up than the rest of
  * a short stream's delivery. The chunks start at once, their first awaited by the pipe: a
  * client that leaves before anything was written still ends them (counted, settled, the

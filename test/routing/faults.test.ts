@@ -96,6 +96,22 @@ describe('client disconnects', () => {
     expect(stats.aborted_by_model.chat).toBeGreaterThanOrEqual(2)
   })
 
+  it('a stream cancelled before its first read through app.fetch (no socket) is still ended: counted as aborted, its upstream closed', async () => {
+    proxy.mock.seen.length = 0
+    proxy.mock.fail({ stallAfter: 1 })
+    const aborted = async () => ((await (await fetch(`${proxy.gw.url}/api/stats`)).json()).aborted_by_model?.chat ?? 0) as number
+    const before = await aborted()
+    const controller = new AbortController()
+    // The app without a socket, as a server sees a client that left before the body was read.
+    const res = await proxy.gw.app.fetch(new Request(`${proxy.gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(chat({ stream: true })), signal: controller.signal }))
+    controller.abort()
+    await res.body!.cancel()
+    await until(() => proxy.mock.seen[0]?.closed === true, 'the upstream request to close', 2000)
+    const deadline = Date.now() + 2000
+    while ((await aborted()) === before && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10))
+    expect(await aborted()).toBe(before + 1)
+  })
+
   it('a stream whose client leaves before its first event is still ended: counted as aborted, its upstream closed', async () => {
     proxy.mock.seen.length = 0
     proxy.mock.fail({ stallAfter: 0 }) // headers, then silence (a model thinking)
