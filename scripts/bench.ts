@@ -168,11 +168,9 @@ async function _tracing() {
   for (let round = 0; round < 2; round++) {
     for (const [shape, body] of bodies) {
       for (const [name, t] of [['off', off], ['on', on]] as const) {
-        const before = _cpuMs(t.child.pid!)
-        const r = await _load(t.url, '/v1/chat/completions', 50, body)
-        const perRequest = ((_cpuMs(t.child.pid!) - before) * 1000) / r.total
+        const r = await _load(t.url, '/v1/chat/completions', 50, body, {}, false, t.child)
         ;(rps[`${shape} ${name}`] ??= []).push(r.rps)
-        console.log(`${`${shape}, tracing ${name}`.padEnd(28)}${r.rps.toFixed(0).padStart(9)}${String(r.p99).padStart(9)}${perRequest.toFixed(0).padStart(12)}`)
+        console.log(`${`${shape}, tracing ${name}`.padEnd(28)}${r.rps.toFixed(0).padStart(9)}${String(r.p99).padStart(9)}${r.cpu.toFixed(0).padStart(12)}`)
       }
     }
   }
@@ -203,12 +201,10 @@ async function _teams() {
   for (let round = 0; round < 2; round++) {
     for (const [name, t, headers] of targets) {
       const one = await _load(t.url, '/v1/chat/completions', 1, body, headers)
-      const before = _cpuMs(t.child.pid!)
-      const fifty = await _load(t.url, '/v1/chat/completions', 50, body, headers, true)
-      const perRequest = ((_cpuMs(t.child.pid!) - before) * 1000) / fifty.total
+      const fifty = await _load(t.url, '/v1/chat/completions', 50, body, headers, true, t.child)
       ;(rps[name] ??= []).push(fifty.rps)
-      ;(cpu[name] ??= []).push(perRequest)
-      console.log(`${name.padEnd(20)}${one.rps.toFixed(0).padStart(10)}${fifty.rps.toFixed(0).padStart(11)}${String(fifty.p99).padStart(12)}${perRequest.toFixed(0).padStart(12)}`)
+      ;(cpu[name] ??= []).push(fifty.cpu)
+      console.log(`${name.padEnd(20)}${one.rps.toFixed(0).padStart(10)}${fifty.rps.toFixed(0).padStart(11)}${String(fifty.p99).padStart(12)}${fifty.cpu.toFixed(0).padStart(12)}`)
     }
   }
   const mean = (m: Record<string, number[]>, name: string) => m[name]!.reduce((a, b) => a + b, 0) / m[name]!.length
@@ -238,7 +234,8 @@ async function _listings(gateway: { child: ChildProcess; url: string }) {
   for (let round = 0; round < 2; round++) {
     for (const path of PATHS) {
       for (const connections of CONNECTIONS) {
-        const [b, h, g] = [await _measured(bare, path, connections), await _measured(h3, path, connections), await _measured(gateway, path, connections)]
+        const run = (t: { child: ChildProcess; url: string }) => _load(t.url, path, connections, undefined, {}, false, t.child)
+        const [b, h, g] = [await run(bare), await run(h3), await run(gateway)]
         ;(rps[`${path} ${connections} bare`] ??= []).push(b.rps)
         ;(rps[`${path} ${connections} gateway`] ??= []).push(g.rps)
         const cpu = connections === 50 ? `${b.cpu.toFixed(0)}/${h.cpu.toFixed(0)}/${g.cpu.toFixed(0)}` : ''
@@ -251,14 +248,6 @@ async function _listings(gateway: { child: ChildProcess; url: string }) {
   console.log(`\ntarget: gateway throughput at least ${TARGET}x the bare server's (means of the rounds): ${worst >= TARGET ? 'met' : 'MISSED'} (worst ${worst.toFixed(2)}x)\n`)
   bare.child.kill('SIGTERM')
   h3.child.kill('SIGTERM')
-}
-
-// A run of GET `path` and the server's CPU per request.
-async function _measured(t: { child: ChildProcess; url: string }, path: string, connections: number) {
-  await _load(t.url, path, connections)
-  const before = _cpuMs(t.child.pid!)
-  const r = await _load(t.url, path, connections, undefined, {}, true)
-  return { ...r, cpu: ((_cpuMs(t.child.pid!) - before) * 1000) / r.total }
 }
 
 async function _chat() {
@@ -282,13 +271,11 @@ async function _chat() {
     const body = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content }], stream })
     for (const [name, { url, child }] of targets) {
       const one = await _load(url, '/v1/chat/completions', 1, body)
-      const before = _cpuMs(child.pid!)
-      const fifty = await _load(url, '/v1/chat/completions', 50, body, {}, true)
-      const cpu = ((_cpuMs(child.pid!) - before) * 1000) / fifty.total
+      const fifty = await _load(url, '/v1/chat/completions', 50, body, {}, true, child)
       if (name === 'gateway' && stream) peakRss = Math.max(peakRss, _peakRssMb(gateway.child.pid!))
       const { p50, p99 } = await _latency(`${url.replace(/\/$/, '')}/v1/chat/completions`, body)
       ;(results[`${name}|${shape}`] ??= []).push({ rps50: fifty.rps, p50, p99 })
-      console.log(`${name.padEnd(22)}${shape.padStart(23)}${one.rps.toFixed(0).padStart(10)}${fifty.rps.toFixed(0).padStart(11)}${String(fifty.p99).padStart(12)}${p50.toFixed(0).padStart(11)}${p99.toFixed(0).padStart(11)}${cpu.toFixed(0).padStart(12)}`)
+      console.log(`${name.padEnd(22)}${shape.padStart(23)}${one.rps.toFixed(0).padStart(10)}${fifty.rps.toFixed(0).padStart(11)}${String(fifty.p99).padStart(12)}${p50.toFixed(0).padStart(11)}${p99.toFixed(0).padStart(11)}${fifty.cpu.toFixed(0).padStart(12)}`)
     }
   }
   console.log('')
@@ -378,12 +365,16 @@ function _serve(handler: Parameters<typeof createServer>[1]) {
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ message: 'listening', url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })))
 }
 
-async function _load(url: string, path: string, connections: number, body?: string, headers: Record<string, string> = {}, warm = false) {
+// A run of autocannon (after a 1 s warm-up unless `warm`); with `server`, the CPU that process
+// spent per request in the run (NaN without).
+async function _load(url: string, path: string, connections: number, body?: string, headers: Record<string, string> = {}, warm = false, server?: ChildProcess) {
   const options = { url: new URL(path, url).href, connections, ...(body && { method: 'POST' as const, body, headers: { 'content-type': 'application/json', ...headers } }) }
   if (!warm) await autocannon({ ...options, duration: 1 }) // warm-up
+  const before = server ? _cpuMs(server.pid!) : NaN
   const r = await autocannon({ ...options, duration: DURATION_S })
   if (r.non2xx || r.errors) throw new Error(`${url}${path}: ${r.non2xx} non-2xx answers, ${r.errors} errors`)
-  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total }
+  const cpu = server ? ((_cpuMs(server.pid!) - before) * 1000) / r.requests.total : NaN
+  return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, total: r.requests.total, cpu }
 }
 
 // CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms).

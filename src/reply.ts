@@ -180,27 +180,23 @@ function _drained(dest: Writable): Promise<void> {
   })
 }
 
-// A deprecated model's headers, made once per model and schedule.
-const deprecated = new WeakMap<Model, { readonly key: string; readonly headers: Record<string, string> }>()
+// A deprecated model's headers, made once per model (its schedule is the catalog's, fixed).
+const deprecated = new WeakMap<Model, Record<string, string>>()
 
 /** `Deprecation` (RFC 9745) and `Sunset` (RFC 8594) headers for a deprecated model, else none. */
 export function deprecationHeaders(model: Model, now: Date): Record<string, string> {
   const s = deprecationState(model, now)
   if (s.state !== 'deprecated') return {}
-  const key = `${s.announced}/${s.sunset}`
-  let made = deprecated.get(model)
-  if (made?.key !== key) {
-    made = {
-      key,
-      headers: {
-        // The date it was announced, or `true` (the draft's form) when the provider gave none.
-        deprecation: s.announced ? `@${Date.parse(`${s.announced}T00:00:00Z`) / 1000}` : 'true',
-        sunset: new Date(`${s.sunset}T00:00:00Z`).toUTCString(),
-      },
+  let headers = deprecated.get(model)
+  if (!headers) {
+    headers = {
+      // The date it was announced, or `true` (the draft's form) when the provider gave none.
+      deprecation: s.announced ? `@${Date.parse(`${s.announced}T00:00:00Z`) / 1000}` : 'true',
+      sunset: new Date(`${s.sunset}T00:00:00Z`).toUTCString(),
     }
-    deprecated.set(model, made)
+    deprecated.set(model, headers)
   }
-  return made.headers
+  return headers
 }
 
 /** Headers a model call's answer carries: the model that served it, deprecation, and what the catalog's rules dropped. */

@@ -39,7 +39,8 @@ export function anthropicRoutes(app: H3, gw: Gateway): void {
       const headers = callHeaders({ model: called.model, dropped: anthropic ? called.dropped : [...dropped, ...called.dropped] }, gw.now())
       const o = called.outcome
       if (o.kind === 'json') return reply(event, anthropic ? o.text : JSON.stringify(toMessage(o.json, name)), headers)
-      return streamReply(event, anthropic ? _bytes(o.batches) : toMessageEvents(expanded(o.batches), name), MESSAGE_EVENTS, headers)
+      if (anthropic) return streamReply(event, o.batches, MESSAGE_EVENTS, headers, _bytes)
+      return streamReply(event, toMessageEvents(expanded(o.batches), name), MESSAGE_EVENTS, headers)
     },
   }, { dialect: 'anthropic', calls: true })
   route(app, '/v1/messages/count_tokens', {
@@ -80,19 +81,11 @@ function _betaHeaders(event: H3Event): Record<string, string> {
   return out
 }
 
-// A passed-through stream's batches as bytes: its untouched regions as they came, and the error
+// A passed-through stream's batch as bytes: its untouched regions as they came, and the error
 // event the hub puts in a stream that failed (OpenAI's shape) in Anthropic's.
-async function* _bytes(batches: AsyncGenerator<SseEvent[]>): AsyncGenerator<Uint8Array> {
-  try {
-    for await (const batch of batches) {
-      const failed = batch.find((e) => !e.raw && e.data.startsWith('{"error":'))
-      if (!failed) yield sseBytes(batch)
-      else {
-        const error = (JSON.parse(failed.data) as { error: { message: string; type: string } }).error
-        yield Buffer.from(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: error.message } })}\n\n`)
-      }
-    }
-  } finally {
-    await batches.return(undefined)
-  }
+function _bytes(batch: SseEvent[]): Uint8Array {
+  const failed = batch.find((e) => !e.raw && e.data.startsWith('{"error":'))
+  if (!failed) return sseBytes(batch)
+  const error = (JSON.parse(failed.data) as { error: { message: string; type: string } }).error
+  return Buffer.from(`event: error\ndata: ${JSON.stringify({ type: 'error', error: { type: 'api_error', message: error.message } })}\n\n`)
 }
