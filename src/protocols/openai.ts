@@ -87,25 +87,68 @@ export function parseJson(text: string, up: Upstream): Record<string, unknown> {
 
 // Byte markers of the events the stream reader must look at (usage, to count it; the last
 // event); every other event passes untouched.
-const USAGE = Buffer.from('"usage":{')
+const USAGE = Buffer.from('usage')
+const USAGE_OBJECT = Buffer.from('":{')
 const LF2 = Buffer.from('\n\n')
 const DONE = Buffer.from(STREAM_END.data)
-// The last events of a stream as the start of their lines (each preceded by a line end, or at a
-// region's start): [DONE], error events, and the Responses API's last events by name or type.
-const END_LINES = [
-  `data: ${STREAM_END.data}\n`, `data:${STREAM_END.data}\n`, `data: ${STREAM_END.error}`, `data:${STREAM_END.error}`,
-  ...[...STREAM_END.events].flatMap((name) => [`event: ${name}\n`, `event:${name}\n`, `data: {"type":"${name}"`, `data:{"type":"${name}"`]),
-].map((m) => Buffer.from(m))
-const END_EVENTS = END_LINES.map((m) => Buffer.concat([Buffer.from('\n'), m]))
+const ERROR = Buffer.from(STREAM_END.error)
+const TYPED = Buffer.from('{"type":"')
+const [LF, SPACE, QUOTE] = [10, 32, 34]
 
-// What every last event holds (its data or its name), to look for the last events only where
-// one may be: most regions hold none.
-const END_WORDS = [STREAM_END.data, 'error', ...[...STREAM_END.events].filter((name) => !name.includes('error'))].map((w) => Buffer.from(w))
+// What a region of complete events is: not well-formed (a `data:` line that is neither a JSON
+// object nor [DONE]), well-formed, or well-formed and holding a stream's last event.
+type Region = 'malformed' | 'ok' | 'last'
 
-// Whether these complete events hold a stream's last event, at the start of one of their lines.
-function _ends(events: Buffer): boolean {
-  if (!END_WORDS.some((w) => events.includes(w))) return false
-  return END_LINES.some((m) => events.compare(m, 0, m.length, 0, Math.min(m.length, events.length)) === 0) || END_EVENTS.some((m) => events.includes(m))
+// Judges complete events in one pass over their line starts: each `data:` line by its first and
+// last bytes (a full parse of every event would cost the pass-through its speed), and whether one
+// is a last event ([DONE], an error, the Responses API's last events by `event:` name or type).
+function _region(events: Buffer): Region {
+  let last = false
+  for (let start = 0; start < events.length;) {
+    if (events[start] === LF) { // the blank line that ends an event
+      start++
+      continue
+    }
+    let end = events.indexOf(LF, start)
+    if (end === -1) end = events.length
+    const data = _field(events, start, end, 'data:')
+    if (data !== undefined) {
+      if (_at(events, DONE, data, end)) last = true
+      else if (events[data] !== 0x7b || events[end - 1] !== 0x7d) return 'malformed'
+      else if (events[data + 1] === QUOTE && (_at(events, ERROR, data) || (_at(events, TYPED, data) && STREAM_END.events.has(events.toString('latin1', data + TYPED.length, events.indexOf(QUOTE, data + TYPED.length)))))) last = true
+    } else {
+      const name = _field(events, start, end, 'event:')
+      if (name !== undefined && STREAM_END.events.has(events.toString('latin1', name, end))) last = true
+    }
+    start = end + 1
+  }
+  return last ? 'last' : 'ok'
+}
+
+// Where the value of line `start..end` begins when the line is the field `name` (its optional
+// space skipped), compared byte by byte (a native call per line costs more than the check).
+function _field(events: Buffer, start: number, end: number, name: string): number | undefined {
+  if (end - start < name.length) return undefined
+  for (let i = 0; i < name.length; i++) if (events[start + i] !== name.charCodeAt(i)) return undefined
+  const value = start + name.length
+  return events[value] === SPACE ? value + 1 : value
+}
+
+// Where the next usage object (`"usage":{`) begins, from `from`; -1 when none does. Looked for
+// by its short word: a needle of 7 bytes or more costs Node a search table per call, more than
+// the search of a few kilobytes itself.
+function _usage(events: Buffer, from: number): number {
+  for (let at = events.indexOf(USAGE, from); at !== -1; at = events.indexOf(USAGE, at + USAGE.length)) {
+    if (at > 0 && events[at - 1] === QUOTE && _at(events, USAGE_OBJECT, at + USAGE.length)) return at - 1
+  }
+  return -1
+}
+
+// Whether `events` holds `word` at `at` (and, with `end`, nothing after it before `end`).
+function _at(events: Buffer, word: Buffer, at: number, end = at + word.length): boolean {
+  if (end - at !== word.length || at + word.length > events.length) return false
+  for (let i = 0; i < word.length; i++) if (events[at + i] !== word[i]) return false
+  return true
 }
 
 /**
@@ -123,7 +166,7 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
   let ended = false
   try {
     for await (const piece of body) {
-      const chunk = Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
+      const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
       if (parser || chunk.includes(13)) {
         parser ??= new SseParser()
         const events = [...(pending.length ? parser.push(Buffer.concat(pending.splice(0))) : []), ...parser.push(chunk)]
@@ -145,10 +188,11 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
       const complete = pending.length ? Buffer.concat([...pending, head]) : head
       pending = cut < chunk.length ? [chunk.subarray(cut)] : []
       pendingSize = chunk.length - cut
-      ended ||= _ends(complete)
-      if (!_wellFormed(complete)) yield* _valid(new SseParser().push(complete.toString()), up)
+      const region = _region(complete)
+      ended ||= region === 'last'
+      if (region === 'malformed') yield* _valid(new SseParser().push(complete.toString()), up)
       else {
-        const usage = complete.indexOf(USAGE)
+        const usage = _usage(complete, 0)
         yield usage === -1 ? [{ data: '', raw: complete }] : _withUsage(complete, usage)
       }
     }
@@ -166,7 +210,7 @@ export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstrea
 function _withUsage(events: Buffer, first: number): SseEvent[] {
   const out: SseEvent[] = []
   let from = 0
-  for (let at = first; at !== -1; at = events.indexOf(USAGE, from)) {
+  for (let at = first; at !== -1; at = _usage(events, from)) {
     const previous = events.lastIndexOf(LF2, at)
     const start = previous === -1 ? 0 : Math.max(from, previous + 2)
     const next = events.indexOf(LF2, at)
@@ -177,23 +221,6 @@ function _withUsage(events: Buffer, first: number): SseEvent[] {
   }
   if (from < events.length) out.push({ data: '', raw: events.subarray(from) })
   return out
-}
-
-// Whether every `data:` line of these complete events holds a JSON object or [DONE], judged by
-// its first and last bytes (a full parse of every event would cost the pass-through its speed).
-function _wellFormed(events: Buffer): boolean {
-  for (let start = 0; start < events.length;) {
-    let end = events.indexOf(10, start)
-    if (end === -1) end = events.length
-    // `data:` (bytes, not Buffer.compare: a native call per line costs more than the check)
-    if (end - start >= 5 && events[start] === 0x64 && events[start + 1] === 0x61 && events[start + 2] === 0x74 && events[start + 3] === 0x61 && events[start + 4] === 0x3a) {
-      const value = events[start + 5] === 32 ? start + 6 : start + 5
-      const done = end - value === DONE.length && events.compare(DONE, 0, DONE.length, value, end) === 0
-      if (!done && (events[value] !== 0x7b || events[end - 1] !== 0x7d)) return false
-    }
-    start = end + 1
-  }
-  return true
 }
 
 // The events up to the first whose data is not JSON (nor [DONE]), then that one as an error.
