@@ -10,9 +10,10 @@ import type { Figures, Scenario } from '../harness.ts'
 const STATUSES = [400, 401, 404, 429, 500, 502, 503, 529]
 
 // The keep-alive pool's idle connections come and go (the mock closes those idle for 5 s): with
-// fallbacks, a few more or fewer from one count to the next. A leak grows with the requests
-// (one per request would be thousands here; measured: 20,000 requests ended at 68 -> 66).
-const POOL_SLACK = 5
+// fallbacks, more or fewer from one count to the next, up to one per request in flight (50 at
+// once here; a clean-clone CI run saw 66 -> 73, past an earlier slack of 5). A leak grows with
+// the requests: one per request would be thousands here (measured: 20,000 requests ended at 68 -> 66).
+const POOL_SLACK = 50
 
 // The storm's error, passed on as the upstream said it.
 const stormError = (o: Outcome) => STATUSES.includes(o.status) && o.body.includes('storm ')
