@@ -35,8 +35,8 @@ import { request } from 'undici'
 import { Redactor } from '../src/redact.ts'
 import { redisServer } from './redis-server.ts'
 
-// The production build (`npm run bench` builds it first).
-const GATEWAY = ['dist/server.js']
+// The production build (`npm run bench` builds it first), run as the Dockerfile runs it.
+const GATEWAY = ['--max-semi-space-size=8', 'dist/server.js']
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8)
 const PATHS = ['/v1/models', '/api/tags']
 const CONNECTIONS = [1, 50]
@@ -315,7 +315,7 @@ async function _startup() {
     return times.sort((a, b) => a - b)[Math.floor(RUNS / 2)]!
   }
   const b = await measure(['-e', bare], 18_431)
-  const g = await measure(['dist/server.js'], 18_432)
+  const g = await measure(GATEWAY, 18_432)
   console.log(`\n3. startup, process start to first answered request (median of ${RUNS}): bare node:http ${b.toFixed(0)} ms, gateway ${g.toFixed(0)} ms = ${(g / b).toFixed(2)}x (target 1.5x: ${g / b <= 1.5 ? 'met' : 'MISSED'})`)
 }
 

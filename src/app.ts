@@ -24,6 +24,7 @@ import { hasTeams } from './policy/access.ts'
 import { policy as shippedPolicy } from './policy/teams.generated.ts'
 import type { Policy, Team } from './policy/types.ts'
 import type { RequestTrace } from './tracing.ts'
+import type { ClientSignal } from './client-signal.ts'
 
 declare module 'h3' {
   interface H3EventContext {
@@ -41,6 +42,8 @@ declare module 'h3' {
     redactor?: Redactor
     /** The caller's team (teams.yaml), found by its key. */
     team?: Team
+    /** Aborts when the client goes away (see clientSignal), once something asked for it. */
+    signal?: ClientSignal
     /** The request's span, when tracing is on. */
     trace?: RequestTrace
     /** Set by a streamed answer: `streamEnded` is called once its stream ends, however it ends. */

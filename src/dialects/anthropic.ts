@@ -2,6 +2,7 @@ import type { H3, H3Event } from 'h3'
 import type { Model } from '../catalog/types.ts'
 import { anthropicError, clientError, httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
+import { clientSignal } from '../client-signal.ts'
 import { countTokens } from '../protocols/anthropic.ts'
 import { expanded, sseBytes } from '../protocols/sse.ts'
 import type { SseEvent } from '../protocols/sse.ts'
@@ -51,7 +52,7 @@ export function anthropicRoutes(app: H3, gw: Gateway): void {
       event.context.model = model.id
       const place = gw.deployments.places(model)[0]
       if (!place) throw httpError(503, `The provider '${model.provider}' of the model '${model.id}' is not configured: set ${gw.upstreams[model.provider]!.provider.api_key_env}.`, { code: 'provider_not_configured', param: 'model' })
-      if (place.up.provider.protocol === 'anthropic') return reply(event, gw.redactor.text(await countTokens(place.up, place.upstreamId, b, _betaHeaders(event), event.req.signal)))
+      if (place.up.provider.protocol === 'anthropic') return reply(event, gw.redactor.text(await countTokens(place.up, place.upstreamId, b, _betaHeaders(event), clientSignal(event))))
       // Other providers have no count: the gateway's estimate (a token per four characters), said so.
       const { max_tokens: _m, ...prompt } = b
       const tokens = estimate({ messages: [prompt.system ?? '', prompt.messages, prompt.tools ?? []] }, model).tokens

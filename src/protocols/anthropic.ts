@@ -1,6 +1,6 @@
 import { httpError } from '../errors.ts'
 import { guarded, post, readText } from '../transport/client.ts'
-import type { Upstream } from '../transport/client.ts'
+import type { Signal, Upstream } from '../transport/client.ts'
 import { errorMessage, parseJson } from './openai.ts'
 import { LineTooLongError, SseParser, sseBatches, streamTruncated, unreadable } from './sse.ts'
 import type { SseEvent } from './sse.ts'
@@ -71,7 +71,7 @@ async function _callNative(ex: Exchange, native: NonNullable<Exchange['native']>
  * POST /v1/messages/count_tokens on Anthropic, the body as the client sent it (the catalog's
  * upstream id): its answer's text.
  */
-export async function countTokens(up: Upstream, upstreamId: string, body: Json, clientHeaders: Readonly<Record<string, string>>, signal: AbortSignal): Promise<string> {
+export async function countTokens(up: Upstream, upstreamId: string, body: Json, clientHeaders: Readonly<Record<string, string>>, signal: Signal): Promise<string> {
   const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...clientHeaders, ...(up.key && { 'x-api-key': up.key }) }
   const res = await post(up, '/v1/messages/count_tokens', headers, { ...body, model: upstreamId }, signal, errorMessage)
   const text = await readText(res, up)

@@ -1,4 +1,5 @@
 import type { Api, Model } from '../catalog/types.ts'
+import type { Signal } from '../transport/client.ts'
 import type { SseEvent } from './sse.ts'
 
 /** One call of a model, in OpenAI's dialect, after the catalog's rules. */
@@ -13,7 +14,7 @@ export interface Exchange {
   /** Whether the client asked for the usage chunk (`stream_options.include_usage`). */
   readonly includeUsage: boolean
   /** Aborts when the client goes away. */
-  readonly signal: AbortSignal
+  readonly signal: Signal
   /** What to do with a parameter the upstream cannot take (UNSUPPORTED_PARAMS). */
   readonly unsupported: 'drop' | 'reject'
   /** Hears each retry on the same upstream, for the stats. */

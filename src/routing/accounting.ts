@@ -27,7 +27,7 @@ export interface Caller {
  * had reached the client (or the upstream ended it before its last event). With `redactor`,
  * every key is taken out of what passes.
  */
-export async function* accounted(stats: Stats, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: AbortSignal, caller: Caller = {}, redactor?: Redactor): AsyncGenerator<SseEvent[]> {
+export async function* accounted(stats: Stats, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: { readonly aborted: boolean }, caller: Caller = {}, redactor?: Redactor): AsyncGenerator<SseEvent[]> {
   let result: CallResult = 'aborted' // until the stream ends one way or the other
   // The usage seen, counted once at the end: some servers (vLLM's continuous usage stats)
   // repeat a running total on every chunk, so the last figures win.

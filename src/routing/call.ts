@@ -12,6 +12,8 @@ import { statsName } from '../stats.ts'
 import type { Arm } from '../stats.ts'
 import { estimate } from '../policy/limits.ts'
 import { worthTryingElsewhere } from '../transport/client.ts'
+import type { Signal } from '../transport/client.ts'
+import { clientSignal } from '../client-signal.ts'
 import { account, accounted, answeredSpan } from './accounting.ts'
 import type { Caller } from './accounting.ts'
 import type { Place } from './deployments.ts'
@@ -81,7 +83,7 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   const reservation = team && (await gw.limits.reserve(team, model, estimate(primary.body, model)))
   if (reservation) Object.assign((event.context.headers ??= {}), reservation.headers)
   const caller: Caller = { team: team?.id, arm, settle: reservation ? (used) => gw.limits.settle(reservation, used) : undefined }
-  const { signal } = event.req
+  const signal = clientSignal(event)
   const started = performance.now()
   let failure: unknown
   let attempted = false
@@ -179,7 +181,7 @@ function* _candidates(gw: Gateway, primary: Candidate, api: Api, input: Record<s
 // One call at one place; a stream that could still go elsewhere (`more`) waits for its first event.
 // An Anthropic place gets a Messages request as it was sent (`native`), what the rules dropped removed.
 // `firstByte`: when (performance.now()) the upstream's answer came. A failure ends the attempt's span.
-async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean, includeUsage: boolean, signal: AbortSignal, more: boolean, native: Native | undefined, trace: AttemptTrace | undefined): Promise<{ outcome: Outcome; firstByte?: number }> {
+async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, stream: boolean, includeUsage: boolean, signal: Signal, more: boolean, native: Native | undefined, trace: AttemptTrace | undefined): Promise<{ outcome: Outcome; firstByte?: number }> {
   const anthropic = place.up.provider.protocol === 'anthropic'
   let firstByte: number | undefined
   const ex = {
@@ -244,7 +246,7 @@ async function _started(batches: AsyncGenerator<SseEvent[]>): Promise<AsyncGener
 }
 
 // An answer on its way to the client: counted, keys taken out.
-async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], outcome: Outcome, includeUsage: boolean, signal: AbortSignal, caller: Caller): Promise<Called> {
+async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], outcome: Outcome, includeUsage: boolean, signal: Signal, caller: Caller): Promise<Called> {
   const { redactor, stats } = gw
   const model = c.model
   if (outcome.kind === 'json') {

@@ -1,5 +1,6 @@
 // The one HTTP client of the completion path (undici's request on a keep-alive pool), and the
 // guard around each upstream body. It knows no protocol: what an answer means is the caller's.
+import type { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { Provider } from '../catalog/types.ts'
 import { HTTPError } from 'h3'
@@ -20,6 +21,9 @@ export interface Upstream {
   /** Retries on failures worth another try (the provider's `retries`); absent: none. */
   readonly retries?: { readonly attempts: number; readonly backoffMs: number; readonly maxWaitMs: number; readonly budgetMs: number }
 }
+
+/** Aborts when the client goes away: an AbortSignal, or an EventEmitter that emits `abort` (undici takes both), with the same `aborted` and `reason`. */
+export type Signal = AbortSignal | (EventEmitter & { readonly aborted: boolean; readonly reason?: unknown })
 
 // One keep-alive pool per process for every upstream: undici's request is the completion hot
 // path (about 3x the throughput of fetch here). Redirects are never followed (undici's request
@@ -64,7 +68,7 @@ export function worthTryingElsewhere(error: unknown): boolean {
  * when it gives one, up to the longest wait). Only before any answer reached the client: what
  * this returns is a 2xx nothing has read yet. `onRetry` hears each retry, for the stats.
  */
-export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal, messageOf: (text: string) => string | undefined, onRetry?: () => void): Promise<Dispatcher.ResponseData> {
+export async function post(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: Signal, messageOf: (text: string) => string | undefined, onRetry?: () => void): Promise<Dispatcher.ResponseData> {
   const r = up.retries
   if (!r?.attempts) return postOnce(up, path, headers, body, signal, messageOf)
   const deadline = Date.now() + r.budgetMs
@@ -92,16 +96,26 @@ function _retryAfterMs(value: string | null | undefined): number | undefined {
   return Number.isNaN(at) ? undefined : Math.max(0, at - Date.now())
 }
 
-function _sleep(ms: number, signal: AbortSignal): Promise<void> {
+function _sleep(ms: number, signal: Signal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms)
+    const off = _onAbort(signal, done)
     function done() {
       clearTimeout(timer)
-      signal.removeEventListener('abort', done)
+      off()
       resolve()
     }
-    signal.addEventListener('abort', done, { once: true })
   })
+}
+
+// Calls `listener` when `signal` aborts; returns what stops listening.
+function _onAbort(signal: Signal, listener: () => void): () => void {
+  if ('addEventListener' in signal) {
+    signal.addEventListener('abort', listener, { once: true })
+    return () => signal.removeEventListener('abort', listener)
+  }
+  signal.once('abort', listener)
+  return () => signal.off('abort', listener)
 }
 
 /**
@@ -112,7 +126,7 @@ function _sleep(ms: number, signal: AbortSignal): Promise<void> {
  * 504; a network failure is 502. A connection dropped before any answer is tried once more
  * (a stale keep-alive connection). A client that went away aborts it (`signal`).
  */
-async function postOnce(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: AbortSignal, messageOf: (text: string) => string | undefined): Promise<Dispatcher.ResponseData> {
+async function postOnce(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: Signal, messageOf: (text: string) => string | undefined): Promise<Dispatcher.ResponseData> {
   const { request, agent } = await loadUpstreamClient()
   const send = () =>
     request(`${up.baseUrl}${path}`, {
