@@ -18,11 +18,14 @@ export class Histogram {
   }
 
   observe(labels: Readonly<Record<string, string>>, value: number): void {
-    const key = Object.values(labels).join('\u0000')
+    let key = ''
+    for (const name in labels) key += `${labels[name]}\u0000`
     let s = this.#series.get(key)
     if (!s) this.#series.set(key, (s = { labels, counts: this.#buckets.map(() => 0), sum: 0, count: 0 }))
-    const i = this.#buckets.findIndex((le) => value <= le)
-    if (i >= 0) s.counts[i]!++
+    const buckets = this.#buckets
+    let i = 0
+    while (i < buckets.length && value > buckets[i]!) i++
+    if (i < buckets.length) s.counts[i]!++
     s.sum += value
     s.count++
   }
