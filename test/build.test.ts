@@ -1,6 +1,6 @@
 import { execFileSync, spawn } from 'node:child_process'
 import { once } from 'node:events'
-import { copyFileSync, existsSync, mkdtempSync, readdirSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
@@ -9,7 +9,7 @@ const root = new URL('../', import.meta.url).pathname
 
 describe('the production build', () => {
   // The same steps as the Dockerfile: pack (which builds), install production dependencies
-  // only, start the compiled server.
+  // only, start the compiled server with the Dockerfile's own command.
   it('runs from the packed package with production dependencies only', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'pack-'))
     execFileSync('npm', ['pack', '--silent', '--pack-destination', dir], { cwd: root, stdio: 'ignore' })
@@ -21,7 +21,10 @@ describe('the production build', () => {
     expect(existsSync(join(app, 'src'))).toBe(false) // no TypeScript sources
     for (const dev of ['typescript', 'tsx', 'vitest', 'yaml', 'ajv']) expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false)
 
-    const server = spawn(process.execPath, ['dist/server.js'], { cwd: app, env: { ...process.env, PORT: '0', OPENAI_API_KEY: 'sk-canary-build-0000' }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const [node, ...args] = JSON.parse(/^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]!) as string[]
+    expect(node).toBe('node')
+    expect(args.at(-1)).toBe('dist/server.js')
+    const server = spawn(process.execPath, args, { cwd: app, env: { ...process.env, PORT: '0', OPENAI_API_KEY: 'sk-canary-build-0000' }, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
     server.stdout.on('data', (d: Buffer) => (out += d))
     const url = await new Promise<string>((resolve, reject) => {
