@@ -36,7 +36,7 @@ import { Redactor } from '../src/redact.ts'
 import { redisServer } from './redis-server.ts'
 
 // The production build (`npm run bench` builds it first), run with the Dockerfile's command.
-const GATEWAY = (JSON.parse(/^CMD (\[.*\])$/m.exec(readFileSync('Dockerfile', 'utf8'))![1]!) as string[]).slice(1)
+const GATEWAY = (JSON.parse(/^CMD (\[.*\])\s*$/m.exec(readFileSync('Dockerfile', 'utf8'))![1]!) as string[]).slice(1)
 const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8)
 const PATHS = ['/v1/models', '/api/tags']
 const CONNECTIONS = [1, 50]

@@ -24,7 +24,7 @@ export class Histogram {
     if (!s) this.#series.set(key, (s = { labels, counts: this.#buckets.map(() => 0), sum: 0, count: 0 }))
     const buckets = this.#buckets
     let i = 0
-    while (i < buckets.length && value > buckets[i]!) i++
+    while (i < buckets.length && !(value <= buckets[i]!)) i++ // NaN falls in none
     if (i < buckets.length) s.counts[i]!++
     s.sum += value
     s.count++

@@ -21,7 +21,7 @@ describe('the production build', () => {
     expect(existsSync(join(app, 'src'))).toBe(false) // no TypeScript sources
     for (const dev of ['typescript', 'tsx', 'vitest', 'yaml', 'ajv']) expect(existsSync(join(app, 'node_modules', dev)), dev).toBe(false)
 
-    const [node, ...args] = JSON.parse(/^CMD (\[.*\])$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]!) as string[]
+    const [node, ...args] = JSON.parse(/^CMD (\[.*\])\s*$/m.exec(readFileSync(join(root, 'Dockerfile'), 'utf8'))![1]!) as string[]
     expect(node).toBe('node')
     expect(args.at(-1)).toBe('dist/server.js')
     const server = spawn(process.execPath, args, { cwd: app, env: { ...process.env, PORT: '0', OPENAI_API_KEY: 'sk-canary-build-0000' }, stdio: ['ignore', 'pipe', 'pipe'] })
