@@ -22,8 +22,8 @@ export interface Upstream {
   readonly retries?: { readonly attempts: number; readonly backoffMs: number; readonly maxWaitMs: number; readonly budgetMs: number }
 }
 
-/** Aborts when the client goes away: an AbortSignal, or an EventEmitter that emits `abort` (undici takes both), with the same `aborted` and `reason`. */
-export type Signal = AbortSignal | (EventEmitter & { readonly aborted: boolean; readonly reason?: unknown })
+/** Aborts when the client goes away: an EventEmitter that emits `abort` (undici takes it as a signal), with an AbortSignal's `aborted` and `reason` (the request's ClientSignal). */
+export type Signal = EventEmitter & { readonly aborted: boolean; readonly reason?: unknown }
 
 // One keep-alive pool per process for every upstream: undici's request is the completion hot
 // path (about 3x the throughput of fetch here). Redirects are never followed (undici's request
@@ -99,23 +99,13 @@ function _retryAfterMs(value: string | null | undefined): number | undefined {
 function _sleep(ms: number, signal: Signal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(done, ms)
-    const off = _onAbort(signal, done)
     function done() {
       clearTimeout(timer)
-      off()
+      signal.off('abort', done)
       resolve()
     }
+    signal.once('abort', done)
   })
-}
-
-// Calls `listener` when `signal` aborts; returns what stops listening.
-function _onAbort(signal: Signal, listener: () => void): () => void {
-  if ('addEventListener' in signal) {
-    signal.addEventListener('abort', listener, { once: true })
-    return () => signal.removeEventListener('abort', listener)
-  }
-  signal.once('abort', listener)
-  return () => signal.off('abort', listener)
 }
 
 /**

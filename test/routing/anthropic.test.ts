@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { toChunks, toMessagesRequest } from '../../src/protocols/anthropic.ts'
 import type { Upstream } from '../../src/transport/client.ts'
+import { ClientSignal } from '../../src/client-signal.ts'
 import { message } from '../../src/mock/anthropic.ts'
 import { CLAUDE_KEY, proxyCatalog, proxyServer, useProxy } from '../_setup.ts'
 
@@ -143,6 +144,6 @@ describe('the stream translator', () => {
 
   it('maps a request without tools or system to the minimum Anthropic needs', () => {
     const model = proxyCatalog.models.claude!
-    expect(toMessagesRequest({ model, upstreamId: model.upstream_id, api: 'chat', body: { model: 'claude', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 10 }, stream: false, includeUsage: false, signal: new AbortController().signal, unsupported: 'drop' })).toEqual({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], max_tokens: 10 })
+    expect(toMessagesRequest({ model, upstreamId: model.upstream_id, api: 'chat', body: { model: 'claude', messages: [{ role: 'user', content: 'hi' }], max_completion_tokens: 10 }, stream: false, includeUsage: false, signal: new ClientSignal(), unsupported: 'drop' })).toEqual({ model: 'claude', messages: [{ role: 'user', content: [{ type: 'text', text: 'hi' }] }], max_tokens: 10 })
   })
 })
