@@ -30,6 +30,7 @@ import { join } from 'node:path'
 import autocannon from 'autocannon'
 import { H3 } from 'h3'
 import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../src/node-handler.ts'
 import { FastResponse } from 'srvx'
 import { request } from 'undici'
 import { Redactor } from '../src/redact.ts'
@@ -133,7 +134,7 @@ if (mode === '--bare') {
   const teams = process.env.BENCH_NO_TEAMS ? '{}' : `\n  bench:\n    keys_sha256: [${hash}]\n    limits: {rpm: 1000000000, tpm: 1000000000000}\n    budget: 1000000000`
   const policy = compileTeams(`teams: ${teams}\n`, catalog).policy!
   const { app, gateway } = createApp({ catalog, env: process.env, log: bufferedStdout(), policy })
-  const listener = await listen(toNodeHandler(app), gateway.config)
+  const listener = await listen(nodeHandler(app), gateway.config)
   void loadUpstreamClient() // as src/server.ts does once listening
   console.log(JSON.stringify({ message: 'listening', url: listener.url }))
   process.once('SIGINT', () => process.exit(0)) // exits cleanly, so that --cpu-prof writes its profile

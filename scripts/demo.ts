@@ -2,7 +2,7 @@
 // mock, so that everything works offline with no real key. Prints curl lines to try.
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../src/node-handler.ts'
 import { createApp } from '../src/app.ts'
 import { catalog } from '../src/catalog/catalog.generated.ts'
 import { listen } from '../src/listen.ts'
@@ -27,11 +27,11 @@ export function demoMock() {
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {
-  const mock = createServer(toNodeHandler(demoMock().app)).listen(0, '127.0.0.1')
+  const mock = createServer(nodeHandler(demoMock().app)).listen(0, '127.0.0.1')
   await new Promise((resolve) => mock.once('listening', resolve))
   const mockUrl = `http://127.0.0.1:${(mock.address() as AddressInfo).port}`
   const { app, gateway } = createApp({ catalog, env: { ...process.env, ...demoEnv(mockUrl) } })
-  const listener = await listen(toNodeHandler(app), gateway.config)
+  const listener = await listen(nodeHandler(app), gateway.config)
   const url = listener.url.replace(/\/$/, '')
   console.log(`gateway on ${url}, every provider answered by the mock upstream on ${mockUrl}; admin token demo-admin-token-0123\n\ntry:\n`)
   console.log(`curl ${url}/v1/models`)

@@ -65,21 +65,38 @@ export interface AppOptions {
   readonly policy?: Policy
 }
 
+// How long a log line may wait for the lines after it, and how many may wait (see bufferedStdout).
+const LOG_FLUSH_MS = 50
+const LOG_FLUSH_LINES = 1000
+
 /**
- * Writes lines to stdout in one write per event-loop turn rather than one per line: a write to
- * a pipe is a blocking system call on Linux, and a busy gateway logs thousands of lines a second.
+ * Writes lines to stdout in one write every 50 ms (or 1,000 lines) rather than one per line: a
+ * write to a pipe is a blocking system call on Linux, and a busy gateway logs thousands of lines
+ * a second. What waits is written when the process exits, however it exits.
  */
 export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
   let pending: string[] = []
+  let timer: ReturnType<typeof setTimeout> | undefined
   const flush = () => {
+    clearTimeout(timer)
+    timer = undefined
     if (pending.length) process.stdout.write(`${pending.join('\n')}\n`)
     pending = []
   }
+  let hooked = false
   const log = (line: string) => {
-    if (pending.push(line) === 1) setImmediate(flush)
+    const waiting = pending.push(line)
+    if (waiting >= LOG_FLUSH_LINES) return flush()
+    if (waiting > 1) return
+    timer = setTimeout(flush, LOG_FLUSH_MS).unref()
+    if (!hooked) process.once('exit', flush)
+    hooked = true
   }
   return Object.assign(log, { flush })
 }
+
+// The default log of every app in the process: one buffer, one exit hook.
+let stdout: ReturnType<typeof bufferedStdout> | undefined
 
 /**
  * Builds the gateway's h3 app (without listening): the steps every request passes (request id,
@@ -89,7 +106,7 @@ export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
 export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   const config = loadConfig(options.env)
   const now = options.now ?? (() => new Date())
-  const log = options.log ?? bufferedStdout()
+  const log = options.log ?? (stdout ??= bufferedStdout())
   const policy = options.policy ?? shippedPolicy
   const gateway = createGateway(options.catalog, options.env, config, now, policy, (message) => log(JSON.stringify({ time: now().toISOString(), level: 'warn', message })))
   const debug = config.logLevel === 'debug'

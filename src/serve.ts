@@ -1,6 +1,6 @@
 // The gateway process of a catalog: reads the environment, serves the catalog on node:http, and
 // closes on SIGTERM/SIGINT (src/server.ts runs it on the compiled catalog).
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from './node-handler.ts'
 import { bufferedStdout, createApp } from './app.ts'
 import type { Catalog } from './catalog/types.ts'
 import { ConfigError } from './config.ts'
@@ -24,7 +24,7 @@ export async function serve(catalog: Catalog): Promise<void> {
 
   let listener: Listener
   try {
-    listener = await listen(toNodeHandler(app), { ...gateway.config, onError: (error) => log(JSON.stringify({ time: new Date().toISOString(), message: `server error: ${error.message}` })) })
+    listener = await listen(nodeHandler(app), { ...gateway.config, onError: (error) => log(JSON.stringify({ time: new Date().toISOString(), message: `server error: ${error.message}` })) })
   } catch (error) {
     const code = (error as { code?: string }).code
     console.error(`cannot start: ${code === 'EADDRINUSE' ? `PORT ${port} is in use on ${host}` : `cannot listen on ${host}:${port} (${code ?? (error as Error).message})`}`)

@@ -3,7 +3,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../src/node-handler.ts'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach } from 'vitest'
 import { stringify } from 'yaml'
@@ -97,7 +97,7 @@ export function testApp(env: Record<string, string> = {}) {
 /** The same app behind a real HTTP server on port 0, for the official clients. */
 export async function testServer(env: Record<string, string> = {}) {
   const t = testApp(env)
-  const server = createServer(toNodeHandler(t.app))
+  const server = createServer(nodeHandler(t.app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   return { ...t, url: `http://127.0.0.1:${port}`, close: () => new Promise<void>((resolve) => server.close(() => resolve())) }
@@ -110,7 +110,7 @@ export const CLAUDE_KEY = 'sk-ant-canary-2d8e4f6a0c'
 /** The mock upstream behind a real HTTP server on port 0. */
 export async function mockServer(options: MockOptions = { keys: { openai: ACME_KEY, anthropic: CLAUDE_KEY } }) {
   const mock = createMockUpstream(options)
-  const server = createServer(toNodeHandler(mock.app))
+  const server = createServer(nodeHandler(mock.app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return { ...mock, url, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) }
@@ -128,7 +128,7 @@ export async function proxyServer(mock: { url: string }, env: Record<string, str
     now: () => NOW,
     log: (line) => logs.push(line),
   })
-  const server = createServer(toNodeHandler(app))
+  const server = createServer(nodeHandler(app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   return { app, gateway, logs, url, close: () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))) }

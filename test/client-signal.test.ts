@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net'
 import { connect } from 'node:net'
 import { H3 } from 'h3'
 import type { H3Event } from 'h3'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../src/node-handler.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { clientSignal } from '../src/client-signal.ts'
 import type { ClientSignal } from '../src/client-signal.ts'
@@ -25,7 +25,7 @@ app.get('/now', (event: H3Event) => {
   signals.push(signal)
   return 'answered'
 })
-const server = createServer(toNodeHandler(app))
+const server = createServer(nodeHandler(app))
 let port: number
 beforeAll(async () => {
   server.listen(0, '127.0.0.1')

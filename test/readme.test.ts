@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { once } from 'node:events'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../src/node-handler.ts'
 import { describe, expect, it } from 'vitest'
 import { demoEnv, demoMock } from '../scripts/demo.ts'
 import { createApp } from '../src/app.ts'
@@ -35,7 +35,7 @@ function project(): { dir: string; sh: (script: string) => string } {
 
 describe('the README', () => {
   it('every curl line gets a 2xx from the demo (gateway + mock upstream)', async () => {
-    const mock = createServer(toNodeHandler(demoMock().app)).listen(0, '127.0.0.1')
+    const mock = createServer(nodeHandler(demoMock().app)).listen(0, '127.0.0.1')
     await once(mock, 'listening')
     const { app } = createApp({ catalog, env: demoEnv(`http://127.0.0.1:${(mock.address() as AddressInfo).port}`), log: () => {} })
     const curls = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].flatMap((m) => m[1]!.split('\n')).filter((l) => l.startsWith('curl '))

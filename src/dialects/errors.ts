@@ -1,5 +1,6 @@
 import { STATUS_CODES } from 'node:http'
 import type { H3Event } from 'h3'
+import { FastResponse } from 'srvx'
 import { anthropicError, clientError, openaiError } from '../errors.ts'
 
 /** How a route's clients expect errors: OpenAI's envelope, Anthropic's, or Ollama's and the web UI's `{"error": "..."}`. */
@@ -33,5 +34,5 @@ export function renderError(thrown: unknown, event: H3Event): Response {
   const headers: Record<string, string> = { ...event.context.headers, ...own, 'content-type': 'application/json' }
   const declared = event.context.matchedRoute?.meta?.dialect ?? 'openai'
   const dialect = declared === 'openai' && event.req.headers.has('anthropic-version') ? 'anthropic' : declared
-  return new Response(JSON.stringify(BODIES[dialect](body, error.status)), { status: error.status, statusText: STATUS_TEXTS[error.status] ?? STATUS_CODES[error.status], headers })
+  return new FastResponse(JSON.stringify(BODIES[dialect](body, error.status)), { status: error.status, statusText: STATUS_TEXTS[error.status] ?? STATUS_CODES[error.status], headers })
 }

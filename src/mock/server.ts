@@ -1,13 +1,13 @@
 // `npm run mock`: the mock upstream on PORT (default 8080), as the local provider expects.
 import { createServer } from 'node:http'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../node-handler.ts'
 import { catalog } from '../catalog/catalog.generated.ts'
 import { createMockUpstream } from './app.ts'
 import { catalogModels } from './catalog-models.ts'
 
 const port = Number(process.env.PORT ?? 8080)
 const { app } = createMockUpstream({ models: catalogModels(catalog) })
-const server = createServer(toNodeHandler(app)).listen(port, process.env.HOST ?? '127.0.0.1', () => {
+const server = createServer(nodeHandler(app)).listen(port, process.env.HOST ?? '127.0.0.1', () => {
   const address = server.address() as { port: number }
   console.log(JSON.stringify({ message: 'listening', url: `http://127.0.0.1:${address.port}/`, mock: true }))
 })

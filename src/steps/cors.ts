@@ -1,4 +1,5 @@
 import type { H3Event } from 'h3'
+import { FastResponse } from 'srvx'
 
 // What browsers may send and read cross-origin.
 const ALLOW_HEADERS = 'authorization, content-type, x-request-id, x-api-key, anthropic-version, anthropic-beta'
@@ -22,6 +23,6 @@ export function cors(origins: readonly string[]): (event: H3Event) => Response |
     event.context.headers = { ...event.context.headers, ...headers }
     if (!preflight) return undefined
     const extra: Record<string, string> = open ? { 'access-control-allow-methods': 'GET, HEAD, POST', 'access-control-allow-headers': ALLOW_HEADERS, 'access-control-max-age': '600' } : {}
-    return new Response(null, { status: 204, statusText: 'No Content', headers: { ...event.context.headers, ...extra } })
+    return new FastResponse(null, { status: 204, statusText: 'No Content', headers: { ...event.context.headers, ...extra } })
   }
 }

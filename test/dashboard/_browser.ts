@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../../src/node-handler.ts'
 import { chromium } from 'playwright-core'
 import type { Browser, BrowserContext, BrowserContextOptions, Page } from 'playwright-core'
 import { afterAll, afterEach, beforeAll, inject } from 'vitest'
@@ -48,12 +48,12 @@ export interface DemoOptions {
 
 /** The demo (mock upstream + gateway on the shipped catalog) on real servers on port 0. */
 export async function demoServer(options: DemoOptions = {}) {
-  const mock = createServer(toNodeHandler(demoMock().app))
+  const mock = createServer(nodeHandler(demoMock().app))
   await new Promise<void>((resolve) => mock.listen(0, '127.0.0.1', resolve))
   const env: Record<string, string> = { ...demoEnv(`http://127.0.0.1:${(mock.address() as AddressInfo).port}`), ...options.env }
   for (const [k, v] of Object.entries(env)) if (v === '') delete env[k]
   const { app, gateway } = createApp({ catalog: options.catalog ?? shipped, env, now: options.now ?? (() => NOW), log: () => {} })
-  const server = createServer(toNodeHandler(app))
+  const server = createServer(nodeHandler(app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const stop = (s: typeof server) => new Promise<void>((resolve) => (s.closeAllConnections(), s.close(() => resolve())))

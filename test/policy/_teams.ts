@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../../src/node-handler.ts'
 import OpenAI from 'openai'
 import { compileTeams } from '../../scripts/compiler/teams.ts'
 import { createApp } from '../../src/app.ts'
@@ -34,7 +34,7 @@ export async function teamsServer(mock: { url: string }, options: { env?: Record
     log: (line) => logs.push(line),
     policy: options.policy ?? teamsPolicy,
   })
-  const server = createServer(toNodeHandler(app))
+  const server = createServer(nodeHandler(app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const client = (team: keyof typeof TEAM_KEYS, maxRetries = 0) => new OpenAI({ baseURL: `${url}/v1`, apiKey: TEAM_KEYS[team], maxRetries })

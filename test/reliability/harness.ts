@@ -8,7 +8,7 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { createInterface } from 'node:readline'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../../src/node-handler.ts'
 import { demoEnv } from '../../scripts/demo.ts'
 import { catalog } from '../../src/catalog/catalog.generated.ts'
 import { createMockUpstream } from '../../src/mock/app.ts'
@@ -46,7 +46,7 @@ export interface Figures {
 /** The mock upstream on a real server on port 0 (checking the demo's keys unless told otherwise). */
 export async function startMock(options: MockOptions = { keys: KEYS }): Promise<MockUpstream & { url: string; port: number; server: Server; close(): Promise<void> }> {
   const mock = createMockUpstream(options)
-  const server = createServer(toNodeHandler(mock.app))
+  const server = createServer(nodeHandler(mock.app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const { port } = server.address() as AddressInfo
   const close = () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../../src/node-handler.ts'
 import OpenAI from 'openai'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
@@ -44,7 +44,7 @@ afterEach(() => close())
 async function gateway(env: Record<string, string> = {}) {
   const all = { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, A_BASE_URL: `${a.url}/v1`, B_BASE_URL: `${b.url}/v1`, CLAUDE_BASE_URL: a.url, ...env }
   const { app, gateway } = createApp({ catalog, env: all, now: () => new Date(time), log: (line) => logs.push(line) })
-  const server = createServer(toNodeHandler(app))
+  const server = createServer(nodeHandler(app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const at = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const closeServer = () => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../../src/node-handler.ts'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
@@ -47,7 +47,7 @@ async function gateway(env: Record<string, string>) {
   const all = { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, A_BASE_URL: `${a.url}/v1`, B_BASE_URL: `${b.url}/v1`, CLAUDE_BASE_URL: a.url, ...env }
   const { app, gateway } = createApp({ catalog, env: all, now: () => NOW, log: () => {} })
   await gateway.tracing.ready
-  const server = createServer(toNodeHandler(app))
+  const server = createServer(nodeHandler(app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
   const client = new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0, defaultHeaders: { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` } })

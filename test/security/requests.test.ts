@@ -2,7 +2,7 @@
 // and headers trickled in, clients that leave mid-body, JSON nested to overflow a stack.
 import { connect } from 'node:net'
 import type { Socket } from 'node:net'
-import { toNodeHandler } from 'h3/node'
+import { nodeHandler } from '../../src/node-handler.ts'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
 import { listen } from '../../src/listen.ts'
@@ -18,7 +18,7 @@ beforeAll(async () => {
   const env = { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, ACME_BASE_URL: `${mock.url}/v1`, CLAUDE_BASE_URL: mock.url, LOCAL_BASE_URL: `${mock.url}/v1`, ADMIN_TOKEN: ADMIN, MAX_BODY_BYTES: '1000' }
   const { app, gateway } = createApp({ catalog: proxyCatalog, env, now: () => NOW, log: (line) => logs.push(line) })
   // As the gateway process listens (src/server.ts), with short limits for the test.
-  server = await listen(toNodeHandler(app), { ...gateway.config, port: 0, headersTimeoutMs: 300, requestTimeoutMs: 600 })
+  server = await listen(nodeHandler(app), { ...gateway.config, port: 0, headersTimeoutMs: 300, requestTimeoutMs: 600 })
   port = server.port
 })
 afterAll(async () => {

@@ -1,0 +1,35 @@
+import { execFile, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+
+// A process that logs through the gateway's stdout buffer, then ends as `end` says.
+async function logged(end: string): Promise<{ stdout: string; code: number }> {
+  const script = `import { bufferedStdout } from './src/app.ts'; const log = bufferedStdout(); for (let i = 0; i < 1500; i++) log(JSON.stringify({ n: i })); ${end}`
+  try {
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd() })
+    return { stdout, code: 0 }
+  } catch (error) {
+    const e = error as { stdout: string; code: number }
+    return { stdout: e.stdout, code: e.code }
+  }
+}
+
+describe('the log on stdout', () => {
+  it('writes every line, in order, when the process ends by itself, exits, or fails', async () => {
+    const all = Array.from({ length: 1500 }, (_, n) => JSON.stringify({ n })).join('\n') + '\n'
+    expect(await logged('')).toEqual({ stdout: all, code: 0 })
+    expect(await logged('process.exit(3)')).toEqual({ stdout: all, code: 3 })
+    expect(await logged("throw new Error('boom')")).toEqual({ stdout: all, code: 1 })
+  })
+
+  it('writes a line within its wait while the process runs on', async () => {
+    const script = "import { bufferedStdout } from './src/app.ts'; bufferedStdout()('one'); setInterval(() => {}, 1000)"
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    await new Promise<void>((resolve) => child.stdout.on('data', (d: Buffer) => ((out += d), out.includes('\n') && resolve())))
+    child.kill()
+    expect(out).toBe('one\n')
+  })
+})
