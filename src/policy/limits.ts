@@ -1,4 +1,5 @@
 import type { Model } from '../catalog/types.ts'
+import { utcDay } from '../catalog/deprecation.ts'
 import { httpError } from '../errors.ts'
 import type { Stats } from '../stats.ts'
 import { MemoryStore } from './store.ts'
@@ -78,7 +79,7 @@ export class Limits {
       if (rates.tpm) buckets.push({ key: `${prefix}:tpm`, capacity: rates.tpm, cost: estimate.tokens, unit: 'tokens', model: scope })
     }
     const now = this.#now()
-    const month = now.toISOString().slice(0, 7)
+    const month = utcDay(now).slice(0, 7)
     const budget = team.budget === undefined ? undefined : { key: `gw:b:${team.id}:${month}`, limit: team.budget, cost: estimate.cost }
     if (!buckets.length && !budget) return undefined
     let store = await this.#store

@@ -30,7 +30,7 @@ export function accessLog(options: AccessLogOptions): (event: H3Event, response:
     // out): about half the cost of building the object and stringifying it, in a busy server.
     const c = event.context
     const id = c.headers?.['x-request-id']
-    let line = `{"time":"${now().toISOString()}"${id === undefined ? '' : `,"request_id":${JSON.stringify(id)}`},"method":${JSON.stringify(event.req.method)},"path":${JSON.stringify(event.url.pathname)},"status":${response.status}`
+    let line = `{"time":"${_iso(now())}"${id === undefined ? '' : `,"request_id":${JSON.stringify(id)}`},"method":${JSON.stringify(event.req.method)},"path":${JSON.stringify(event.url.pathname)},"status":${response.status}`
     if (c.model !== undefined) line += `,"model":${JSON.stringify(c.model)}`
     if (c.requested !== undefined) line += `,"requested_model":${JSON.stringify(c.requested)}`
     if (c.team !== undefined) line += `,"team":${JSON.stringify(c.team.id)}`
@@ -40,6 +40,19 @@ export function accessLog(options: AccessLogOptions): (event: H3Event, response:
     line += '}'
     log(secrets.text(line))
   }
+}
+
+// The second last written: its number, and its ISO text up to the milliseconds. toISOString
+// once a request cost a busy gateway about 10 µs of CPU a request (measured on the built server).
+let second = { at: NaN, text: '' }
+
+/** `date.toISOString()`, made once a second. */
+function _iso(date: Date): string {
+  const ms = date.getTime()
+  const at = Math.floor(ms / 1000)
+  if (at !== second.at) second = { at, text: date.toISOString().slice(0, 20) }
+  const fraction = ms - at * 1000
+  return `${second.text}${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`
 }
 
 /** An error and what caused it, for a debug log line: "message <- cause <- cause's cause". */

@@ -23,6 +23,19 @@ describe('the access-log step', () => {
     expect(stats.snapshot(NOW)).toMatchObject({ requests: 1, errors: 0 })
   })
 
+  it('writes each line\'s time to the millisecond, across seconds and days', async () => {
+    const lines: string[] = []
+    let now = new Date('2026-12-31T23:59:59.000Z')
+    const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor([]), debug: false, now: () => now, stats: new Stats(() => now) })
+    const request = stepApp((event) => log(event, new Response(null, { status: 204 }), performance.now()))
+    const times = ['2026-12-31T23:59:59.000Z', '2026-12-31T23:59:59.007Z', '2026-12-31T23:59:59.042Z', '2026-12-31T23:59:59.999Z', '2027-01-01T00:00:00.100Z', '2026-06-01T12:00:00.005Z']
+    for (const time of times) {
+      now = new Date(time)
+      await request('/open')
+    }
+    expect(lines.map((l) => JSON.parse(l).time)).toEqual(times)
+  })
+
   it('tells an error by its causes, each said once', () => {
     const error = new Error('fetch failed', { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED', cause: new Error('connect ECONNREFUSED') }) })
     expect(causes(error)).toBe('fetch failed <- connect ECONNREFUSED')
