@@ -94,12 +94,20 @@ class ChunkPipe {
     if (this.#done) return dest.end(this.#last) // ended before it was piped
     this.#dest = dest
     dest.once('close', () => this.destroy()) // after the end, a no-op
-    let wrote = false
-    setImmediate(() => wrote || dest.destroyed || (dest as Writable & { flushHeaders?(): void }).flushHeaders?.())
     // What comes within one turn of the event loop goes out in one write, the end included
-    // (the end of a short stream comes with its last events).
+    // (the end of a short stream comes with its last events). At the end of the first turn the
+    // headers go out alone when no chunk came yet. One immediate serves both.
+    let wrote = false
     let corked = false
-    const uncork = () => corked && ((corked = false), dest.uncork())
+    let waiting = true // for the end of the turn
+    const turn = () => {
+      waiting = false
+      if (corked) {
+        corked = false
+        dest.uncork()
+      } else if (!wrote && !dest.destroyed) (dest as Writable & { flushHeaders?(): void }).flushHeaders?.()
+    }
+    setImmediate(turn)
     void (async () => {
       try {
         for (let next = this.#first!; ; next = this.#chunks.next()) {
@@ -119,7 +127,10 @@ class ChunkPipe {
           if (!corked) {
             corked = true
             dest.cork()
-            setImmediate(uncork)
+            if (!waiting) {
+              waiting = true
+              setImmediate(turn)
+            }
           }
           if (!dest.write(bytes)) await _drained(dest)
         }
