@@ -72,7 +72,8 @@ const LOG_FLUSH_LINES = 1000
 /**
  * Writes lines to stdout in one write every 50 ms (or 1,000 lines) rather than one per line: a
  * write to a pipe is a blocking system call on Linux, and a busy gateway logs thousands of lines
- * a second. What waits is written when the process exits, however it exits.
+ * a second. What waits is written when the process exits (by itself, by `process.exit`, or on
+ * an uncaught error; a SIGKILL loses up to 50 ms of lines).
  */
 export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
   let pending: string[] = []

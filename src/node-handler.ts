@@ -1,51 +1,67 @@
 import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
+import { pipeline } from 'node:stream/promises'
 import type { H3 } from 'h3'
 import { NodeRequest, sendNodeResponse } from 'srvx/node'
 
 // What srvx's FastResponse gives a Node server: status, flat raw headers (content-length
 // included for a string or bytes), and the body as it was made.
+type Piped = { pipe(dest: ServerResponse): unknown; destroy?(): void }
 interface NodeAnswer {
   readonly status: number
   readonly statusText?: string
   readonly headers: string[]
-  readonly body?: string | Uint8Array | ReadableStream | { pipe(dest: ServerResponse): unknown; destroy?(): void } | null
+  readonly body?: string | Uint8Array | ReadableStream | Piped | null
 }
 
 /**
  * An h3 app as a node:http request listener. The request is srvx's (lazy over the
  * IncomingMessage); a FastResponse is written here: head and body in one `end` (srvx's own
  * writer sends them in two writes and waits on a promise per answer), a stream piped as it
- * comes. Any other Response goes to srvx's writer.
+ * comes. Any other Response goes to srvx's writer. An answer that cannot be written (a header
+ * Node refuses) is a bare 500, and `onError` is told why.
  */
-export function nodeHandler(app: H3): (req: IncomingMessage, res: ServerResponse) => void {
+export function nodeHandler(app: H3, onError: (error: Error) => void = () => {}): (req: IncomingMessage, res: ServerResponse) => void {
+  const send = (res: ServerResponse, response: Response) => {
+    try {
+      _send(res, response, onError)
+    } catch (error) {
+      onError(error as Error)
+      _fail(res)
+    }
+  }
   return (req, res) => {
     const answer = app.fetch(new NodeRequest({ req, res }) as unknown as Request)
-    if (answer instanceof Promise) answer.then((response) => _send(res, response), () => _fail(res))
-    else _send(res, answer)
+    if (answer instanceof Promise) answer.then((response) => send(res, response), (error: Error) => (onError(error), _fail(res)))
+    else send(res, answer)
   }
 }
 
-function _send(res: ServerResponse, response: Response): void {
+function _send(res: ServerResponse, response: Response, onError: (error: Error) => void): void {
   const fast = response as Response & { _toNodeResponse?(): NodeAnswer }
-  if (!fast._toNodeResponse) return void sendNodeResponse(res, response).catch(() => _fail(res))
+  if (!fast._toNodeResponse) return void sendNodeResponse(res, response).catch((error: Error) => (onError(error), _fail(res)))
   const { status, statusText, headers, body } = fast._toNodeResponse()
-  if (res.destroyed) {
-    // The client left before its answer: a stream's chunks end now (the upstream with them).
-    if (body && typeof body === 'object' && 'pipe' in body) body.destroy?.()
-    else if (body instanceof ReadableStream) void body.cancel().catch(() => {})
-    return
+  const piped = body && typeof body === 'object' && 'pipe' in body ? body : undefined
+  // A stream's chunks end now (the upstream with them).
+  const abandon = () => {
+    piped?.destroy?.()
+    if (body instanceof ReadableStream) void body.cancel().catch(() => {})
   }
-  res.writeHead(status, statusText, headers)
-  if (body instanceof ReadableStream) Readable.fromWeb(body as never).pipe(res)
-  else if (body && typeof body === 'object' && 'pipe' in body) body.pipe(res)
+  if (res.destroyed) return abandon() // the client left before its answer
+  try {
+    if (!res.headersSent) res.writeHead(status, statusText, headers)
+  } catch (error) {
+    abandon()
+    throw error
+  }
+  if (body instanceof ReadableStream) pipeline(Readable.fromWeb(body as never), res).catch(() => {})
+  else if (piped) piped.pipe(res)
   else res.end(body ?? undefined)
 }
 
-// The app failed to answer at all (h3 renders every error, so this is a defect): a bare 500,
-// or the connection cut when the head was sent.
+// The app's answer could not be written: a bare 500, or the connection cut when the head was sent.
 function _fail(res: ServerResponse): void {
   if (res.writableEnded) return
   if (res.headersSent) return void res.destroy()
-  res.writeHead(500, { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error')
+  res.writeHead(500, 'Internal Server Error', { 'content-type': 'text/plain; charset=utf-8' }).end('Internal Server Error')
 }

@@ -210,8 +210,16 @@ export function deprecationHeaders(model: Model, now: Date): Record<string, stri
   return headers
 }
 
-/** Headers a model call's answer carries: the model that served it, deprecation, and what the catalog's rules dropped. */
+/**
+ * Headers a model call's answer carries: the model that served it, deprecation, and what the
+ * catalog's rules dropped. Names a client made up (a parameter, an id only a pattern matched)
+ * that a header cannot carry as they are (beyond printable ASCII) are percent-encoded.
+ */
 export function callHeaders(called: { readonly model: Model; readonly dropped: readonly string[] }, now: Date): Record<string, string> {
-  const headers = { 'x-gateway-model': called.model.id, ...deprecationHeaders(called.model, now) }
-  return called.dropped.length ? { ...headers, 'x-gateway-dropped-params': called.dropped.join(', ') } : headers
+  const headers = { 'x-gateway-model': _headerSafe(called.model.id), ...deprecationHeaders(called.model, now) }
+  return called.dropped.length ? { ...headers, 'x-gateway-dropped-params': called.dropped.map(_headerSafe).join(', ') } : headers
+}
+
+function _headerSafe(name: string): string {
+  return /^[\x20-\x7e]*$/.test(name) ? name : encodeURIComponent(name)
 }

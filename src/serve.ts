@@ -24,7 +24,8 @@ export async function serve(catalog: Catalog): Promise<void> {
 
   let listener: Listener
   try {
-    listener = await listen(nodeHandler(app), { ...gateway.config, onError: (error) => log(JSON.stringify({ time: new Date().toISOString(), message: `server error: ${error.message}` })) })
+    const onError = (error: Error) => log(JSON.stringify({ time: new Date().toISOString(), message: `server error: ${error.message}` }))
+    listener = await listen(nodeHandler(app, onError), { ...gateway.config, onError })
   } catch (error) {
     const code = (error as { code?: string }).code
     console.error(`cannot start: ${code === 'EADDRINUSE' ? `PORT ${port} is in use on ${host}` : `cannot listen on ${host}:${port} (${code ?? (error as Error).message})`}`)

@@ -23,6 +23,7 @@ const app = new H3({ silent: true })
 app.get('/json', () => new FastResponse('{"ok":true}', { status: 201, statusText: 'Created', headers: { 'content-type': 'application/json', 'x-one': '1' } }))
 app.get('/bytes', () => new FastResponse(new TextEncoder().encode('héllo'), { headers: { 'content-type': 'text/plain; charset=utf-8' } }))
 app.get('/piped', () => new FastResponse(piped() as never, { headers: { 'content-type': 'text/event-stream' } }))
+app.get('/refused', () => new FastResponse('{}', { headers: { 'x-name': 'snow ☃' } }))
 app.get('/native', () => new Response(new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('from a web stream')), c.close()) }), { status: 202, headers: { 'x-native': 'yes' } }))
 // Answers once its client has left.
 app.get('/late', async (event) => {
@@ -30,7 +31,8 @@ app.get('/late', async (event) => {
   await once(event.runtime!.node!.res!, 'close')
   return new FastResponse(piped() as never)
 })
-const server = createServer(nodeHandler(app))
+const errors: string[] = []
+const server = createServer(nodeHandler(app, (error) => errors.push(error.message)))
 let base: string
 beforeAll(async () => {
   server.listen(0, '127.0.0.1')
@@ -53,6 +55,13 @@ describe('the app on node:http', () => {
     expect([stream.headers.get('content-type'), await stream.text()]).toEqual(['text/event-stream', 'data: one\n\ndata: two\n\n'])
     const native = await fetch(`${base}/native`)
     expect([native.status, native.headers.get('x-native'), await native.text()]).toEqual([202, 'yes', 'from a web stream'])
+  })
+
+  it('answers 500 when Node refuses the answer\'s head, says why, and serves on', async () => {
+    const res = await fetch(`${base}/refused`)
+    expect([res.status, res.statusText, await res.text()]).toEqual([500, 'Internal Server Error', 'Internal Server Error'])
+    expect(errors).toEqual([expect.stringContaining('Invalid character in header content ["x-name"]')])
+    expect((await fetch(`${base}/json`)).status).toBe(201)
   })
 
   it('ends a stream whose client left before its answer, without writing it', async () => {

@@ -50,7 +50,7 @@ let second = { at: NaN, text: '' }
 function _iso(date: Date): string {
   const ms = date.getTime()
   const at = Math.floor(ms / 1000)
-  if (at !== second.at) second = { at, text: date.toISOString().slice(0, 20) }
+  if (at !== second.at) second = { at, text: date.toISOString().slice(0, -4) }
   const fraction = ms - at * 1000
   return `${second.text}${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`
 }

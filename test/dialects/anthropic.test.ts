@@ -149,6 +149,12 @@ describe('other models: translated to chat completions and back', () => {
     const res = await client.messages.create({ model: 'chat', max_tokens: 500, messages: user('x'), thinking: { type: 'enabled', budget_tokens: 1024 } }).withResponse()
     expect(res.response.headers.get('x-gateway-dropped-params')).toBe('thinking')
   })
+
+  it('names, percent-encoded, what it could not carry over whose name a header cannot hold', async () => {
+    const res = await client.messages.create({ model: 'chat', max_tokens: 500, messages: user('x'), ...{ 'snow ☃': 1, 'a\r\nb': 2 } } as never).withResponse()
+    expect(res.response.status).toBe(200)
+    expect(res.response.headers.get('x-gateway-dropped-params')).toBe('snow%20%E2%98%83, a%0D%0Ab')
+  })
 })
 
 describe('count_tokens and the model list', () => {
