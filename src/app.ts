@@ -80,18 +80,14 @@ export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
   let timer: ReturnType<typeof setTimeout> | undefined
   const flush = () => {
     clearTimeout(timer)
-    timer = undefined
     if (pending.length) process.stdout.write(`${pending.join('\n')}\n`)
     pending = []
   }
-  let hooked = false
+  process.once('exit', flush)
   const log = (line: string) => {
     const waiting = pending.push(line)
-    if (waiting >= LOG_FLUSH_LINES) return flush()
-    if (waiting > 1) return
-    timer = setTimeout(flush, LOG_FLUSH_MS).unref()
-    if (!hooked) process.once('exit', flush)
-    hooked = true
+    if (waiting >= LOG_FLUSH_LINES) flush()
+    else if (waiting === 1) timer = setTimeout(flush, LOG_FLUSH_MS).unref()
   }
   return Object.assign(log, { flush })
 }

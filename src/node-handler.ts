@@ -22,24 +22,28 @@ interface NodeAnswer {
  * Node refuses) is a bare 500, and `onError` is told why.
  */
 export function nodeHandler(app: H3, onError: (error: Error) => void = () => {}): (req: IncomingMessage, res: ServerResponse) => void {
+  const failed = (res: ServerResponse, error: Error) => {
+    onError(error)
+    _fail(res)
+  }
   const send = (res: ServerResponse, response: Response) => {
     try {
-      _send(res, response, onError)
+      _send(res, response)?.catch((error: Error) => failed(res, error))
     } catch (error) {
-      onError(error as Error)
-      _fail(res)
+      failed(res, error as Error)
     }
   }
   return (req, res) => {
     const answer = app.fetch(new NodeRequest({ req, res }) as unknown as Request)
-    if (answer instanceof Promise) answer.then((response) => send(res, response), (error: Error) => (onError(error), _fail(res)))
+    if (answer instanceof Promise) answer.then((response) => send(res, response), (error: Error) => failed(res, error))
     else send(res, answer)
   }
 }
 
-function _send(res: ServerResponse, response: Response, onError: (error: Error) => void): void {
+// Writes `response`; a promise when srvx's writer does (any other Response than a FastResponse).
+function _send(res: ServerResponse, response: Response): Promise<void> | void {
   const fast = response as Response & { _toNodeResponse?(): NodeAnswer }
-  if (!fast._toNodeResponse) return void sendNodeResponse(res, response).catch((error: Error) => (onError(error), _fail(res)))
+  if (!fast._toNodeResponse) return sendNodeResponse(res, response)
   const { status, statusText, headers, body } = fast._toNodeResponse()
   const piped = body && typeof body === 'object' && 'pipe' in body ? body : undefined
   // A stream's chunks end now (the upstream with them).

@@ -23,6 +23,7 @@ const app = new H3({ silent: true })
 app.get('/json', () => new FastResponse('{"ok":true}', { status: 201, statusText: 'Created', headers: { 'content-type': 'application/json', 'x-one': '1' } }))
 app.get('/bytes', () => new FastResponse(new TextEncoder().encode('héllo'), { headers: { 'content-type': 'text/plain; charset=utf-8' } }))
 app.get('/piped', () => new FastResponse(piped() as never, { headers: { 'content-type': 'text/event-stream' } }))
+app.get('/web', () => new FastResponse(new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('a web stream')), c.close()) })))
 app.get('/refused', () => new FastResponse('{}', { headers: { 'x-name': 'snow ☃' } }))
 app.get('/native', () => new Response(new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode('from a web stream')), c.close()) }), { status: 202, headers: { 'x-native': 'yes' } }))
 // Answers once its client has left.
@@ -50,9 +51,10 @@ describe('the app on node:http', () => {
     expect([bytes.headers.get('content-length'), await bytes.text()]).toEqual(['6', 'héllo'])
   })
 
-  it('pipes a streamed body as it comes, and any other Response through srvx', async () => {
+  it('pipes a streamed body (ours or a web stream) as it comes, and any other Response through srvx', async () => {
     const stream = await fetch(`${base}/piped`)
     expect([stream.headers.get('content-type'), await stream.text()]).toEqual(['text/event-stream', 'data: one\n\ndata: two\n\n'])
+    expect(await (await fetch(`${base}/web`)).text()).toBe('a web stream')
     const native = await fetch(`${base}/native`)
     expect([native.status, native.headers.get('x-native'), await native.text()]).toEqual([202, 'yes', 'from a web stream'])
   })
