@@ -2,7 +2,7 @@
 // span per request, a child per upstream attempt, with the GenAI semantic conventions'
 // attributes, exported over OTLP/HTTP. The SDK is loaded only then: unset, nothing is loaded,
 // nothing is sent, and each request pays one check of an empty slot.
-import type { Span } from '@opentelemetry/api'
+import type { Span, SpanContext } from '@opentelemetry/api'
 import type { Env } from './catalog/visibility.ts'
 
 /** What the request path records: a request's span, and its attempts' spans under it. */
@@ -57,18 +57,16 @@ export async function startTracing(env: Env, version: string): Promise<Tracer> {
   const tracer = provider.getTracer('model-catalog-gateway')
   const propagator = new W3CTraceContextPropagator()
   const getter = { get: (h: Headers, key: string) => h.get(key) ?? undefined, keys: (h: Headers) => [...h.keys()] }
-  const setter = { set: (carrier: Record<string, string>, key: string, value: string) => void (carrier[key] = value) }
   return {
     request(requestHeaders, method) {
-      const parent = propagator.extract(api.ROOT_CONTEXT, requestHeaders, getter)
+      // Without a client's traceparent there is nothing to extract: the request is a root.
+      const parent = requestHeaders.has('traceparent') ? propagator.extract(api.ROOT_CONTEXT, requestHeaders, getter) : api.ROOT_CONTEXT
       const span = tracer.startSpan(method, { kind: api.SpanKind.SERVER, attributes: { 'http.request.method': method } }, parent)
       const inSpan = api.trace.setSpan(parent, span)
       return {
         attempt(name, attributes) {
           const child = tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, inSpan)
-          const carrier: Record<string, string> = {}
-          propagator.inject(api.trace.setSpan(inSpan, child), carrier, setter)
-          return _attempt(child, carrier.traceparent ?? '', api.SpanStatusCode.ERROR)
+          return _attempt(child, _traceparent(child.spanContext()), api.SpanStatusCode.ERROR)
         },
         end(route, status) {
           span.updateName(`${method} ${route}`)
@@ -88,11 +86,16 @@ function _batching(env: Env): Record<string, number> {
   return Object.fromEntries(Object.entries(names).flatMap(([option, name]) => (Number(env[name]) > 0 ? [[option, Number(env[name])]] : [])))
 }
 
+// The W3C traceparent of a span (what the propagator's inject writes, without building a context for it).
+function _traceparent(s: SpanContext): string {
+  return `00-${s.traceId}-${s.spanId}-${s.traceFlags < 16 ? '0' : ''}${s.traceFlags.toString(16)}`
+}
+
 function _attempt(span: Span, traceparent: string, errorCode: number): AttemptTrace {
   return {
     traceparent,
     set(attributes) {
-      for (const [key, value] of Object.entries(attributes)) if (value !== undefined) span.setAttribute(key, value)
+      for (const key in attributes) if (attributes[key] !== undefined) span.setAttribute(key, attributes[key])
     },
     fail(error, message) {
       const e = error as { status?: number; data?: { code?: string } }

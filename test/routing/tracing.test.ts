@@ -111,6 +111,23 @@ describe('OpenTelemetry traces', () => {
     expect(received.map((r) => r.raw).join('')).not.toContain(PROMPT)
   })
 
+  it('a request without a traceparent starts a trace of its own; one the client did not sample goes on unsampled, and no span is sent', async () => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl })
+    const post = (headers: Record<string, string>) => fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'spread', messages: user('x') }) })
+    expect((await post({})).status).toBe(200)
+    const unsampled = '11111111111111111111111111111111'
+    expect((await post({ traceparent: `00-${unsampled}-${CLIENT_SPAN}-00` })).status).toBe(200)
+    await gw.done()
+    const [root, attempt, ...more] = spans().sort((x, y) => x.kind - y.kind)
+    expect(more).toEqual([])
+    expect(root!.parentSpanId ?? '').toBe('')
+    expect(attempt).toMatchObject({ traceId: root!.traceId, parentSpanId: root!.spanId })
+    // Each request's upstream call (on either deployment) carried its own trace on.
+    const sent = a.seen.concat(b.seen).map((s) => s.headers.traceparent).sort((x, y) => Number(x?.includes(unsampled)) - Number(y?.includes(unsampled)))
+    expect(sent[0]).toBe(`00-${root!.traceId}-${attempt!.spanId}-01`)
+    expect(sent[1]).toMatch(new RegExp(`^00-${unsampled}-(?!${CLIENT_SPAN})[0-9a-f]{16}-00$`))
+  })
+
   it('takes provider keys out of what a span says of a failure', async () => {
     const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl })
     a.fail({ status: 400, body: { error: { message: `bad key ${ACME_KEY} given` } } })
