@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs'
 import { H3 } from 'h3'
 import type { H3Event } from 'h3'
 import type { Catalog } from './catalog/types.ts'
@@ -73,18 +74,31 @@ const LOG_FLUSH_LINES = 1000
  * Writes lines to stdout in one write every 50 ms (or 1,000 lines) rather than one per line: a
  * write to a pipe is a blocking system call on Linux, and a busy gateway logs thousands of lines
  * a second. What waits is written when the process exits (by itself, by `process.exit`, or on
- * an uncaught error; a SIGKILL loses up to 50 ms of lines).
+ * an uncaught error; a SIGKILL loses up to 50 ms of lines). A stdout that can no longer be
+ * written (its reader gone: EPIPE) does not end the process: stderr says so once, and the lines
+ * are dropped from then on.
  */
 export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
   let pending: string[] = []
   let timer: ReturnType<typeof setTimeout> | undefined
+  let broken = false
   const flush = () => {
     clearTimeout(timer)
-    if (pending.length) process.stdout.write(`${pending.join('\n')}\n`)
+    if (pending.length && !broken) process.stdout.write(`${pending.join('\n')}\n`)
     pending = []
   }
   process.once('exit', flush)
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (broken) return
+    broken = true
+    pending = []
+    // Written at once, and never thrown: stderr may have lost its reader too.
+    try {
+      writeSync(2, `${JSON.stringify({ time: new Date().toISOString(), level: 'error', message: `stdout cannot be written (${error.code ?? error.message}): log lines are dropped from now on` })}\n`)
+    } catch {}
+  })
   const log = (line: string) => {
+    if (broken) return
     const waiting = pending.push(line)
     if (waiting >= LOG_FLUSH_LINES) flush()
     else if (waiting === 1) timer = setTimeout(flush, LOG_FLUSH_MS).unref()

@@ -32,4 +32,19 @@ describe('the log on stdout', () => {
     child.kill()
     expect(out).toBe('one\n')
   })
+
+  it('keeps the process running when stdout loses its reader, says so once on stderr, and drops the lines', async () => {
+    // Logs a line; once told (stdin), logs and writes twice more, then says it ran on.
+    const script = "import { bufferedStdout } from './src/app.ts'; const log = bufferedStdout(); log('first'); log.flush(); process.stdin.once('data', () => { log('second'); log.flush(); setImmediate(() => { log('third'); log.flush(); setImmediate(() => { process.stderr.write('ran on\\n'); process.exit(0) }) }) })"
+    const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['pipe', 'pipe', 'pipe'] })
+    let err = ''
+    child.stderr.on('data', (d: Buffer) => (err += d))
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve))
+    await new Promise<void>((resolve) => child.stdout.once('data', () => resolve()))
+    child.stdout.destroy() // the reader goes away
+    child.stdin.end('go\n')
+    expect(await exited).toBe(0)
+    expect(err.match(/stdout cannot be written \(EPIPE\): log lines are dropped from now on/g)).toHaveLength(1)
+    expect(err).toContain('ran on\n')
+  })
 })
