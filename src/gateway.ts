@@ -95,7 +95,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
   const tracing: Gateway['tracing'] = {
     content: env.OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT === 'true',
     ready: tracingWanted(env)
-      ? startTracing(env, catalog.version).then((t) => void (tracing.current = t), (error: Error) => warn(`tracing is off: the OpenTelemetry SDK did not start (${error.message})`))
+      ? startTracing(env, catalog.version, warn).then((t) => void (tracing.current = t), (error: Error) => warn(`tracing is off: the OpenTelemetry SDK did not start (${error.message})`))
       : Promise.resolve(),
   }
   return {

@@ -3,6 +3,7 @@
 // attributes, exported over OTLP/HTTP. The SDK is loaded only then: unset, nothing is loaded,
 // nothing is sent, and each request pays one check of an empty slot.
 import type { Span, SpanContext } from '@opentelemetry/api'
+import type { Sampler } from '@opentelemetry/sdk-trace'
 import type { Env } from './catalog/visibility.ts'
 
 /** What the request path records: a request's span, and its attempts' spans under it. */
@@ -33,12 +34,14 @@ export function tracingWanted(env: Env): boolean {
 }
 
 /**
- * The tracer for `env`: spans batched (`OTEL_BSP_*`: delay, timeout, queue and batch sizes) to the OTLP/HTTP
- * endpoint (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + /v1/traces;
+ * The tracer for `env`: spans sampled as `OTEL_TRACES_SAMPLER` says (see `_sampler`), batched
+ * (`OTEL_BSP_*`: delay, timeout, queue and batch sizes) to the OTLP/HTTP endpoint
+ * (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + /v1/traces;
  * `OTEL_EXPORTER_OTLP_HEADERS`), under `OTEL_SERVICE_NAME` (default model-catalog-gateway).
+ * A setting it cannot use is told to `warn`, and its default used.
  */
-export async function startTracing(env: Env, version: string): Promise<Tracer> {
-  const [api, { TracerProvider, BatchSpanProcessor }, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] = await Promise.all([
+export async function startTracing(env: Env, version: string, warn: (message: string) => void): Promise<Tracer> {
+  const [api, sdk, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/sdk-trace'),
     import('@opentelemetry/exporter-trace-otlp-http'),
@@ -50,9 +53,10 @@ export async function startTracing(env: Env, version: string): Promise<Tracer> {
     const at = p.indexOf('=')
     return [decodeURIComponent(p.slice(0, at).trim()), decodeURIComponent(p.slice(at + 1).trim())]
   }))
-  const provider = new TracerProvider({
+  const provider = new sdk.TracerProvider({
     resource: resourceFromAttributes({ 'service.name': env.OTEL_SERVICE_NAME || 'model-catalog-gateway', 'service.version': version }),
-    spanProcessors: [new BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url, headers }), ..._batching(env) })],
+    sampler: _sampler(env, sdk, warn),
+    spanProcessors: [new sdk.BatchSpanProcessor({ exporter: new OTLPTraceExporter({ url, headers }), ..._batching(env) })],
   })
   const tracer = provider.getTracer('model-catalog-gateway')
   const propagator = new W3CTraceContextPropagator()
@@ -78,6 +82,29 @@ export async function startTracing(env: Env, version: string): Promise<Tracer> {
     },
     shutdown: () => provider.shutdown(),
   }
+}
+
+// The sampler OTEL_TRACES_SAMPLER names, as the OpenTelemetry specification defines them: always_on,
+// always_off, traceidratio (the ratio OTEL_TRACES_SAMPLER_ARG gives, 1 when unset; the SDK holds it
+// to 0..1), each also parentbased_ (the client's traceparent decides when it sends one). Unset,
+// parentbased_always_on. The SDK reads no environment itself.
+function _sampler(env: Env, sdk: typeof import('@opentelemetry/sdk-trace'), warn: (message: string) => void): Sampler {
+  const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim()
+  const roots = new Map<string, () => Sampler>([
+    ['always_on', () => new sdk.AlwaysOnSampler()],
+    ['always_off', () => new sdk.AlwaysOffSampler()],
+    ['traceidratio', () => {
+      if (arg && Number.isNaN(Number(arg))) warn(`OTEL_TRACES_SAMPLER_ARG '${arg}' is not a ratio: 1 is used (every trace sampled)`)
+      return new sdk.TraceIdRatioBasedSampler(arg && !Number.isNaN(Number(arg)) ? Number(arg) : 1)
+    }],
+  ])
+  const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || 'parentbased_always_on'
+  const root = roots.get(name.replace(/^parentbased_/, ''))
+  if (!root) {
+    warn(`OTEL_TRACES_SAMPLER '${name}' is none of ${[...roots.keys()].flatMap((n) => [n, `parentbased_${n}`]).join(', ')}: parentbased_always_on is used`)
+    return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() })
+  }
+  return name.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root: root() }) : root()
 }
 
 // The batch processor's OTEL_BSP_* settings, where set.

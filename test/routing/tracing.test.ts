@@ -42,10 +42,11 @@ beforeEach(() => {
   for (const m of [a, b]) (m.seen.length = 0), m.failAll()
 })
 
-// A gateway with `env`, its client, and `done()`: closes it (which sends every span still buffered).
+// A gateway with `env`, its client, its log lines, and `done()`: closes it (which sends every span still buffered).
 async function gateway(env: Record<string, string>) {
   const all = { ACME_API_KEY: ACME_KEY, CLAUDE_API_KEY: CLAUDE_KEY, A_BASE_URL: `${a.url}/v1`, B_BASE_URL: `${b.url}/v1`, CLAUDE_BASE_URL: a.url, ...env }
-  const { app, gateway } = createApp({ catalog, env: all, now: () => NOW, log: () => {} })
+  const lines: string[] = []
+  const { app, gateway } = createApp({ catalog, env: all, now: () => NOW, log: (line) => lines.push(line) })
   await gateway.tracing.ready
   const server = createServer(nodeHandler(app))
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
@@ -55,7 +56,7 @@ async function gateway(env: Record<string, string>) {
     await new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve())))
     await gateway.close()
   }
-  return { gateway, client, done, url }
+  return { gateway, client, done, url, lines }
 }
 
 interface Span { traceId: string; spanId: string; parentSpanId?: string; name: string; kind: number; attributes: Record<string, unknown>; status?: { code?: number } }
@@ -126,6 +127,40 @@ describe('OpenTelemetry traces', () => {
     const sent = a.seen.concat(b.seen).map((s) => s.headers.traceparent).sort((x, y) => Number(x?.includes(unsampled)) - Number(y?.includes(unsampled)))
     expect(sent[0]).toBe(`00-${root!.traceId}-${attempt!.spanId}-01`)
     expect(sent[1]).toMatch(new RegExp(`^00-${unsampled}-(?!${CLIENT_SPAN})[0-9a-f]{16}-00$`))
+  })
+
+  it('samples as OTEL_TRACES_SAMPLER says: always_off sends nothing, a parent-based ratio of 0 follows a sampled client only, a name it does not know samples all and is warned of', async () => {
+    const post = (url: string, headers: Record<string, string> = {}) => fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ model: 'spread', messages: user('x') }) })
+    const sampled = { traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01` }
+    const off = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: 'always_off' })
+    expect((await post(off.url, sampled)).status).toBe(200)
+    await off.done()
+    expect(received).toEqual([])
+    // The upstream still hears of the trace, unsampled.
+    expect(a.seen.concat(b.seen).map((s) => s.headers.traceparent)).toEqual([expect.stringMatching(new RegExp(`^00-${CLIENT_TRACE}-[0-9a-f]{16}-00$`))])
+
+    const ratio = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0' })
+    expect((await post(ratio.url)).status).toBe(200)
+    expect((await post(ratio.url, sampled)).status).toBe(200)
+    await ratio.done()
+    expect(new Set(spans().map((s) => s.traceId))).toEqual(new Set([CLIENT_TRACE]))
+    expect(ratio.lines.join('\n')).not.toContain('OTEL_TRACES_SAMPLER')
+
+    received = []
+    const unknown = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: 'sometimes', OTEL_TRACES_SAMPLER_ARG: 'half' })
+    expect((await post(unknown.url)).status).toBe(200)
+    await unknown.done()
+    expect(spans().map((s) => s.kind).sort()).toEqual([2, 3])
+    const warnings = unknown.lines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn')
+    expect(warnings.map((w) => w.message)).toEqual(["OTEL_TRACES_SAMPLER 'sometimes' is none of always_on, parentbased_always_on, always_off, parentbased_always_off, traceidratio, parentbased_traceidratio: parentbased_always_on is used"])
+  })
+
+  it('warns of an OTEL_TRACES_SAMPLER_ARG that is not a ratio, and samples every trace', async () => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' })
+    await gw.client.chat.completions.create({ model: 'spread', messages: user('x') })
+    await gw.done()
+    expect(spans()).toHaveLength(2)
+    expect(gw.lines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn').map((w) => w.message)).toEqual(["OTEL_TRACES_SAMPLER_ARG 'half' is not a ratio: 1 is used (every trace sampled)"])
   })
 
   it('takes provider keys out of what a span says of a failure', async () => {
