@@ -15,13 +15,14 @@ export interface Tracer {
 }
 
 export interface RequestTrace {
-  /** A child span for one upstream call (kind client), and the `traceparent` that carries it to the upstream. */
+  /** A child span for one upstream call (kind client), and the W3C headers that carry it to the upstream. */
   attempt(name: string, attributes: Readonly<Record<string, string | number | boolean>>): AttemptTrace
   end(route: string, status: number): void
 }
 
 export interface AttemptTrace {
-  readonly traceparent: string
+  /** `traceparent`, and the client's `tracestate` when it sent one (none for a span context that is not valid). */
+  readonly headers: Readonly<Record<string, string>>
   set(attributes: Readonly<Record<string, string | number | boolean | undefined>>): void
   /** Ends the span as failed (`error.type`: the error's code, else its status), with `message` (keys already taken out). */
   fail(error: unknown, message: string): void
@@ -70,7 +71,8 @@ export async function startTracing(env: Env, version: string, warn: (message: st
       return {
         attempt(name, attributes) {
           const child = tracer.startSpan(name, { kind: api.SpanKind.CLIENT, attributes }, inSpan)
-          return _attempt(child, _traceparent(child.spanContext()), api.SpanStatusCode.ERROR)
+          const context = child.spanContext()
+          return _attempt(child, api.isSpanContextValid(context) ? _traceHeaders(context) : {}, api.SpanStatusCode.ERROR)
         },
         end(route, status) {
           span.updateName(`${method} ${route}`)
@@ -85,8 +87,8 @@ export async function startTracing(env: Env, version: string, warn: (message: st
 }
 
 // The sampler OTEL_TRACES_SAMPLER names, as the OpenTelemetry specification defines them: always_on,
-// always_off, traceidratio (the ratio OTEL_TRACES_SAMPLER_ARG gives, 1 when unset; the SDK holds it
-// to 0..1), each also parentbased_ (the client's traceparent decides when it sends one). Unset,
+// always_off, traceidratio (the ratio OTEL_TRACES_SAMPLER_ARG gives, 0 to 1; unset, or anything
+// else, 1), each also parentbased_ (the client's traceparent decides when it sends one). Unset,
 // parentbased_always_on. The SDK reads no environment itself.
 function _sampler(env: Env, sdk: typeof import('@opentelemetry/sdk-trace'), warn: (message: string) => void): Sampler {
   const arg = env.OTEL_TRACES_SAMPLER_ARG?.trim()
@@ -94,8 +96,10 @@ function _sampler(env: Env, sdk: typeof import('@opentelemetry/sdk-trace'), warn
     ['always_on', () => new sdk.AlwaysOnSampler()],
     ['always_off', () => new sdk.AlwaysOffSampler()],
     ['traceidratio', () => {
-      if (arg && Number.isNaN(Number(arg))) warn(`OTEL_TRACES_SAMPLER_ARG '${arg}' is not a ratio: 1 is used (every trace sampled)`)
-      return new sdk.TraceIdRatioBasedSampler(arg && !Number.isNaN(Number(arg)) ? Number(arg) : 1)
+      const ratio = arg ? Number(arg) : 1
+      if (ratio >= 0 && ratio <= 1) return new sdk.TraceIdRatioBasedSampler(ratio)
+      warn(`OTEL_TRACES_SAMPLER_ARG '${arg}' is not a ratio from 0 to 1: 1 is used (every trace sampled)`)
+      return new sdk.TraceIdRatioBasedSampler(1)
     }],
   ])
   const name = env.OTEL_TRACES_SAMPLER?.trim().toLowerCase() || 'parentbased_always_on'
@@ -113,14 +117,16 @@ function _batching(env: Env): Record<string, number> {
   return Object.fromEntries(Object.entries(names).flatMap(([option, name]) => (Number(env[name]) > 0 ? [[option, Number(env[name])]] : [])))
 }
 
-// The W3C traceparent of a span (what the propagator's inject writes, without building a context for it).
-function _traceparent(s: SpanContext): string {
-  return `00-${s.traceId}-${s.spanId}-${s.traceFlags < 16 ? '0' : ''}${s.traceFlags.toString(16)}`
+// The W3C headers of a span (what the propagator's inject writes, without building a context for it).
+function _traceHeaders(s: SpanContext): Record<string, string> {
+  const traceparent = `00-${s.traceId}-${s.spanId}-${s.traceFlags < 16 ? '0' : ''}${s.traceFlags.toString(16)}`
+  const tracestate = s.traceState?.serialize()
+  return tracestate ? { traceparent, tracestate } : { traceparent }
 }
 
-function _attempt(span: Span, traceparent: string, errorCode: number): AttemptTrace {
+function _attempt(span: Span, headers: Record<string, string>, errorCode: number): AttemptTrace {
   return {
-    traceparent,
+    headers,
     set(attributes) {
       for (const key in attributes) if (attributes[key] !== undefined) span.setAttribute(key, attributes[key])
     },

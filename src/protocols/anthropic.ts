@@ -34,7 +34,7 @@ export async function callAnthropic(ex: Exchange, up: Upstream, now: () => Date)
   }
   const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...(up.key && { 'x-api-key': up.key }) }
   if (ex.stream) headers.accept = 'text/event-stream'
-  if (ex.traceparent) headers.traceparent = ex.traceparent
+  if (ex.traceHeaders) Object.assign(headers, ex.traceHeaders)
   // Anthropic's error envelope ({"type":"error","error":{"message"}}) reads as OpenAI's does.
   const res = await post(up, '/v1/messages', headers, toMessagesRequest(ex), ex.signal, errorMessage, ex.onRetry)
   ex.onHeaders?.()
@@ -57,7 +57,7 @@ async function _callNative(ex: Exchange, native: NonNullable<Exchange['native']>
   }
   const headers: Record<string, string> = { 'anthropic-version': ANTHROPIC_VERSION, ...native.headers, ...(up.key && { 'x-api-key': up.key }) }
   if (ex.stream) headers.accept = 'text/event-stream'
-  if (ex.traceparent) headers.traceparent = ex.traceparent
+  if (ex.traceHeaders) Object.assign(headers, ex.traceHeaders)
   const res = await post(up, '/v1/messages', headers, body, ex.signal, errorMessage, ex.onRetry)
   ex.onHeaders?.()
   if (!ex.stream) {

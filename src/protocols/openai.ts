@@ -45,7 +45,7 @@ export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
   if (ex.stream && USAGE_STREAMS.has(ex.api)) body.stream_options = { ...(body.stream_options as object), include_usage: true }
   const headers: Record<string, string> = up.key ? { authorization: `Bearer ${up.key}` } : {}
   if (ex.stream) headers.accept = 'text/event-stream'
-  if (ex.traceparent) headers.traceparent = ex.traceparent
+  if (ex.traceHeaders) Object.assign(headers, ex.traceHeaders)
   const res = await post(up, PATHS[ex.api], headers, body, ex.signal, errorMessage, ex.onRetry)
   ex.onHeaders?.()
   if (!ex.stream) {

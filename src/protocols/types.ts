@@ -21,8 +21,8 @@ export interface Exchange {
   readonly onRetry?: () => void
   /** Hears the upstream's answer arrive (its headers), for the latency figures. */
   readonly onHeaders?: () => void
-  /** The W3C `traceparent` of the attempt's span, sent to the upstream (tracing on). */
-  readonly traceparent?: string
+  /** The W3C `traceparent` (and `tracestate`) of the attempt's span, sent to the upstream (tracing on). */
+  readonly traceHeaders?: Readonly<Record<string, string>>
   /**
    * The request as an Anthropic client sent it (Messages API), for an `anthropic` provider to
    * receive untranslated, with the catalog's rules applied (what `dropped` names, removed), and

@@ -189,7 +189,7 @@ async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, strea
     onRetry: () => gw.stats.retry(place.key),
     onHeaders: () => (firstByte = performance.now()),
     native: anthropic && native ? { ...native, dropped: c.dropped } : undefined,
-    traceparent: trace?.traceparent,
+    traceHeaders: trace?.headers,
   }
   try {
     const outcome = anthropic ? await callAnthropic(ex, place.up, gw.now) : await callOpenAI(ex, place.up)

@@ -155,12 +155,30 @@ describe('OpenTelemetry traces', () => {
     expect(warnings.map((w) => w.message)).toEqual(["OTEL_TRACES_SAMPLER 'sometimes' is none of always_on, parentbased_always_on, always_off, parentbased_always_off, traceidratio, parentbased_traceidratio: parentbased_always_on is used"])
   })
 
-  it('warns of an OTEL_TRACES_SAMPLER_ARG that is not a ratio, and samples every trace', async () => {
-    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: 'half' })
+  it('a plain traceidratio decides alone: with a ratio of 0 not even a sampled client\'s trace is kept', async () => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: 'TraceIdRatio ', OTEL_TRACES_SAMPLER_ARG: ' 0 ' })
+    await gw.client.chat.completions.create({ model: 'spread', messages: user('x') })
+    await gw.done()
+    expect(received).toEqual([])
+    expect(gw.lines.join('\n')).not.toContain('OTEL_TRACES_SAMPLER')
+  })
+
+  it.each(['half', '-1', '1.5'])('warns of an OTEL_TRACES_SAMPLER_ARG of %s, not a ratio from 0 to 1, and samples every trace', async (arg) => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_TRACES_SAMPLER: 'traceidratio', OTEL_TRACES_SAMPLER_ARG: arg })
     await gw.client.chat.completions.create({ model: 'spread', messages: user('x') })
     await gw.done()
     expect(spans()).toHaveLength(2)
-    expect(gw.lines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn').map((w) => w.message)).toEqual(["OTEL_TRACES_SAMPLER_ARG 'half' is not a ratio: 1 is used (every trace sampled)"])
+    expect(gw.lines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn').map((w) => w.message)).toEqual([`OTEL_TRACES_SAMPLER_ARG '${arg}' is not a ratio from 0 to 1: 1 is used (every trace sampled)`])
+  })
+
+  it('passes the client\'s tracestate on to the upstream beside the attempt\'s traceparent', async () => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl })
+    const tracestate = 'vendor=opaque-1,other=2'
+    const res = await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json', traceparent: `00-${CLIENT_TRACE}-${CLIENT_SPAN}-01`, tracestate }, body: JSON.stringify({ model: 'spread', messages: user('x') }) })
+    expect(res.status).toBe(200)
+    await gw.done()
+    const [attempt] = spans().filter((s) => s.kind === 3)
+    expect(a.seen.concat(b.seen).map((s) => [s.headers.traceparent, s.headers.tracestate])).toEqual([[`00-${CLIENT_TRACE}-${attempt!.spanId}-01`, tracestate]])
   })
 
   it('takes provider keys out of what a span says of a failure', async () => {
