@@ -158,9 +158,10 @@ async function _tracing() {
   const sink = await _start(['--import', 'tsx', script, '--otlp-sink'], {})
   const env = { PORT: '0', OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${upstream.url.replace(/\/$/, '')}/v1` }
   const off = await _start(GATEWAY, env)
-  const on = await _start(GATEWAY, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url.replace(/\/$/, '') })
+  const traced = { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url.replace(/\/$/, '') }
+  const on = await _start(GATEWAY, traced)
   // The operator's lever: one trace in ten kept (no request here sends a traceparent).
-  const sampled = await _start(GATEWAY, { ...env, OTEL_EXPORTER_OTLP_ENDPOINT: sink.url.replace(/\/$/, ''), OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' })
+  const sampled = await _start(GATEWAY, { ...traced, OTEL_TRACES_SAMPLER: 'parentbased_traceidratio', OTEL_TRACES_SAMPLER_ARG: '0.1' })
   const bodies = [
     ['not streamed', JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50 })],
     ['streamed', JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50, stream: true })],
