@@ -1,6 +1,10 @@
 // `npm run bench`: the production build (`npm run bench` builds it first) beside baselines
-// measured in the same run, each server in its own process, autocannon in this one
-// (interleaved rounds, so machine noise falls on all alike; CPU per request read from /proc).
+// measured in the same run, each server in its own process, autocannon in this one; CPU per
+// request read from /proc. Every part runs its targets in rounds (BENCH_ROUNDS, default 5), the
+// order turned by one each round, and judges a ratio by the median over the rounds of the ratio
+// within each round: this 2-core machine is shared, and its bursts of noise (a run of a few
+// seconds at 1.4x to 1.7x the CPU per request) then fall on a different target each round and
+// are outvoted, where a mean of two rounds took them in.
 // 1. Listings (GET /v1/models, /api/tags) beside a bare node:http server answering the same
 //    bytes, and a one-route h3 app doing so (the framework's floor). Target: at least 0.9x the
 //    bare server's throughput.
@@ -38,7 +42,8 @@ import { redisServer } from './redis-server.ts'
 
 // The production build (`npm run bench` builds it first), run with the Dockerfile's command.
 const GATEWAY = (JSON.parse(/^CMD (\[.*\])\s*$/m.exec(readFileSync('Dockerfile', 'utf8'))![1]!) as string[]).slice(1)
-const DURATION_S = Number(process.env.BENCH_SECONDS ?? 8)
+const DURATION_S = Number(process.env.BENCH_SECONDS ?? 4)
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5)
 const PATHS = ['/v1/models', '/api/tags']
 const CONNECTIONS = [1, 50]
 const TARGET = 0.9
@@ -166,22 +171,20 @@ async function _tracing() {
     ['not streamed', JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50 })],
     ['streamed', JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50, stream: true })],
   ] as const
-  console.log(`6. tracing: chat completions (gpt-4.1) at 50 connections, ${DURATION_S} s per run, two interleaved rounds; gateway CPU per request\n`)
-  console.log(`${'gateway'.padEnd(38)}${'req/s'.padStart(9)}${'p99 ms'.padStart(9)}${'CPU µs/req'.padStart(12)}`)
-  const rps: Record<string, number[]> = {}
-  for (let round = 0; round < 2; round++) {
-    for (const [shape, body] of bodies) {
-      for (const [name, t] of [['off', off], ['on', on], ['on, 10% sampled', sampled]] as const) {
-        const r = await _load(t.url, '/v1/chat/completions', 50, body, {}, false, t.child)
-        ;(rps[`${shape} ${name}`] ??= []).push(r.rps)
-        console.log(`${`${shape}, tracing ${name}`.padEnd(38)}${r.rps.toFixed(0).padStart(9)}${String(r.p99).padStart(9)}${r.cpu.toFixed(0).padStart(12)}`)
-      }
-    }
-  }
-  const mean = (name: string) => rps[name]!.reduce((a, b) => a + b, 0) / rps[name]!.length
+  console.log(`6. tracing: chat completions (gpt-4.1) at 50 connections, ${DURATION_S} s per run, ${_roundsSaid()}; gateway CPU per request\n`)
+  console.log(`${'round'.padEnd(6)}${'gateway'.padEnd(38)}${'req/s'.padStart(9)}${'p99 ms'.padStart(9)}${'CPU µs/req'.padStart(12)}`)
+  const gateways = [['off', off], ['on', on], ['on, 10% sampled', sampled]] as const
+  const runs = bodies.flatMap(([shape, body]) => gateways.map(([name, t]) => ({ key: `${shape} ${name}`, said: `${shape}, tracing ${name}`, body, t })))
+  const results = await _rounds(runs, (r) => _load(r.t.url, '/v1/chat/completions', 50, r.body, {}, false, r.t.child), (round, r, l) => {
+    console.log(`${String(round + 1).padEnd(6)}${r.said.padEnd(38)}${l.rps.toFixed(0).padStart(9)}${String(l.p99).padStart(9)}${l.cpu.toFixed(0).padStart(12)}`)
+  })
+  const of = (key: string, q: 'rps' | 'cpu') => results.get(runs.find((r) => r.key === key)!)!.map((l) => l[q])
+  console.log('')
   for (const [shape] of bodies) {
-    const ratio = mean(`${shape} on`) / mean(`${shape} off`)
-    console.log(`${shape}: tracing on at ${ratio.toFixed(2)}x the throughput of tracing off (target: at least 0.9x: ${ratio >= 0.9 ? 'met' : 'MISSED'}); one trace in ten at ${(mean(`${shape} on, 10% sampled`) / mean(`${shape} off`)).toFixed(2)}x`)
+    const ratio = _paired(of(`${shape} on`, 'rps'), of(`${shape} off`, 'rps'))
+    const sampledRatio = _paired(of(`${shape} on, 10% sampled`, 'rps'), of(`${shape} off`, 'rps'))
+    const cpu = (name: string) => _paired(of(`${shape} ${name}`, 'cpu'), of(`${shape} off`, 'cpu'))
+    console.log(`${shape}: tracing on at ${ratio.toFixed(2)}x the throughput of tracing off (target: at least 0.9x: ${ratio >= 0.9 ? 'met' : 'MISSED'}), ${cpu('on').toFixed(2)}x its CPU per request; one trace in ten at ${sampledRatio.toFixed(2)}x and ${cpu('on, 10% sampled').toFixed(2)}x (medians of the rounds' ratios)`)
   }
   for (const t of [off, on, sampled, upstream, sink]) t.child.kill('SIGTERM')
 }
@@ -198,24 +201,17 @@ async function _teams() {
   const body = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content: 'hello' }], max_tokens: 50 })
   const auth = { authorization: `Bearer ${BENCH_TEAM_KEY}` }
   const targets = [['without teams', plain, {}], ['team, in process', memory, auth], ['team, Redis', shared, auth]] as const
-  console.log(`5. teams: chat completions (gpt-4.1, not streamed), ${DURATION_S} s per run, two interleaved rounds; gateway CPU per request at 50 connections\n`)
-  console.log(`${'gateway'.padEnd(20)}${'req/s @1'.padStart(10)}${'req/s @50'.padStart(11)}${'p99 @50 ms'.padStart(12)}${'CPU µs/req'.padStart(12)}`)
-  const rps: Record<string, number[]> = {}
-  const cpu: Record<string, number[]> = {}
-  for (let round = 0; round < 2; round++) {
-    for (const [name, t, headers] of targets) {
-      const one = await _load(t.url, '/v1/chat/completions', 1, body, headers)
-      const fifty = await _load(t.url, '/v1/chat/completions', 50, body, headers, true, t.child)
-      ;(rps[name] ??= []).push(fifty.rps)
-      ;(cpu[name] ??= []).push(fifty.cpu)
-      console.log(`${name.padEnd(20)}${one.rps.toFixed(0).padStart(10)}${fifty.rps.toFixed(0).padStart(11)}${String(fifty.p99).padStart(12)}${fifty.cpu.toFixed(0).padStart(12)}`)
-    }
-  }
-  const mean = (m: Record<string, number[]>, name: string) => m[name]!.reduce((a, b) => a + b, 0) / m[name]!.length
+  console.log(`5. teams: chat completions (gpt-4.1, not streamed), ${DURATION_S} s per run, ${_roundsSaid()}; gateway CPU per request at 50 connections\n`)
+  console.log(`${'round'.padEnd(6)}${'gateway'.padEnd(20)}${'req/s @1'.padStart(10)}${'req/s @50'.padStart(11)}${'p99 @50 ms'.padStart(12)}${'CPU µs/req'.padStart(12)}`)
+  const results = await _rounds(targets, async ([, t, headers]) => ({ one: await _load(t.url, '/v1/chat/completions', 1, body, headers), fifty: await _load(t.url, '/v1/chat/completions', 50, body, headers, true, t.child) }), (round, [name], { one, fifty }) => {
+    console.log(`${String(round + 1).padEnd(6)}${name.padEnd(20)}${one.rps.toFixed(0).padStart(10)}${fifty.rps.toFixed(0).padStart(11)}${String(fifty.p99).padStart(12)}${fifty.cpu.toFixed(0).padStart(12)}`)
+  })
+  const of = (name: string, q: 'rps' | 'cpu') => results.get(targets.find(([n]) => n === name)!)!.map((r) => r.fifty[q])
+  console.log('')
   for (const name of ['team, in process', 'team, Redis']) {
-    const ratio = mean(rps, name) / mean(rps, 'without teams')
-    const cost = mean(cpu, name) / mean(cpu, 'without teams') - 1
-    console.log(`${name}: ${ratio.toFixed(2)}x the throughput without teams at 50 connections; ${(cost * 100).toFixed(0)}% more gateway CPU per request (target: within 15%: ${cost <= 0.15 ? 'met' : 'MISSED'})`)
+    const ratio = _paired(of(name, 'rps'), of('without teams', 'rps'))
+    const cost = _paired(of(name, 'cpu'), of('without teams', 'cpu')) - 1
+    console.log(`${name}: ${ratio.toFixed(2)}x the throughput without teams at 50 connections; ${(cost * 100).toFixed(0)}% more gateway CPU per request (target: within 15%: ${cost <= 0.15 ? 'met' : 'MISSED'}; medians of the rounds' ratios)`)
   }
   // The Redis row measured Redis: no draw fell back to counting in process.
   const metrics = await (await fetch(new URL('/metrics', shared.url), { headers: { authorization: `Bearer ${BENCH_ADMIN}` } })).text()
@@ -232,24 +228,22 @@ async function _listings(gateway: { child: ChildProcess; url: string }) {
   writeFileSync(file, JSON.stringify(bodies))
   const bare = await _start(['--import', 'tsx', new URL(import.meta.url).pathname, '--bare', file], {})
   const h3 = await _start(['--import', 'tsx', new URL(import.meta.url).pathname, '--h3-bare', file], {})
-  console.log(`1. listings, the built gateway beside a bare node:http server sending the same bytes (and a one-route h3 app doing so: the framework's floor): ${DURATION_S} s per run, two interleaved rounds; CPU per request at 50 connections\n`)
-  console.log(`${'route'.padEnd(12)}${'conns'.padStart(6)}${'bare req/s'.padStart(12)}${'h3 req/s'.padStart(10)}${'gateway req/s'.padStart(15)}${'ratio'.padStart(8)}${'bare p50/p99 ms'.padStart(18)}${'gateway p50/p99 ms'.padStart(21)}${'CPU µs/req bare/h3/gateway'.padStart(29)}`)
-  const rps: Record<string, number[]> = {}
-  for (let round = 0; round < 2; round++) {
-    for (const path of PATHS) {
-      for (const connections of CONNECTIONS) {
-        const run = (t: { child: ChildProcess; url: string }) => _load(t.url, path, connections, undefined, {}, false, t.child)
-        const [b, h, g] = [await run(bare), await run(h3), await run(gateway)]
-        ;(rps[`${path} ${connections} bare`] ??= []).push(b.rps)
-        ;(rps[`${path} ${connections} gateway`] ??= []).push(g.rps)
-        const cpu = connections === 50 ? `${b.cpu.toFixed(0)}/${h.cpu.toFixed(0)}/${g.cpu.toFixed(0)}` : ''
-        console.log(`${path.padEnd(12)}${String(connections).padStart(6)}${b.rps.toFixed(0).padStart(12)}${h.rps.toFixed(0).padStart(10)}${g.rps.toFixed(0).padStart(15)}${`${(g.rps / b.rps).toFixed(2)}x`.padStart(8)}${`${b.p50}/${b.p99}`.padStart(18)}${`${g.p50}/${g.p99}`.padStart(21)}${cpu.padStart(29)}`)
-      }
-    }
-  }
-  const mean = (name: string) => rps[name]!.reduce((a, b) => a + b, 0) / rps[name]!.length
-  const worst = Math.min(...PATHS.flatMap((p) => CONNECTIONS.map((c) => mean(`${p} ${c} gateway`) / mean(`${p} ${c} bare`))))
-  console.log(`\ntarget: gateway throughput at least ${TARGET}x the bare server's (means of the rounds): ${worst >= TARGET ? 'met' : 'MISSED'} (worst ${worst.toFixed(2)}x)\n`)
+  console.log(`1. listings, the built gateway beside a bare node:http server sending the same bytes (and a one-route h3 app doing so: the framework's floor): ${DURATION_S} s per run, ${_roundsSaid()}; CPU per request at 50 connections\n`)
+  console.log(`${'round'.padEnd(6)}${'route'.padEnd(12)}${'conns'.padStart(6)}${'bare req/s'.padStart(12)}${'h3 req/s'.padStart(10)}${'gateway req/s'.padStart(15)}${'ratio'.padStart(8)}${'bare p50/p99 ms'.padStart(18)}${'gateway p50/p99 ms'.padStart(21)}${'CPU µs/req bare/h3/gateway'.padStart(29)}`)
+  // A row's three servers run back to back (their order turned too): the ratio is within a row.
+  const rows = PATHS.flatMap((path) => CONNECTIONS.map((connections) => ({ path, connections })))
+  const run = (t: { child: ChildProcess; url: string }, { path, connections }: (typeof rows)[number]) => _load(t.url, path, connections, undefined, {}, false, t.child)
+  const results = await _rounds(rows, async (row, round) => {
+    const out: Record<string, Awaited<ReturnType<typeof run>>> = {}
+    for (const [name, t] of _turned([['b', bare], ['h', h3], ['g', gateway]] as const, round)) out[name] = await run(t, row)
+    return out as Record<'b' | 'h' | 'g', Awaited<ReturnType<typeof run>>>
+  }, (round, { path, connections }, { b, h, g }) => {
+    const cpu = connections === 50 ? `${b.cpu.toFixed(0)}/${h.cpu.toFixed(0)}/${g.cpu.toFixed(0)}` : ''
+    console.log(`${String(round + 1).padEnd(6)}${path.padEnd(12)}${String(connections).padStart(6)}${b.rps.toFixed(0).padStart(12)}${h.rps.toFixed(0).padStart(10)}${g.rps.toFixed(0).padStart(15)}${`${(g.rps / b.rps).toFixed(2)}x`.padStart(8)}${`${b.p50}/${b.p99}`.padStart(18)}${`${g.p50}/${g.p99}`.padStart(21)}${cpu.padStart(29)}`)
+  })
+  const ratios = rows.map((row) => [row, _paired(results.get(row)!.map((r) => r.g.rps), results.get(row)!.map((r) => r.b.rps))] as const)
+  const [worstRow, worst] = ratios.reduce((a, b) => (b[1] < a[1] ? b : a))
+  console.log(`\ntarget: gateway throughput at least ${TARGET}x the bare server's (medians of the rounds' ratios): ${worst >= TARGET ? 'met' : 'MISSED'} (${ratios.map(([r, x]) => `${r.path} @${r.connections} ${x.toFixed(2)}x`).join(', ')}; worst ${worstRow.path} @${worstRow.connections})\n`)
   bare.child.kill('SIGTERM')
   h3.child.kill('SIGTERM')
 }
@@ -267,36 +261,36 @@ async function _chat() {
     ['streamed, one write', { stream: true, content: 'one write' }],
     ['streamed, write/chunk', { stream: true, content: 'chunk per write' }],
   ] as const
-  console.log(`2. chat completions (gpt-4.1, ${CHUNKS} chunks when streamed, in one write or one write per chunk), the built gateway: ${DURATION_S} s per run, two interleaved rounds; p50 and p99 at 1 connection from ${LATENCY_SAMPLES} sequential requests; CPU per request at 50 connections\n`)
-  console.log(`${'target'.padEnd(22)}${'shape'.padStart(23)}${'req/s @1'.padStart(10)}${'req/s @50'.padStart(11)}${'p99 @50 ms'.padStart(12)}${'p50 @1 µs'.padStart(11)}${'p99 @1 µs'.padStart(11)}${'CPU µs/req'.padStart(12)}`)
-  const results: Record<string, { rps50: number; p50: number; p99: number }[]> = {}
+  console.log(`2. chat completions (gpt-4.1, ${CHUNKS} chunks when streamed, in one write or one write per chunk), the built gateway: ${DURATION_S} s per run, ${_roundsSaid()}; p50 and p99 at 1 connection from ${LATENCY_SAMPLES} sequential requests; CPU per request at 50 connections\n`)
+  console.log(`${'round'.padEnd(6)}${'target'.padEnd(22)}${'shape'.padStart(23)}${'req/s @1'.padStart(10)}${'req/s @50'.padStart(11)}${'p99 @50 ms'.padStart(12)}${'p50 @1 µs'.padStart(11)}${'p99 @1 µs'.padStart(11)}${'CPU µs/req'.padStart(12)}`)
   let peakRss = 0
-  for (let round = 0; round < 2; round++) for (const [shape, { stream, content }] of shapes) {
+  // A shape's four targets run back to back (their order turned too): its ratios are within a shape's run.
+  const results = await _rounds(shapes, async ([, { stream, content }], round) => {
     const body = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content }], stream })
-    for (const [name, { url, child }] of targets) {
+    const out: Record<string, { rps1: number; rps50: number; p99at50: number; cpu: number; p50: number; p99: number }> = {}
+    for (const [name, { url, child }] of _turned(targets, round)) {
       const one = await _load(url, '/v1/chat/completions', 1, body)
       const fifty = await _load(url, '/v1/chat/completions', 50, body, {}, true, child)
       if (name === 'gateway' && stream) peakRss = Math.max(peakRss, _peakRssMb(gateway.child.pid!))
-      const { p50, p99 } = await _latency(`${url.replace(/\/$/, '')}/v1/chat/completions`, body)
-      ;(results[`${name}|${shape}`] ??= []).push({ rps50: fifty.rps, p50, p99 })
-      console.log(`${name.padEnd(22)}${shape.padStart(23)}${one.rps.toFixed(0).padStart(10)}${fifty.rps.toFixed(0).padStart(11)}${String(fifty.p99).padStart(12)}${p50.toFixed(0).padStart(11)}${p99.toFixed(0).padStart(11)}${fifty.cpu.toFixed(0).padStart(12)}`)
+      out[name] = { rps1: one.rps, rps50: fifty.rps, p99at50: fifty.p99, cpu: fifty.cpu, ...(await _latency(`${url.replace(/\/$/, '')}/v1/chat/completions`, body)) }
     }
-  }
+    return out
+  }, (round, [shape], out) => {
+    for (const [name, r] of Object.entries(out)) console.log(`${String(round + 1).padEnd(6)}${name.padEnd(22)}${shape.padStart(23)}${r.rps1.toFixed(0).padStart(10)}${r.rps50.toFixed(0).padStart(11)}${String(r.p99at50).padStart(12)}${r.p50.toFixed(0).padStart(11)}${r.p99.toFixed(0).padStart(11)}${r.cpu.toFixed(0).padStart(12)}`)
+  })
   console.log('')
-  // Means of the rounds.
-  const mean = (name: string) => {
-    const runs = results[name]!
-    const of = (q: 'rps50' | 'p50' | 'p99') => runs.reduce((a, r) => a + r[q], 0) / runs.length
-    return { rps50: of('rps50'), p50: of('p50'), p99: of('p99') }
-  }
-  for (const [shape] of shapes) {
-    const g = mean(`gateway|${shape}`)
-    const m = mean(`minimal pass-through|${shape}`)
-    const d = mean(`upstream direct|${shape}`)
-    const throughput = g.rps50 / m.rps50
-    const added = (q: 'p50' | 'p99') => (g[q] - d[q]) / Math.max(m[q] - d[q], 1)
+  for (const s of shapes) {
+    const [shape] = s
+    const runs = results.get(s)!
+    const g = (q: 'rps50' | 'p50' | 'p99' | 'cpu') => runs.map((r) => r.gateway![q])
+    const m = (q: 'rps50' | 'p50' | 'p99' | 'cpu') => runs.map((r) => r['minimal pass-through']![q])
+    const throughput = _paired(g('rps50'), m('rps50'))
+    // Latency a target adds to the upstream's own (the median over the rounds of each round's
+    // difference); the gateway's against the pass-through's.
+    const addedUs = (name: string, q: 'p50' | 'p99') => _median(runs.map((r) => r[name]![q] - r['upstream direct']![q]))
+    const added = (q: 'p50' | 'p99') => addedUs('gateway', q) / Math.max(addedUs('minimal pass-through', q), 1)
     const latency = Math.max(added('p50'), added('p99'))
-    console.log(`${shape}: throughput at 50 connections ${throughput.toFixed(2)}x the pass-through (target ${CHAT_TARGET}x: ${throughput >= CHAT_TARGET ? 'met' : 'MISSED'}); added latency at 1 connection p50 ${(g.p50 - d.p50).toFixed(0)} µs vs ${(m.p50 - d.p50).toFixed(0)} µs = ${added('p50').toFixed(2)}x, p99 ${(g.p99 - d.p99).toFixed(0)} µs vs ${(m.p99 - d.p99).toFixed(0)} µs = ${added('p99').toFixed(2)}x (target ${LATENCY_TARGET}x: ${latency <= LATENCY_TARGET ? 'met' : 'MISSED'})`)
+    console.log(`${shape}: throughput at 50 connections ${throughput.toFixed(2)}x the pass-through (target ${CHAT_TARGET}x: ${throughput >= CHAT_TARGET ? 'met' : 'MISSED'}), CPU per request ${_paired(g('cpu'), m('cpu')).toFixed(2)}x; added latency at 1 connection p50 ${addedUs('gateway', 'p50').toFixed(0)} µs vs ${addedUs('minimal pass-through', 'p50').toFixed(0)} µs = ${added('p50').toFixed(2)}x, p99 ${addedUs('gateway', 'p99').toFixed(0)} µs vs ${addedUs('minimal pass-through', 'p99').toFixed(0)} µs = ${added('p99').toFixed(2)}x (target ${LATENCY_TARGET}x: ${latency <= LATENCY_TARGET ? 'met' : 'MISSED'}; medians of the rounds)`)
   }
   console.log(`gateway peak RSS through 50 concurrent streams: ${peakRss.toFixed(0)} MB (target < ${RSS_TARGET_MB} MB: ${peakRss < RSS_TARGET_MB ? 'met' : 'MISSED'})`)
   for (const t of [upstream, passthrough, h3passthrough, gateway]) t.child.kill('SIGTERM')
@@ -343,6 +337,41 @@ function _redaction() {
     const copied = median(() => pieces.forEach(copy))
     console.log(`${shape.padEnd(20)} redaction ${redacted.toFixed(2)} µs, copying the bytes once ${copied.toFixed(2)} µs`)
   }
+}
+
+// Measures every target ROUNDS times, round by round, the order turned by one each round (a
+// burst of the machine's noise then falls on a different target each time); `each` hears every
+// result as it comes. Each target's results, in round order.
+async function _rounds<T, R>(targets: readonly T[], measure: (target: T, round: number) => Promise<R>, each: (round: number, target: T, result: R) => void): Promise<Map<T, R[]>> {
+  const results = new Map(targets.map((t) => [t, [] as R[]]))
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const target of _turned(targets, round)) {
+      const result = await measure(target, round)
+      results.get(target)!.push(result)
+      each(round, target, result)
+    }
+  }
+  return results
+}
+
+// `list` turned by `by` places: [b, c, a] for [a, b, c] turned by 1.
+function _turned<T>(list: readonly T[], by: number): T[] {
+  return list.map((_, i) => list[(i + by) % list.length]!)
+}
+
+function _roundsSaid(): string {
+  return `${ROUNDS} rounds, the order turned each round, ratios the medians of the rounds' own`
+}
+
+// The median over the rounds of `a / b` within each round.
+function _paired(a: readonly number[], b: readonly number[]): number {
+  return _median(a.map((x, i) => x / b[i]!))
+}
+
+function _median(values: readonly number[]): number {
+  const sorted = [...values].sort((x, y) => x - y)
+  const mid = Math.floor(sorted.length / 2)
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
 }
 
 // p50 and p99 latency in microseconds of sequential requests on one keep-alive connection.
