@@ -1,6 +1,6 @@
 // OpenTelemetry traces, when OTEL_EXPORTER_OTLP_ENDPOINT (or ..._TRACES_ENDPOINT) is set: one
 // span per request, a child per upstream attempt, with the GenAI semantic conventions'
-// attributes, exported over OTLP/HTTP. The SDK is loaded only then: unset, nothing is loaded,
+// attributes, exported over OTLP/HTTP (protobuf, or JSON). The SDK is loaded only then: unset, nothing is loaded,
 // nothing is sent, and each request pays one check of an empty slot.
 import type { Span, SpanContext } from '@opentelemetry/api'
 import type { Sampler } from '@opentelemetry/sdk-trace'
@@ -38,14 +38,15 @@ export function tracingWanted(env: Env): boolean {
  * The tracer for `env`: spans sampled as `OTEL_TRACES_SAMPLER` says (see `_sampler`), batched
  * (`OTEL_BSP_*`: delay, timeout, queue and batch sizes) to the OTLP/HTTP endpoint
  * (`OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` + /v1/traces;
- * `OTEL_EXPORTER_OTLP_HEADERS`), under `OTEL_SERVICE_NAME` (default model-catalog-gateway).
+ * `OTEL_EXPORTER_OTLP_HEADERS`; encoded as `OTEL_EXPORTER_OTLP_PROTOCOL` says, see `_protocol`),
+ * under `OTEL_SERVICE_NAME` (default model-catalog-gateway).
  * A setting it cannot use is told to `warn`, and its default used.
  */
 export async function startTracing(env: Env, version: string, warn: (message: string) => void): Promise<Tracer> {
   const [api, sdk, { OTLPTraceExporter }, { resourceFromAttributes }, { W3CTraceContextPropagator }] = await Promise.all([
     import('@opentelemetry/api'),
     import('@opentelemetry/sdk-trace'),
-    import('@opentelemetry/exporter-trace-otlp-http'),
+    _protocol(env, warn) === 'http/json' ? import('@opentelemetry/exporter-trace-otlp-http') : import('@opentelemetry/exporter-trace-otlp-proto'),
     import('@opentelemetry/resources'),
     import('@opentelemetry/core'),
   ])
@@ -109,6 +110,18 @@ function _sampler(env: Env, sdk: typeof import('@opentelemetry/sdk-trace'), warn
     return new sdk.ParentBasedSampler({ root: new sdk.AlwaysOnSampler() })
   }
   return name.startsWith('parentbased_') ? new sdk.ParentBasedSampler({ root: root() }) : root()
+}
+
+// The OTLP/HTTP encoding OTEL_EXPORTER_OTLP_TRACES_PROTOCOL (else OTEL_EXPORTER_OTLP_PROTOCOL)
+// names: http/protobuf, the specification's default (smaller, and cheaper to make), or
+// http/json. gRPC is not spoken: http/protobuf is sent, and `warn` says so.
+function _protocol(env: Env, warn: (message: string) => void): 'http/protobuf' | 'http/json' {
+  const variable = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL'
+  const name = (env[variable] ?? '').trim().toLowerCase()
+  if (name === '' || name === 'http/protobuf' || name === 'http/json') return name || 'http/protobuf'
+  const why = name === 'grpc' ? 'OTLP over gRPC is not supported, point the endpoint at the collector\'s OTLP/HTTP port (4318)' : 'neither http/protobuf nor http/json'
+  warn(`${variable} '${name}': ${why}; http/protobuf is used`)
+  return 'http/protobuf'
 }
 
 // The batch processor's OTEL_BSP_* settings, where set.

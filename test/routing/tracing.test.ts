@@ -6,14 +6,16 @@ import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
 import { ACME_KEY, CLAUDE_KEY, compileOk, mockServer, NOW } from '../_setup.ts'
+import { otlpTraces } from '../_otlp.ts'
 
 const catalog = compileOk(readFileSync(new URL('../fixtures/routing.yaml', import.meta.url), 'utf8'))
 const PROMPT = 'a-prompt-canary-3f9c1d'
 const CLIENT_TRACE = '4bf92f3577b34da6a3ce929d0e0e4736'
 const CLIENT_SPAN = '00f067aa0ba902b7'
 
-// A local OTLP/HTTP receiver: every body the exporter POSTs to /v1/traces, as JSON.
-let received: { raw: string; json: any }[] = []
+// A local OTLP/HTTP receiver: every body the exporter POSTs to /v1/traces (protobuf or JSON, as
+// its content type says), in OTLP JSON's shape, its bytes and content type beside it.
+let received: { raw: string; type: string; json: any }[] = []
 let receiver: ReturnType<typeof createServer>
 let receiverUrl: string
 let a: Awaited<ReturnType<typeof mockServer>>
@@ -22,10 +24,12 @@ beforeAll(async () => {
   a = await mockServer()
   b = await mockServer()
   receiver = createServer((req, res) => {
-    let raw = ''
-    req.on('data', (d: Buffer) => (raw += d))
+    const chunks: Buffer[] = []
+    req.on('data', (d: Buffer) => chunks.push(d))
     req.on('end', () => {
-      if (req.url === '/v1/traces') received.push({ raw, json: JSON.parse(raw) })
+      const body = Buffer.concat(chunks)
+      const type = req.headers['content-type'] ?? ''
+      if (req.url === '/v1/traces') received.push({ raw: body.toString('utf8'), type, json: otlpTraces(body, type) })
       res.writeHead(200, { 'content-type': 'application/json' }).end('{}')
     })
   })
@@ -74,8 +78,11 @@ const post = (url: string, headers: Record<string, string> = {}) => fetch(`${url
 const warnings = (lines: string[]) => lines.map((l) => JSON.parse(l)).filter((l) => l.level === 'warn').map((l) => l.message as string)
 
 describe('OpenTelemetry traces', () => {
-  it('one span per request, a child per upstream attempt (the failed one and the fallback that served), under the client\'s traceparent, passed to the upstream', async () => {
-    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_SERVICE_NAME: 'gateway-under-test' })
+  it.each([
+    ['protobuf, the default', {}, 'application/x-protobuf'],
+    ['JSON, as OTEL_EXPORTER_OTLP_PROTOCOL=http/json asks', { OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'application/json'],
+  ])('one span per request, a child per upstream attempt (the failed one and the fallback that served), under the client\'s traceparent, passed to the upstream; sent as OTLP %s', async (_, protocol, type) => {
+    const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, OTEL_SERVICE_NAME: 'gateway-under-test', ...protocol })
     a.fail({ status: 500 })
     await gw.client.chat.completions.create({ model: 'primary', messages: user(PROMPT), max_completion_tokens: 50 })
     await gw.done()
@@ -93,7 +100,8 @@ describe('OpenTelemetry traces', () => {
     expect(attempts[1]!.attributes).toMatchObject({ 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-fb', 'gen_ai.response.model': 'claude-fb' })
     expect(Number(attempts[1]!.attributes['gen_ai.usage.input_tokens'])).toBeGreaterThan(0)
     expect(Number(attempts[1]!.attributes['gen_ai.usage.output_tokens'])).toBeGreaterThan(0)
-    expect(received[0]!.raw).toContain('gateway-under-test')
+    expect(received.map((r) => r.type)).toEqual(received.map(() => type))
+    expect(received[0]!.json.resourceSpans[0].resource.attributes).toContainEqual({ key: 'service.name', value: { stringValue: 'gateway-under-test' } })
     // Each upstream got the traceparent of its own attempt's span.
     expect(a.seen.map((s) => s.headers.traceparent)).toEqual(attempts.map((s) => `00-${CLIENT_TRACE}-${s.spanId}-01`))
     // No prompt in any span by default.
@@ -170,6 +178,22 @@ describe('OpenTelemetry traces', () => {
     await gw.done()
     expect(spans()).toHaveLength(2)
     expect(warnings(gw.lines)).toEqual([`OTEL_TRACES_SAMPLER_ARG '${arg}' is not a ratio from 0 to 1: 1 is used (every trace sampled)`])
+  })
+
+  it('sends protobuf for an OTLP protocol it does not speak (gRPC, or a name it does not know), warning of it; the traces\' own variable wins over the general one', async () => {
+    for (const [env, type, warned] of [
+      [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'application/x-protobuf', "OTEL_EXPORTER_OTLP_PROTOCOL 'grpc': OTLP over gRPC is not supported, point the endpoint at the collector's OTLP/HTTP port (4318); http/protobuf is used"],
+      [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/xml', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'application/x-protobuf', "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL 'http/xml': neither http/protobuf nor http/json; http/protobuf is used"],
+      [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ' HTTP/JSON ', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'application/json', undefined],
+    ] as const) {
+      received = []
+      const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, ...env })
+      expect((await post(gw.url)).status).toBe(200)
+      await gw.done()
+      expect(warnings(gw.lines)).toEqual(warned ? [warned] : [])
+      expect(received.map((r) => r.type)).toEqual([type])
+      expect(spans().map((s) => s.kind).sort()).toEqual([2, 3])
+    }
   })
 
   it('passes the client\'s tracestate on to the upstream beside the attempt\'s traceparent', async () => {
