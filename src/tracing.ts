@@ -116,7 +116,7 @@ function _sampler(env: Env, sdk: typeof import('@opentelemetry/sdk-trace'), warn
 // names: http/protobuf, the specification's default (smaller, and cheaper to make), or
 // http/json. gRPC is not spoken: http/protobuf is sent, and `warn` says so.
 function _protocol(env: Env, warn: (message: string) => void): 'http/protobuf' | 'http/json' {
-  const variable = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL'
+  const variable = env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL?.trim() ? 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL' : 'OTEL_EXPORTER_OTLP_PROTOCOL'
   const name = (env[variable] ?? '').trim().toLowerCase()
   if (name === '' || name === 'http/protobuf' || name === 'http/json') return name || 'http/protobuf'
   const why = name === 'grpc' ? 'OTLP over gRPC is not supported, point the endpoint at the collector\'s OTLP/HTTP port (4318)' : 'neither http/protobuf nor http/json'

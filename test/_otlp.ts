@@ -37,7 +37,7 @@ function _keyValue(b: Buffer) {
   const f = _fields(b)
   const value = _fields((f.get(2)?.[0] as Buffer | undefined) ?? Buffer.alloc(0))
   const [n, v] = [...value][0] ?? [0, [undefined]]
-  const any = n === 1 ? { stringValue: (v[0] as Buffer).toString('utf8') } : n === 2 ? { boolValue: v[0] === 1n } : n === 3 ? { intValue: String(v[0]) } : n === 4 ? { doubleValue: (v[0] as Buffer).readDoubleLE(0) } : {}
+  const any = n === 1 ? { stringValue: (v[0] as Buffer).toString('utf8') } : n === 2 ? { boolValue: v[0] === 1n } : n === 3 ? { intValue: String(BigInt.asIntN(64, v[0] as bigint)) } : n === 4 ? { doubleValue: (v[0] as Buffer).readDoubleLE(0) } : {}
   return { key: (f.get(1)?.[0] as Buffer).toString('utf8'), value: any }
 }
 
@@ -52,6 +52,7 @@ function _fields(b: Buffer): Map<number, (bigint | Buffer)[]> {
   const varint = () => {
     let value = 0n
     for (let shift = 0n; ; shift += 7n) {
+      if (at >= b.length) throw new Error('protobuf: the body ends inside a varint')
       const byte = b[at++]!
       value |= BigInt(byte & 0x7f) << shift
       if (byte < 0x80) return value
@@ -73,6 +74,7 @@ function _fields(b: Buffer): Map<number, (bigint | Buffer)[]> {
       value = BigInt(b.readUInt32LE(at))
       at += 4
     } else throw new Error(`protobuf wire type ${wire} is not one OTLP traces use`)
+    if (at > b.length) throw new Error(`protobuf: field ${field} runs past the end of its message`)
     out.set(field, [...(out.get(field) ?? []), value])
   }
   return out

@@ -100,6 +100,7 @@ describe('OpenTelemetry traces', () => {
     expect(attempts[1]!.attributes).toMatchObject({ 'gen_ai.provider.name': 'anthropic', 'gen_ai.request.model': 'claude-fb', 'gen_ai.response.model': 'claude-fb' })
     expect(Number(attempts[1]!.attributes['gen_ai.usage.input_tokens'])).toBeGreaterThan(0)
     expect(Number(attempts[1]!.attributes['gen_ai.usage.output_tokens'])).toBeGreaterThan(0)
+    expect(received.length).toBeGreaterThan(0)
     expect(received.map((r) => r.type)).toEqual(received.map(() => type))
     expect(received[0]!.json.resourceSpans[0].resource.attributes).toContainEqual({ key: 'service.name', value: { stringValue: 'gateway-under-test' } })
     // Each upstream got the traceparent of its own attempt's span.
@@ -185,6 +186,7 @@ describe('OpenTelemetry traces', () => {
       [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'application/x-protobuf', "OTEL_EXPORTER_OTLP_PROTOCOL 'grpc': OTLP over gRPC is not supported, point the endpoint at the collector's OTLP/HTTP port (4318); http/protobuf is used"],
       [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/xml', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'application/x-protobuf', "OTEL_EXPORTER_OTLP_TRACES_PROTOCOL 'http/xml': neither http/protobuf nor http/json; http/protobuf is used"],
       [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: ' HTTP/JSON ', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf' }, 'application/json', undefined],
+      [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: '  ', OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }, 'application/json', undefined], // blank is unset
     ] as const) {
       received = []
       const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl, ...env })
