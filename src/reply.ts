@@ -7,6 +7,8 @@ import type { H3Event, HTTPError } from 'h3'
 import { deprecationState } from './catalog/deprecation.ts'
 import type { Model } from './catalog/types.ts'
 import { httpError } from './errors.ts'
+import { feedOf, isFeed } from './feed.ts'
+import type { Feed, Sink } from './feed.ts'
 
 /**
  * A response with the request's own headers (request id, CORS) and `headers`; JSON unless
@@ -39,16 +41,17 @@ export interface StreamFormat {
 const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' }
 
 /**
- * A streamed response of `chunks` (written as `bytes` makes them, when given), pulled one at a
- * time as the client reads (so a slow reader slows the upstream rather than filling memory). A
- * client that leaves ends the chunks, and with them the upstream request. The body is piped by
- * hand (see `ChunkPipe`).
+ * A streamed response of `chunks` (written as `bytes` makes them, when given), an async
+ * generator pulled one value at a time as the client reads, or a feed paused while the client
+ * cannot take more (so a slow reader slows the upstream rather than filling memory). A client
+ * that leaves ends the chunks, and with them the upstream request. The body is piped by hand
+ * (see `ChunkPipe`).
  */
-export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array>, format: StreamFormat, headers?: Record<string, string>): Response
-export function streamReply<T>(event: H3Event, chunks: AsyncGenerator<T>, format: StreamFormat, headers: Record<string, string>, bytes: (chunk: T) => string | Uint8Array): Response
-export function streamReply(event: H3Event, chunks: AsyncGenerator<unknown>, format: StreamFormat, headers: Record<string, string> = {}, bytes: (chunk: unknown) => string | Uint8Array = (c) => c as string | Uint8Array): Response {
+export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array> | Feed<string | Uint8Array>, format: StreamFormat, headers?: Record<string, string>): Response
+export function streamReply<T>(event: H3Event, chunks: AsyncGenerator<T> | Feed<T>, format: StreamFormat, headers: Record<string, string>, bytes: (chunk: T) => string | Uint8Array): Response
+export function streamReply(event: H3Event, chunks: AsyncGenerator<unknown> | Feed<unknown>, format: StreamFormat, headers: Record<string, string> = {}, bytes: (chunk: unknown) => string | Uint8Array = (c) => c as string | Uint8Array): Response {
   event.context.streaming = true
-  const pipe = new ChunkPipe(chunks, bytes, format, event.context.streams, () => event.context.streamEnded?.())
+  const pipe = new ChunkPipe(isFeed(chunks) ? chunks : feedOf(chunks), bytes, format, event.context.streams, () => event.context.streamEnded?.())
   // Without a Node response (`app.fetch`), a web stream over it: cancelled, even before its
   // first read, it ends the chunks.
   const body = event.runtime?.node ? pipe : Readable.toWeb(pipe.pipe(new PassThrough()))
@@ -57,138 +60,142 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<unknown>, for
 
 /**
  * A stream's chunks as a body that srvx pipes into the response (or, for `app.fetch`, that is
- * piped into a web stream): written by hand, each as it comes, waiting for the socket to drain. A web
- * ReadableStream, or a Node stream piped with `pipeline`, costs more to set up than the rest of
- * a short stream's delivery. The chunks start at once, their first awaited by the pipe: a
- * client that leaves before anything was written still ends them (counted, settled, the
- * upstream released), which a generator never started would not. The headers go with the
- * first chunk when it is at hand, else at once (a reasoning model may think for minutes before
- * its first event); chunks that come within one turn of the event loop go out in one write. While it runs it is registered in `open`, so that a drain can end it with a
- * last error event. `ended` is told once, after the chunks' own cleanup has run, however the
- * stream ends.
+ * piped into a web stream): written by hand, each as it comes, the chunks paused while the
+ * socket drains. A web ReadableStream, or a Node stream piped with `pipeline`, costs more to set
+ * up than the rest of a short stream's delivery. The chunks start at once, what comes before the
+ * pipe is held (a few microtasks; no I/O comes between): a client that leaves before anything was written still ends
+ * them (counted, settled, the upstream released), which a generator never started would not.
+ * The headers go with the first chunk when it is at hand, else at the end of the first turn of
+ * the event loop (a reasoning model may think for minutes before its first event); chunks that
+ * come within one turn go out in one write, the end included. While it runs it is registered in
+ * `open`, so that a drain can end it with a last error event. `ended` is told once, after the
+ * chunks' own cleanup has run, however the stream ends.
  */
-class ChunkPipe {
-  readonly #chunks: AsyncGenerator<unknown>
+class ChunkPipe implements Sink<unknown> {
+  readonly #chunks: Feed<unknown>
   readonly #bytes: (chunk: unknown) => string | Uint8Array
   readonly #format: StreamFormat
   readonly #open: Set<{ end(reason: string): void }> | undefined
-  readonly #ended: () => void
-  #first: Promise<IteratorResult<unknown>> | undefined
+  #held: Uint8Array[] = [] // what came before the pipe
   #dest: Writable | undefined
-  #last: string | undefined // a drain's last event
-  #done = false
-  #told = false
+  #over: { error?: unknown; last?: string } | undefined // how it ended, if it did
+  #wrote = false
+  #corked = false
+  #turning = false // an immediate is set for the end of this turn
+  #draining = false
 
-  constructor(chunks: AsyncGenerator<unknown>, bytes: (chunk: unknown) => string | Uint8Array, format: StreamFormat, open: Set<{ end(reason: string): void }> | undefined, ended: () => void) {
+  constructor(chunks: Feed<unknown>, bytes: (chunk: unknown) => string | Uint8Array, format: StreamFormat, open: Set<{ end(reason: string): void }> | undefined, ended: () => void) {
     this.#chunks = chunks
     this.#bytes = bytes
     this.#format = format
     this.#open = open
-    this.#ended = ended
-    this.#first = chunks.next()
-    this.#first.catch(() => {}) // its failure is the pipe's to handle
     open?.add(this)
+    void chunks.start(this).then(ended, ended)
   }
 
   pipe<T extends Writable>(dest: T): T {
-    if (this.#done) return dest.end(this.#last) // ended before it was piped
     this.#dest = dest
-    dest.once('close', () => this.destroy()) // after the end, a no-op
-    // What comes within one turn of the event loop goes out in one write, the end included
-    // (the end of a short stream comes with its last events). At the end of the first turn the
-    // headers go out alone when no chunk came yet. One immediate serves both.
-    let wrote = false
-    let corked = false
-    let waiting = true // for the end of the turn
-    const turn = () => {
-      waiting = false
-      if (corked) {
-        corked = false
-        dest.uncork()
-      } else if (!wrote && !dest.destroyed) (dest as Writable & { flushHeaders?(): void }).flushHeaders?.()
+    const held = this.#held
+    this.#held = []
+    for (const bytes of held) this.#write(bytes)
+    if (this.#over) {
+      this.#finish(this.#over)
+      return dest
     }
-    setImmediate(turn)
-    void (async () => {
-      try {
-        for (let next = this.#first!; ; next = this.#chunks.next()) {
-          this.#first = undefined
-          const { value, done } = await next
-          if (this.#done) return
-          if (done) {
-            this.#finish()
-            corked = false
-            dest.end()
-            return this.#tell()
-          }
-          const made = this.#bytes(value)
-          const bytes = typeof made === 'string' ? Buffer.from(made) : made
-          if (!bytes.length) continue
-          wrote = true
-          if (!corked) {
-            corked = true
-            dest.cork()
-            if (!waiting) {
-              waiting = true
-              setImmediate(turn)
-            }
-          }
-          if (!dest.write(bytes)) await _drained(dest)
-        }
-      } catch (error) {
-        if (this.#done) return
-        this.#finish()
-        dest.destroy(error as Error)
-        this.#tell()
-      }
-    })()
+    dest.once('close', () => this.destroy()) // after the end, a no-op
+    // At the end of the first turn, the headers go out alone when nothing came yet.
+    if (!this.#turning) {
+      this.#turning = true
+      setImmediate(this.#turn)
+    }
     return dest
+  }
+
+  next(value: unknown): void {
+    if (this.#over) return
+    let bytes: Uint8Array
+    try {
+      const made = this.#bytes(value)
+      bytes = typeof made === 'string' ? Buffer.from(made) : made
+    } catch (error) {
+      this.fail(error)
+      return this.#chunks.cancel()
+    }
+    if (!bytes.length) return
+    if (this.#dest) this.#write(bytes)
+    else this.#held.push(bytes)
+  }
+
+  done(): void {
+    this.#end({})
+  }
+
+  fail(error: unknown): void {
+    this.#end({ error })
   }
 
   /** At the end of a drain: a last error event in the stream's own format, then the end. */
   end(reason: string): void {
-    if (this.#done) return
-    this.#finish()
-    this.#last = this.#format.error(httpError(503, reason, { code: 'shutting_down' }))
-    this.#dest?.end(this.#last)
-    this.#return() // the request's abort signal closes the upstream
+    if (this.#over) return
+    this.#end({ last: this.#format.error(httpError(503, reason, { code: 'shutting_down' })) })
+    this.#chunks.cancel() // and the request's abort signal closes the upstream
   }
 
   /** The client left, or the response was never sent: the chunks end. */
   destroy(): void {
-    if (this.#done) return
-    this.#finish()
-    this.#return()
+    if (this.#over) return
+    this.#over = {}
+    this.#open?.delete(this)
+    this.#chunks.cancel()
   }
 
   /** As srvx calls it (unbound) when the stream it piped into closes. */
   readonly abort = (): void => this.destroy()
 
-  #return(): void {
-    this.#chunks.return(undefined).catch(() => {}).finally(() => this.#tell())
-  }
-
-  #finish(): void {
-    this.#done = true
-    this.#open?.delete(this)
-  }
-
-  #tell(): void {
-    if (!this.#told) this.#ended()
-    this.#told = true
-  }
-}
-
-// Resolves when `dest` can take more, or has closed.
-function _drained(dest: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      dest.off('drain', done)
-      dest.off('close', done)
-      resolve()
+  // Writes within one turn of the event loop go out in one write, the end included (the end of
+  // a short stream comes with its last events).
+  #write(bytes: Uint8Array): void {
+    const dest = this.#dest!
+    this.#wrote = true
+    if (!this.#corked) {
+      this.#corked = true
+      dest.cork()
+      if (!this.#turning) {
+        this.#turning = true
+        setImmediate(this.#turn)
+      }
     }
-    dest.on('drain', done)
-    dest.on('close', done)
-  })
+    if (dest.write(bytes) || this.#draining) return
+    this.#draining = true
+    this.#chunks.pause()
+    dest.once('drain', () => {
+      this.#draining = false
+      this.#chunks.resume()
+    })
+  }
+
+  readonly #turn = (): void => {
+    this.#turning = false
+    const dest = this.#dest!
+    if (this.#corked) {
+      this.#corked = false
+      dest.uncork()
+    } else if (!this.#wrote && !dest.destroyed) (dest as Writable & { flushHeaders?(): void }).flushHeaders?.()
+  }
+
+  #end(over: { error?: unknown; last?: string }): void {
+    if (this.#over) return
+    this.#over = over
+    this.#open?.delete(this)
+    if (this.#dest) this.#finish(over)
+  }
+
+  #finish({ error, last }: { error?: unknown; last?: string }): void {
+    const dest = this.#dest!
+    this.#corked = false
+    if (error !== undefined) dest.destroy(error as Error)
+    else dest.end(last)
+  }
 }
 
 // A deprecated model's headers, made once per model (its schedule is the catalog's, fixed).

@@ -3,6 +3,7 @@ import { once } from 'node:events'
 import { readFileSync } from 'node:fs'
 import { createServer } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
 import { nodeHandler } from '../src/node-handler.ts'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach } from 'vitest'
@@ -12,10 +13,11 @@ import { createMockUpstream } from '../src/mock/app.ts'
 import type { MockOptions } from '../src/mock/app.ts'
 import { compileCatalog } from '../scripts/compiler/compile.ts'
 import type { Catalog, Model } from '../src/catalog/types.ts'
-import { openaiStream } from '../src/protocols/openai.ts'
+import { openaiFeed, openaiStream } from '../src/protocols/openai.ts'
 import { sseBytes } from '../src/protocols/sse.ts'
-import { accounted } from '../src/routing/accounting.ts'
+import { accounted, accountedFeed } from '../src/routing/accounting.ts'
 import type { Stats } from '../src/stats.ts'
+import { bodyFeed } from '../src/transport/client.ts'
 import type { Upstream } from '../src/transport/client.ts'
 
 /** A valid provider; tests override one field at a time. */
@@ -187,4 +189,13 @@ export function startServer(env: Record<string, string>) {
 /** An OpenAI stream as the gateway passes it to an OpenAI client: read, accounted, written out. */
 export async function* passThrough(stats: Stats, model: Model, body: AsyncIterable<Uint8Array>, includeUsage: boolean, up: Upstream, signal: AbortSignal): AsyncGenerator<Uint8Array> {
   for await (const batch of accounted(stats, model, openaiStream(body, up), includeUsage, signal)) yield sseBytes(batch)
+}
+
+/** The same as the completion hot path passes it (pushed, as feeds): every piece written out, once it ended. */
+export function passThroughFed(stats: Stats, model: Model, pieces: readonly Uint8Array[], includeUsage: boolean, up: Upstream, signal: AbortSignal): Promise<Uint8Array[]> {
+  const body = Readable.from(pieces.map((p) => Buffer.from(p)), { objectMode: false }) as unknown as Parameters<typeof bodyFeed>[0]
+  const out: Uint8Array[] = []
+  return new Promise((resolve, reject) => {
+    void accountedFeed(stats, model, openaiFeed(bodyFeed(body, up), up), includeUsage, signal).start({ next: (batch) => out.push(sseBytes(batch)), done: () => resolve(out), fail: reject })
+  })
 }

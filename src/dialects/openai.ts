@@ -62,7 +62,7 @@ export function openaiRoutes(app: H3, gw: Gateway): void {
         const headers = callHeaders(called, gw.now())
         const o = called.outcome
         if (o.kind === 'json') return reply(event, o.text, headers)
-        return streamReply(event, o.batches, SSE, headers, sseBytes)
+        return streamReply(event, o.feed ?? o.batches, SSE, headers, sseBytes)
       },
     }, { calls: true })
   }

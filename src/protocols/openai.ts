@@ -1,6 +1,7 @@
 import { httpError } from '../errors.ts'
 import type { Api } from '../catalog/types.ts'
-import { guarded, post, readText } from '../transport/client.ts'
+import type { Feed, Sink } from '../feed.ts'
+import { bodyFeed, guarded, post, readText } from '../transport/client.ts'
 import type { Upstream } from '../transport/client.ts'
 import { LineTooLongError, SseParser, streamTruncated, unreadable } from './sse.ts'
 import type { SseEvent } from './sse.ts'
@@ -52,7 +53,7 @@ export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
     const text = await readText(res, up)
     return { kind: 'json', text, json: parseJson(text, up) }
   }
-  return { kind: 'stream', batches: openaiStream(guarded(res.body, up), up) }
+  return { kind: 'stream', batches: openaiStream(guarded(res.body, up), up), feed: openaiFeed(bodyFeed(res.body, up), up) }
 }
 
 /**
@@ -156,51 +157,119 @@ function _at(events: Buffer, word: Buffer, at: number, end = at + word.length): 
  * region per chunk, unless they carry usage (parsed, so that it can be counted and stripped).
  * An event whose data is not a JSON object (nor `[DONE]`) ends the stream with an error, as does
  * an event over 16 MiB; a stream that ends before its last event (`[DONE]`, or the Responses
- * API's `response.completed`) ends with a truncation error. The cost is linear in the bytes,
- * however they are cut. CR line ends, rare, take the parsing path for the rest of the stream.
+ * API's `response.completed`) ends with a truncation error. See `OpenAIStreamReader`.
  */
 export async function* openaiStream(body: AsyncIterable<Uint8Array>, up: Upstream): AsyncGenerator<SseEvent[]> {
-  let pending: Buffer[] = [] // an event not complete yet, in the pieces it came in
-  let pendingSize = 0
-  let parser: SseParser | undefined // once a CR is seen
-  let ended = false
+  const reader = new OpenAIStreamReader(up)
+  const out: SseEvent[][] = []
+  let failure: unknown
   try {
     for await (const piece of body) {
-      const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
-      if (parser || chunk.includes(13)) {
-        parser ??= new SseParser()
-        const events = [...(pending.length ? parser.push(Buffer.concat(pending.splice(0))) : []), ...parser.push(chunk)]
-        ended ||= events.some(_endsStream)
-        yield* _valid(events, up)
-        continue
-      }
-      // Where the last complete event ends: in this chunk, or on its first byte when the
-      // blank line began in the previous one.
-      let cut = chunk.lastIndexOf(LF2)
-      cut = cut !== -1 ? cut + 2 : chunk[0] === 10 && pending.at(-1)?.at(-1) === 10 ? 1 : -1
-      if (cut === -1) {
-        pending.push(chunk)
-        pendingSize += chunk.length
-        if (pendingSize > LineTooLongError.LIMIT) throw new LineTooLongError(`an event longer than ${LineTooLongError.LIMIT} bytes`)
-        continue
-      }
-      const head = chunk.subarray(0, cut)
-      const complete = pending.length ? Buffer.concat([...pending, head]) : head
-      pending = cut < chunk.length ? [chunk.subarray(cut)] : []
-      pendingSize = chunk.length - cut
-      const region = _region(complete)
-      ended ||= region === 'last'
-      if (region === 'malformed') yield* _valid(new SseParser().push(complete.toString()), up)
-      else {
-        const usage = _usage(complete, 0)
-        yield usage === -1 ? [{ data: '', raw: complete }] : _withUsage(complete, usage)
-      }
+      failure = reader.push(piece, out)
+      yield* out.splice(0)
+      if (failure) break
     }
-    const rest = parser ? parser.end() : pending.length ? new SseParser().push(Buffer.concat([...pending, LF2])) : []
-    yield* _valid(rest, up)
-    if (!ended && !rest.some(_endsStream)) throw streamTruncated(up.provider.name, 'its end ([DONE])')
+    failure ??= reader.end(out)
+    yield* out.splice(0)
   } catch (error) {
     throw unreadable(error, up.provider.name)
+  }
+  if (failure) throw failure
+}
+
+/** The same stream as a feed of batches (the completion hot path): `body`'s chunks read as they are pushed. */
+export function openaiFeed(body: Feed<Buffer>, up: Upstream): Feed<SseEvent[]> {
+  const reader = new OpenAIStreamReader(up)
+  const out: SseEvent[][] = []
+  const passed = (sink: Sink<SseEvent[]>, failure: unknown) => {
+    for (const batch of out) sink.next(batch)
+    out.length = 0
+    return failure
+  }
+  return {
+    start: (sink) => body.start({
+      next(piece) {
+        const failure = passed(sink, reader.push(piece, out))
+        if (!failure) return
+        body.cancel()
+        sink.fail(failure)
+      },
+      done() {
+        const failure = passed(sink, reader.end(out))
+        if (failure) sink.fail(failure)
+        else sink.done()
+      },
+      fail: (error) => sink.fail(unreadable(error, up.provider.name)),
+    }),
+    pause: () => body.pause(),
+    resume: () => body.resume(),
+    cancel: () => body.cancel(),
+  }
+}
+
+/**
+ * Reads an OpenAI stream chunk by chunk, each complete event judged by its bytes (see
+ * `_region`): the cost is linear in the bytes, however they are cut. CR line ends, rare, take
+ * the parsing path for the rest of the stream. `push` and `end` add the batches they complete to
+ * `out` and return the failure that ends the stream, if one did (the batches before it added):
+ * an event that is not JSON, one over 16 MiB, or (at the end) no last event.
+ */
+class OpenAIStreamReader {
+  readonly #up: Upstream
+  #pending: Buffer[] = [] // an event not complete yet, in the pieces it came in
+  #pendingSize = 0
+  #parser: SseParser | undefined // once a CR is seen
+  #ended = false
+
+  constructor(up: Upstream) {
+    this.#up = up
+  }
+
+  push(piece: Uint8Array, out: SseEvent[][]): unknown {
+    try {
+      this.#push(piece, out)
+    } catch (error) {
+      return unreadable(error, this.#up.provider.name)
+    }
+  }
+
+  end(out: SseEvent[][]): unknown {
+    try {
+      const rest = this.#parser ? this.#parser.end() : this.#pending.length ? new SseParser().push(Buffer.concat([...this.#pending, LF2])) : []
+      _valid(rest, this.#up, out)
+      if (!this.#ended && !rest.some(_endsStream)) return streamTruncated(this.#up.provider.name, 'its end ([DONE])')
+    } catch (error) {
+      return unreadable(error, this.#up.provider.name)
+    }
+  }
+
+  #push(piece: Uint8Array, out: SseEvent[][]): void {
+    const chunk = Buffer.isBuffer(piece) ? piece : Buffer.from(piece.buffer, piece.byteOffset, piece.byteLength)
+    if (this.#parser || chunk.includes(13)) {
+      this.#parser ??= new SseParser()
+      const events = [...(this.#pending.length ? this.#parser.push(Buffer.concat(this.#pending.splice(0))) : []), ...this.#parser.push(chunk)]
+      this.#ended ||= events.some(_endsStream)
+      return _valid(events, this.#up, out)
+    }
+    // Where the last complete event ends: in this chunk, or on its first byte when the
+    // blank line began in the previous one.
+    let cut = chunk.lastIndexOf(LF2)
+    cut = cut !== -1 ? cut + 2 : chunk[0] === 10 && this.#pending.at(-1)?.at(-1) === 10 ? 1 : -1
+    if (cut === -1) {
+      this.#pending.push(chunk)
+      this.#pendingSize += chunk.length
+      if (this.#pendingSize > LineTooLongError.LIMIT) throw new LineTooLongError(`an event longer than ${LineTooLongError.LIMIT} bytes`)
+      return
+    }
+    const head = chunk.subarray(0, cut)
+    const complete = this.#pending.length ? Buffer.concat([...this.#pending, head]) : head
+    this.#pending = cut < chunk.length ? [chunk.subarray(cut)] : []
+    this.#pendingSize = chunk.length - cut
+    const region = _region(complete)
+    this.#ended ||= region === 'last'
+    if (region === 'malformed') return _valid(new SseParser().push(complete.toString()), this.#up, out)
+    const usage = _usage(complete, 0)
+    out.push(usage === -1 ? [{ data: '', raw: complete }] : _withUsage(complete, usage))
   }
 }
 
@@ -223,8 +292,8 @@ function _withUsage(events: Buffer, first: number): SseEvent[] {
   return out
 }
 
-// The events up to the first whose data is not JSON (nor [DONE]), then that one as an error.
-function* _valid(events: SseEvent[], up: Upstream): Generator<SseEvent[]> {
+// Adds to `out` the events up to the first whose data is not JSON (nor [DONE]), then throws for that one.
+function _valid(events: SseEvent[], up: Upstream, out: SseEvent[][]): void {
   const bad = events.findIndex((e) => {
     if (e.data === STREAM_END.data) return false
     try {
@@ -234,9 +303,10 @@ function* _valid(events: SseEvent[], up: Upstream): Generator<SseEvent[]> {
       return true
     }
   })
-  if (bad === -1 && events.length) yield events
-  if (bad === -1) return
-  if (bad > 0) yield events.slice(0, bad)
+  if (bad === -1) {
+    if (events.length) out.push(events)
+    return
+  }
+  if (bad > 0) out.push(events.slice(0, bad))
   throw httpError(502, `${up.provider.name} sent an event that is not JSON`, { code: 'upstream_invalid' })
 }
-

@@ -1,4 +1,5 @@
 import type { Api, Model } from '../catalog/types.ts'
+import type { Feed } from '../feed.ts'
 import type { Signal } from '../transport/client.ts'
 import type { SseEvent } from './sse.ts'
 
@@ -39,7 +40,12 @@ export interface Exchange {
 export type Outcome = (
   | { readonly kind: 'json'; readonly text: string; readonly json: Record<string, unknown> }
   /** OpenAI chat events in batches (the hub shape); an OpenAI upstream's come as it sent them, untouched regions `raw`. */
-  | { readonly kind: 'stream'; readonly batches: AsyncGenerator<SseEvent[]> }
+  | {
+    readonly kind: 'stream'
+    readonly batches: AsyncGenerator<SseEvent[]>
+    /** The same stream pushed (an OpenAI upstream's, passed through): read this or `batches`, never both. */
+    readonly feed?: Feed<SseEvent[]>
+  }
 ) & {
   /** Request parameters the adapter could not carry over (named in x-gateway-dropped-params). */
   readonly dropped?: readonly string[]

@@ -1,6 +1,7 @@
 import { HTTPError } from 'h3'
 import type { Model, Pricing } from '../catalog/types.ts'
 import { httpError, openaiError } from '../errors.ts'
+import type { Feed, Sink } from '../feed.ts'
 import type { SseEvent } from '../protocols/sse.ts'
 import { statsName } from '../stats.ts'
 import type { Arm, CallResult, Stats } from '../stats.ts'
@@ -28,46 +29,127 @@ export interface Caller {
  * every key is taken out of what passes.
  */
 export async function* accounted(stats: Stats, model: Model, batches: AsyncGenerator<SseEvent[]>, includeUsage: boolean, signal: { readonly aborted: boolean }, caller: Caller = {}, redactor?: Redactor): AsyncGenerator<SseEvent[]> {
-  let result: CallResult = 'aborted' // until the stream ends one way or the other
-  // The usage seen, counted once at the end: some servers (vLLM's continuous usage stats)
-  // repeat a running total on every chunk, so the last figures win.
-  let usage: Record<string, unknown> | undefined
-  let sent = false
-  let first: number | undefined // when the first event came
+  const tally = new StreamTally(stats, model, includeUsage, signal, caller, redactor)
   try {
     for await (const batch of batches) {
-      first ??= performance.now()
-      // An untouched region alone (most of a passed-through stream) carries no usage.
-      const out = batch.length === 1 && batch[0]!.raw ? batch : batch.filter((event) => {
-        if (!event.data.includes('"usage":{')) return true // raw regions (data '') included
-        const json = JSON.parse(event.data) as Record<string, any>
-        // Anthropic's usage comes in parts (message_start's input, message_delta's output): merged.
-        const part = json.type === 'message_start' ? json.message?.usage : (json.usage ?? json.response?.usage)
-        if (part && typeof part === 'object') usage = { ...usage, ...Object.fromEntries(Object.entries(part).filter(([, v]) => v !== null)) }
-        // The usage chunk the gateway asked for on the client's behalf: not theirs to see.
-        return includeUsage || !Array.isArray(json.choices) || json.choices.length > 0
-      })
-      if (out.length) {
-        sent = true
-        yield redactor ? redactor.batch(out) : out
-      }
+      const out = tally.pass(batch)
+      if (out) yield out
     }
-    result = 'ok'
+    tally.ok()
   } catch (error) {
-    if (signal.aborted) return
+    const event = tally.failed(error)
+    if (event) yield event
+  } finally {
+    await tally.finish()
+  }
+}
+
+/**
+ * The same accounting over a feed (the completion hot path). Its end goes to the client before
+ * the call is counted, unless the caller's team has limits to settle: then it waits for them, so
+ * that the team's next request sees them as they are.
+ */
+export function accountedFeed(stats: Stats, model: Model, feed: Feed<SseEvent[]>, includeUsage: boolean, signal: { readonly aborted: boolean }, caller: Caller = {}, redactor?: Redactor): Feed<SseEvent[]> {
+  const tally = new StreamTally(stats, model, includeUsage, signal, caller, redactor)
+  const end = (sink: Sink<SseEvent[]>) => {
+    if (caller.settle) return void tally.finish().then(() => sink.done())
+    sink.done()
+    void tally.finish()
+  }
+  return {
+    start: (sink) => feed.start({
+      next(batch) {
+        const out = tally.pass(batch)
+        if (out) sink.next(out)
+      },
+      done() {
+        tally.ok()
+        end(sink)
+      },
+      fail(error) {
+        const event = tally.failed(error)
+        if (event) sink.next(event)
+        end(sink)
+      },
+    }).then(() => tally.finish()),
+    pause: () => feed.pause(),
+    resume: () => feed.resume(),
+    cancel: () => feed.cancel(),
+  }
+}
+
+// One stream's accounting, as its batches pass (see `accounted`).
+class StreamTally {
+  readonly #stats: Stats
+  readonly #model: Model
+  readonly #includeUsage: boolean
+  readonly #signal: { readonly aborted: boolean }
+  readonly #caller: Caller
+  readonly #redactor: Redactor | undefined
+  #result: CallResult = 'aborted' // until the stream ends one way or the other
+  // The usage seen, counted once at the end: some servers (vLLM's continuous usage stats)
+  // repeat a running total on every chunk, so the last figures win.
+  #usage: Record<string, unknown> | undefined
+  #sent = false
+  #first: number | undefined // when the first event came
+  #finished: Promise<void> | undefined
+
+  constructor(stats: Stats, model: Model, includeUsage: boolean, signal: { readonly aborted: boolean }, caller: Caller, redactor: Redactor | undefined) {
+    this.#stats = stats
+    this.#model = model
+    this.#includeUsage = includeUsage
+    this.#signal = signal
+    this.#caller = caller
+    this.#redactor = redactor
+  }
+
+  /** A batch on its way: its usage noted (and stripped unless asked for), keys taken out; undefined when nothing of it is left to send. */
+  pass(batch: SseEvent[]): SseEvent[] | undefined {
+    this.#first ??= performance.now()
+    // An untouched region alone (most of a passed-through stream) carries no usage.
+    const out = batch.length === 1 && batch[0]!.raw ? batch : batch.filter((event) => {
+      if (!event.data.includes('"usage":{')) return true // raw regions (data '') included
+      const json = JSON.parse(event.data) as Record<string, any>
+      // Anthropic's usage comes in parts (message_start's input, message_delta's output): merged.
+      const part = json.type === 'message_start' ? json.message?.usage : (json.usage ?? json.response?.usage)
+      if (part && typeof part === 'object') this.#usage = { ...this.#usage, ...Object.fromEntries(Object.entries(part).filter(([, v]) => v !== null)) }
+      // The usage chunk the gateway asked for on the client's behalf: not theirs to see.
+      return this.#includeUsage || !Array.isArray(json.choices) || json.choices.length > 0
+    })
+    if (!out.length) return undefined
+    this.#sent = true
+    return this.#redactor ? this.#redactor.batch(out) : out
+  }
+
+  /** The stream ended as it should. */
+  ok(): void {
+    this.#result = 'ok'
+  }
+
+  /** The stream failed: the error event for the client, or none when the client left or the upstream's own error event went out. */
+  failed(error: unknown): SseEvent[] | undefined {
+    if (this.#signal.aborted) return undefined
     // The upstream's own error event already went to the client: the stream just ends.
     if (HTTPError.isError(error) && (error.data as { told?: boolean } | undefined)?.told) {
-      result = sent ? 'truncated' : 'error'
-      return
+      this.#result = this.#sent ? 'truncated' : 'error'
+      return undefined
     }
     // Mid-stream, the status is sent: the error goes in an event the OpenAI SDK raises.
     const e = HTTPError.isError(error) && !error.unhandled ? error : httpError(502, 'the upstream stream failed', { code: 'upstream_error' })
     const body = openaiError(e)
-    result = sent || body.code === 'upstream_truncated' ? 'truncated' : 'error'
+    this.#result = this.#sent || body.code === 'upstream_truncated' ? 'truncated' : 'error'
     const event = { data: JSON.stringify({ error: body }) }
-    yield [redactor ? redactor.event(event) : event]
-  } finally {
-    const used = usage ? account(stats, model, { usage }, caller) : undefined
+    return [this.#redactor ? this.#redactor.event(event) : event]
+  }
+
+  /** Once, however the stream ended: the call counted, its span ended, its latency recorded, the team's limits settled. */
+  finish(): Promise<void> {
+    return (this.#finished ??= this.#finish())
+  }
+
+  async #finish(): Promise<void> {
+    const [stats, model, caller, result, first] = [this.#stats, this.#model, this.#caller, this.#result, this.#first]
+    const used = this.#usage ? account(stats, model, { usage: this.#usage }, caller) : undefined
     stats.call(statsName(model), result, caller.team, caller.arm)
     if (caller.trace) {
       caller.trace.set({ 'gen_ai.usage.input_tokens': used && used.tokens - used.completion, 'gen_ai.usage.output_tokens': used?.completion, 'gen_ai.server.time_to_first_token': first !== undefined && caller.timing ? (first - caller.timing.started) / 1000 : undefined, 'gateway.result': result })

@@ -14,7 +14,7 @@ import { estimate } from '../policy/limits.ts'
 import { worthTryingElsewhere } from '../transport/client.ts'
 import type { Signal } from '../transport/client.ts'
 import { clientSignal } from '../client-signal.ts'
-import { account, accounted, answeredSpan } from './accounting.ts'
+import { account, accounted, accountedFeed, answeredSpan } from './accounting.ts'
 import type { Caller } from './accounting.ts'
 import type { Place } from './deployments.ts'
 import { resolve, resolvedModel } from './resolve.ts'
@@ -193,7 +193,7 @@ async function _attempt(gw: Gateway, c: Candidate, place: Place, api: Api, strea
   }
   try {
     const outcome = anthropic ? await callAnthropic(ex, place.up, gw.now) : await callOpenAI(ex, place.up)
-    return { outcome: outcome.kind === 'stream' && more ? { ...outcome, batches: await _started(outcome.batches) } : outcome, firstByte }
+    return { outcome: outcome.kind === 'stream' && more ? { ...outcome, batches: await _started(outcome.batches), feed: undefined } : outcome, firstByte }
   } catch (error) {
     trace?.fail(error, gw.redactor.text((error as Error | undefined)?.message ?? ''))
     throw error
@@ -259,5 +259,6 @@ async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], 
     const text = redactor.text(outcome.text)
     return { model, dropped, outcome: text === outcome.text ? outcome : { ...outcome, text, json: JSON.parse(text) as Record<string, unknown> } }
   }
-  return { model, dropped, outcome: { ...outcome, batches: accounted(stats, model, outcome.batches, includeUsage, signal, caller, redactor) } }
+  const { batches, feed } = outcome
+  return { model, dropped, outcome: { ...outcome, batches: accounted(stats, model, batches, includeUsage, signal, caller, redactor), feed: feed && accountedFeed(stats, model, feed, includeUsage, signal, caller, redactor) } }
 }

@@ -3,6 +3,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { Provider } from '../catalog/types.ts'
+import type { Feed } from '../feed.ts'
 import { HTTPError } from 'h3'
 import { httpError } from '../errors.ts'
 
@@ -30,11 +31,13 @@ export type Signal = EventEmitter & { readonly aborted: boolean; readonly reason
 // does not follow them), so a key never travels to another host. undici takes ~100 ms to load,
 // a third of the gateway's startup: it loads on first use, or when `loadUpstreamClient` is
 // called once the server listens.
-let client: Promise<{ request: typeof import('undici').request; agent: Dispatcher }> | undefined
+type Client = { request: typeof import('undici').request; agent: Dispatcher }
+let client: Promise<Client> | undefined
+let loaded: Client | undefined // once it has, for a call that need not wait a turn
 
 /** Loads the upstream HTTP client (undici) if it is not loaded yet. */
-export function loadUpstreamClient() {
-  client ??= import('undici').then(({ Agent, request }) => ({ request, agent: new Agent({ keepAliveTimeout: 30_000, connections: 256 }) }))
+export function loadUpstreamClient(): Promise<Client> {
+  client ??= import('undici').then(({ Agent, request }) => (loaded = { request, agent: new Agent({ keepAliveTimeout: 30_000, connections: 256 }) }))
   return client
 }
 
@@ -117,7 +120,7 @@ function _sleep(ms: number, signal: Signal): Promise<void> {
  * (a stale keep-alive connection). A client that went away aborts it (`signal`).
  */
 async function postOnce(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: Signal, messageOf: (text: string) => string | undefined): Promise<Dispatcher.ResponseData> {
-  const { request, agent } = await loadUpstreamClient()
+  const { request, agent } = loaded ?? (await loadUpstreamClient())
   const send = () =>
     request(`${up.baseUrl}${path}`, {
       method: 'POST',
@@ -217,6 +220,42 @@ export async function* guarded(body: Dispatcher.ResponseData['body'], up: Upstre
     throw _upstreamFailure(error, up)
   } finally {
     _discard(body)
+  }
+}
+
+/**
+ * The same guard as a feed (the completion hot path): the body's chunks pushed as they come,
+ * paused and resumed as the reader asks, a failure while reading mapped as `post`'s are, and the
+ * body released when the feed ends however it ends (finished, failed, or cancelled).
+ */
+export function bodyFeed(body: Dispatcher.ResponseData['body'], up: Upstream): Feed<Buffer> {
+  let over = false
+  let released!: () => void
+  const closed = new Promise<void>((resolve) => (released = resolve))
+  // Whether this call ended the feed (the first end wins; the sink hears only that one).
+  const release = () => {
+    if (over) return false
+    over = true
+    _discard(body)
+    released()
+    return true
+  }
+  return {
+    start(sink) {
+      body.on('data', (chunk: Buffer) => {
+        try {
+          sink.next(chunk)
+        } catch (error) {
+          if (release()) sink.fail(error)
+        }
+      })
+      body.once('end', () => release() && sink.done())
+      body.once('error', (error) => release() && sink.fail(_upstreamFailure(error, up)))
+      return closed
+    },
+    pause: () => void body.pause(),
+    resume: () => void body.resume(),
+    cancel: () => void release(),
   }
 }
 

@@ -11,7 +11,7 @@ import { chatCompletion } from '../../src/mock/openai.ts'
 import { toChunks } from '../../src/protocols/anthropic.ts'
 import { sseBatches } from '../../src/protocols/sse.ts'
 import type { SseEvent } from '../../src/protocols/sse.ts'
-import { ACME_KEY, CLAUDE_KEY, NOW, passThrough, proxyCatalog, proxyServer } from '../_setup.ts'
+import { ACME_KEY, CLAUDE_KEY, NOW, passThrough, passThroughFed, proxyCatalog, proxyServer } from '../_setup.ts'
 import { body, collect, cuts, params, pieces, words } from './_fuzz.ts'
 
 const encoder = new TextEncoder()
@@ -64,7 +64,7 @@ describe('the Anthropic stream translator', () => {
 })
 
 describe('the OpenAI pass-through', () => {
-  it('sends on exactly the bytes it got, whatever the chunking (usage asked for), or them less the usage chunk', async () => {
+  it('sends on exactly the bytes it got, whatever the chunking (usage asked for), or them less the usage chunk, pulled or pushed', async () => {
     await fc.assert(
       fc.asyncProperty(words, fc.boolean(), fc.nat(), async (words, includeUsage, seed) => {
         const chunks = chatCompletion({ model: 'upstream-chat', stream_options: { include_usage: true }, messages: [{ role: 'user', content: words.join(' ') }] }).chunks
@@ -73,6 +73,9 @@ describe('the OpenAI pass-through', () => {
         const out = await collect(passThrough(gw.stats, chatModel, body(pieces(stream, at)), includeUsage, acme, new AbortController().signal))
         const expected = includeUsage ? chunks : chunks.filter((c) => !c.includes('"usage"'))
         expect(decoder.decode(Buffer.concat(out))).toBe(expected.join(''))
+        // Pushed (the completion hot path's form), the same bytes.
+        const fed = await passThroughFed(gw.stats, chatModel, pieces(stream, at), includeUsage, acme, new AbortController().signal)
+        expect(decoder.decode(Buffer.concat(fed))).toBe(expected.join(''))
       }),
       params(300),
     )

@@ -1,28 +1,31 @@
 import { describe, expect, it } from 'vitest'
 import { chatCompletion } from '../../src/mock/openai.ts'
-import { passThrough, proxyCatalog, testApp } from '../_setup.ts'
+import { passThrough, passThroughFed, proxyCatalog, testApp } from '../_setup.ts'
 
 // A recorded OpenAI stream: role chunk, content chunks with multi-byte text, finish, usage, [DONE].
 const recorded = chatCompletion({ model: 'm', messages: [{ role: 'user', content: 'caf\u00e9 \ud83d\ude42 ok' }], stream: true, stream_options: { include_usage: true } }).chunks.join('')
 const bytes = new TextEncoder().encode(recorded)
 const usageEvent = recorded.split('\n\n').find((e) => e.includes('"usage"'))!
 
-async function run(chunks: Uint8Array[], includeUsage: boolean) {
+// The stream read as the upstream's chunks are pulled (async generators, as the translators read
+// it), or as they are pushed (feeds: the completion hot path of the OpenAI dialect).
+async function run(chunks: Uint8Array[], includeUsage: boolean, form: 'pulled' | 'pushed') {
   const { gateway } = testApp()
   async function* body() {
     for (const c of chunks) yield c
   }
   const up = { provider: proxyCatalog.providers.acme!, baseUrl: '', firstByteMs: 1, idleMs: 1, maxAnswerBytes: 1024, key: 'sk-never-seen-1234' }
-  let out = ''
-  const decoder = new TextDecoder()
-  for await (const piece of passThrough(gateway.stats, proxyCatalog.models.chat!, body(), includeUsage, up, new AbortController().signal)) out += decoder.decode(piece, { stream: true })
-  return { out, stats: gateway.stats.snapshot(new Date()) }
+  const model = proxyCatalog.models.chat!
+  const signal = new AbortController().signal
+  const pieces = form === 'pushed' ? await passThroughFed(gateway.stats, model, chunks, includeUsage, up, signal) : []
+  if (form === 'pulled') for await (const piece of passThrough(gateway.stats, model, body(), includeUsage, up, signal)) pieces.push(piece)
+  return { out: new TextDecoder().decode(Buffer.concat(pieces)), stats: gateway.stats.snapshot(new Date()) }
 }
 
-describe('the OpenAI stream pass-through', () => {
+describe.each(['pulled', 'pushed'] as const)('the OpenAI stream pass-through, %s', (form) => {
   it('sends the upstream bytes unchanged when the client asked for usage, at every split', async () => {
     for (let i = 0; i <= bytes.length; i++) {
-      const { out, stats } = await run([bytes.slice(0, i), bytes.slice(i)], true)
+      const { out, stats } = await run([bytes.slice(0, i), bytes.slice(i)], true, form)
       expect(out).toBe(recorded)
       expect(stats.tokens_by_model.chat).toEqual({ prompt: 3, completion: 5 })
     }
@@ -30,7 +33,7 @@ describe('the OpenAI stream pass-through', () => {
 
   it('strips only the usage event it asked for on the client\'s behalf, at every split', async () => {
     for (let i = 0; i <= bytes.length; i++) {
-      const { out, stats } = await run([bytes.slice(0, i), bytes.slice(i)], false)
+      const { out, stats } = await run([bytes.slice(0, i), bytes.slice(i)], false, form)
       expect(out).toBe(recorded.replace(`${usageEvent}\n\n`, ''))
       expect(stats.tokens_by_model.chat).toEqual({ prompt: 3, completion: 5 })
     }
