@@ -285,11 +285,19 @@ function _withUsage(events: Buffer, first: number): SseEvent[] {
     const next = events.indexOf(LF2, at)
     const end = next === -1 ? events.length : next + 2
     if (start > from) out.push({ data: '', raw: events.subarray(from, start) })
-    out.push(...new SseParser().push(events.toString('utf8', start, end)))
+    out.push(..._event(events, start, end))
     from = end
   }
   if (from < events.length) out.push({ data: '', raw: events.subarray(from) })
   return out
+}
+
+// The event in `events` from `start` to `end` (its blank line included): a lone `data:` line (the
+// usage chunk as OpenAI writes it) read as it is, any other parsed.
+function _event(events: Buffer, start: number, end: number): SseEvent[] {
+  const lone = events[end - 1] === LF && events[end - 2] === LF && events.indexOf(LF, start) === end - 2
+  const data = lone ? _field(events, start, end - 2, 'data:') : undefined
+  return data === undefined ? new SseParser().push(events.toString('utf8', start, end)) : [{ data: events.toString('utf8', data, end - 2) }]
 }
 
 // Adds to `out` the events up to the first whose data is not JSON (nor [DONE]), then throws for that one.

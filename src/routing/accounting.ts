@@ -112,7 +112,10 @@ class StreamTally {
       const json = JSON.parse(event.data) as Record<string, any>
       // Anthropic's usage comes in parts (message_start's input, message_delta's output): merged.
       const part = json.type === 'message_start' ? json.message?.usage : (json.usage ?? json.response?.usage)
-      if (part && typeof part === 'object') this.#usage = { ...this.#usage, ...Object.fromEntries(Object.entries(part).filter(([, v]) => v !== null)) }
+      if (part && typeof part === 'object') {
+        const usage = (this.#usage ??= {})
+        for (const key in part) if (part[key] !== null) usage[key] = part[key]
+      }
       // The usage chunk the gateway asked for on the client's behalf: not theirs to see.
       return this.#includeUsage || !Array.isArray(json.choices) || json.choices.length > 0
     })

@@ -91,8 +91,11 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   // First every place not cooling down; only when all of them are, every place in order.
   for (const coolingToo of [false, true]) {
     for (const c of _candidates(gw, primary, api, input, allowed)) {
-      const places = gw.deployments.places(c.model).filter((p) => coolingToo || !gw.cooldowns.cooling(p.key))
-      for (const [i, place] of gw.deployments.order(statsName(c.model), places).entries()) {
+      const all = gw.deployments.places(c.model)
+      const places = coolingToo || !all.some((p) => gw.cooldowns.cooling(p.key)) ? all : all.filter((p) => !gw.cooldowns.cooling(p.key))
+      const ordered = gw.deployments.order(statsName(c.model), places)
+      for (let i = 0; i < ordered.length; i++) {
+        const place = ordered[i]!
         attempted = true
         try {
           const trace = event.context.trace?.attempt(`${OPERATIONS[api] ?? api} ${c.model.id}`, _spanAttributes(gw, c, place, api, stream))

@@ -41,8 +41,8 @@ export class Deployments {
   }
 
   /** The places to try, in order: the one whose turn it is, then the others by weight (the same order every time for equal weights). */
-  order(model: string, places: readonly Place[]): Place[] {
-    if (places.length < 2) return [...places]
+  order(model: string, places: readonly Place[]): readonly Place[] {
+    if (places.length < 2) return places
     let current = this.#current.get(model)
     if (!current) this.#current.set(model, (current = new Map()))
     let total = 0

@@ -122,7 +122,7 @@ function _sleep(ms: number, signal: Signal): Promise<void> {
 async function postOnce(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: Signal, messageOf: (text: string) => string | undefined): Promise<Dispatcher.ResponseData> {
   const { request, agent } = loaded ?? (await loadUpstreamClient())
   const send = () =>
-    request(`${up.baseUrl}${path}`, {
+    request(_url(up, path), {
       method: 'POST',
       // Bodies are read as they are sent: a compressed one would pass on as garbage.
       headers: { 'content-type': 'application/json', 'accept-encoding': 'identity', ...headers },
@@ -170,6 +170,16 @@ async function postOnce(up: Upstream, path: string, headers: Record<string, stri
     code: 'upstream_error',
     headers: typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : undefined,
   })
+}
+
+// Each upstream path's URL, parsed once (undici parses a string on every call).
+const urls = new WeakMap<Upstream, Map<string, URL>>()
+function _url(up: Upstream, path: string): URL {
+  let paths = urls.get(up)
+  if (!paths) urls.set(up, (paths = new Map()))
+  let url = paths.get(path)
+  if (!url) paths.set(path, (url = new URL(`${up.baseUrl}${path}`)))
+  return url
 }
 
 /**
