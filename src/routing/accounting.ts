@@ -57,21 +57,37 @@ export function accountedFeed(stats: Stats, model: Model, feed: Feed<SseEvent[]>
     void tally.finish()
   }
   return {
-    start: (sink) => feed.start({
-      next(batch) {
-        const out = tally.pass(batch)
-        if (out) sink.next(out)
-      },
-      done() {
-        tally.ok()
-        end(sink)
-      },
-      fail(error) {
+    start(sink) {
+      let over = false
+      const fail = (error: unknown) => {
+        over = true
         const event = tally.failed(error)
         if (event) sink.next(event)
         end(sink)
-      },
-    }).then(() => tally.finish()),
+      }
+      return feed.start({
+        next(batch) {
+          if (over) return
+          let out
+          try {
+            out = tally.pass(batch)
+          } catch (error) {
+            feed.cancel()
+            return fail(error)
+          }
+          if (out) sink.next(out)
+        },
+        done() {
+          if (over) return
+          over = true
+          tally.ok()
+          end(sink)
+        },
+        fail(error) {
+          if (!over) fail(error)
+        },
+      }).then(() => tally.finish())
+    },
     pause: () => feed.pause(),
     resume: () => feed.resume(),
     cancel: () => feed.cancel(),

@@ -3,7 +3,7 @@
 import type { EventEmitter } from 'node:events'
 import type { Dispatcher } from 'undici'
 import type { Provider } from '../catalog/types.ts'
-import type { Feed } from '../feed.ts'
+import type { Feed, Sink } from '../feed.ts'
 import { HTTPError } from 'h3'
 import { httpError } from '../errors.ts'
 
@@ -234,11 +234,14 @@ export async function* guarded(body: Dispatcher.ResponseData['body'], up: Upstre
 }
 
 /**
- * The same guard as a feed (the completion hot path): the body's chunks pushed as they come,
- * paused and resumed as the reader asks, a failure while reading mapped as `post`'s are, and the
- * body released when the feed ends however it ends (finished, failed, or cancelled).
+ * The same guard as a feed (the completion hot path): the body's bytes pushed as they come, all
+ * that has come at once (the pieces of one read of the socket, such as a stream's many small
+ * chunks, in one), held back while the reader asks, a failure while reading mapped as `post`'s
+ * are, and the body released when the feed ends however it ends (finished, failed, or cancelled).
  */
 export function bodyFeed(body: Dispatcher.ResponseData['body'], up: Upstream): Feed<Buffer> {
+  let sink: Sink<Buffer>
+  let paused = false
   let over = false
   let released!: () => void
   const closed = new Promise<void>((resolve) => (released = resolve))
@@ -250,21 +253,35 @@ export function bodyFeed(body: Dispatcher.ResponseData['body'], up: Upstream): F
     released()
     return true
   }
+  // What the sink throws fails the feed (once): never an uncaught error in the body's events.
+  const read = () => {
+    try {
+      for (let chunk: Buffer | null; !paused && !over && (chunk = body.read() as Buffer | null) !== null;) sink.next(chunk)
+    } catch (error) {
+      if (release()) sink.fail(error)
+    }
+  }
+  const last = (tell: () => void) => {
+    if (!release()) return
+    try {
+      tell()
+    } catch (error) {
+      sink.fail(error)
+    }
+  }
   return {
-    start(sink) {
-      body.on('data', (chunk: Buffer) => {
-        try {
-          sink.next(chunk)
-        } catch (error) {
-          if (release()) sink.fail(error)
-        }
-      })
-      body.once('end', () => release() && sink.done())
-      body.once('error', (error) => release() && sink.fail(_upstreamFailure(error, up)))
+    start(to) {
+      sink = to
+      body.on('readable', read)
+      body.once('end', () => last(() => sink.done()))
+      body.once('error', (error) => last(() => sink.fail(_upstreamFailure(error, up))))
       return closed
     },
-    pause: () => void body.pause(),
-    resume: () => void body.resume(),
+    pause: () => void (paused = true),
+    resume() {
+      paused = false
+      read()
+    },
     cancel: () => void release(),
   }
 }

@@ -38,4 +38,12 @@ describe.each(['pulled', 'pushed'] as const)('the OpenAI stream pass-through, %s
       expect(stats.tokens_by_model.chat).toEqual({ prompt: 3, completion: 5 })
     }
   })
+
+  it('ends with an error event, and no [DONE], when an event that carries usage looks like JSON but is not', async () => {
+    const broken = `data: {"id":"c","choices":[],"usage":{ not json }}\n\ndata: [DONE]\n\n`
+    const { out, stats } = await run([new TextEncoder().encode(broken)], false, form)
+    expect(JSON.parse(out.replace(/^data: /, '').trim())).toMatchObject({ error: { code: 'upstream_error', message: 'the upstream stream failed' } })
+    expect(out).not.toContain('[DONE]')
+    expect(stats.errors_by_model.chat).toBe(1)
+  })
 })
