@@ -15,8 +15,18 @@ import type { Feed, Sink } from './feed.ts'
  * told otherwise. srvx's FastResponse with plain headers is sent without building a Headers
  * object, which keeps small answers close to a bare node:http server's cost.
  */
-export function reply(event: H3Event, body: string | null, headers: Record<string, string> = {}, status = 200): Response {
-  return new FastResponse(body, { status, statusText: STATUS_CODES[status], headers: { 'content-type': 'application/json', ...event.context.headers, ...headers } })
+export function reply(event: H3Event, body: string | null, headers?: Record<string, string>, status = 200): Response {
+  return new FastResponse(body, { status, statusText: STATUS_CODES[status], headers: merged({ 'content-type': 'application/json' }, event.context.headers, headers) })
+}
+
+/**
+ * `into` with each of `headers` added in turn, a later one winning: plain stores, as a hot path
+ * wants them (in V8, a spread after the first in an object literal costs a runtime call per
+ * property, about 7,000 instructions for a response's headers, counted with callgrind).
+ */
+export function merged(into: Record<string, string>, ...headers: (Readonly<Record<string, string>> | undefined)[]): Record<string, string> {
+  for (const h of headers) for (const name in h) into[name] = h[name]!
+  return into
 }
 
 /** A strong ETag for `body`: a hash of its bytes. */
@@ -55,7 +65,7 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<unknown> | Fe
   // Without a Node response (`app.fetch`), a web stream over it: cancelled, even before its
   // first read, it ends the chunks.
   const body = event.runtime?.node ? pipe : Readable.toWeb(pipe.pipe(new PassThrough()))
-  return new FastResponse(body as unknown as ConstructorParameters<typeof FastResponse>[0], { statusText: 'OK', headers: { ...event.context.headers, ...STREAM_HEADERS, 'content-type': format.contentType, ...headers } })
+  return new FastResponse(body as unknown as ConstructorParameters<typeof FastResponse>[0], { statusText: 'OK', headers: merged({}, event.context.headers, STREAM_HEADERS, { 'content-type': format.contentType }, headers) })
 }
 
 /**
@@ -223,8 +233,9 @@ export function deprecationHeaders(model: Model, now: Date): Record<string, stri
  * that a header cannot carry as they are (beyond printable ASCII) are percent-encoded.
  */
 export function callHeaders(called: { readonly model: Model; readonly dropped: readonly string[] }, now: Date): Record<string, string> {
-  const headers = { 'x-gateway-model': _headerSafe(called.model.id), ...deprecationHeaders(called.model, now) }
-  return called.dropped.length ? { ...headers, 'x-gateway-dropped-params': called.dropped.map(_headerSafe).join(', ') } : headers
+  const headers = merged({ 'x-gateway-model': _headerSafe(called.model.id) }, deprecationHeaders(called.model, now))
+  if (called.dropped.length) headers['x-gateway-dropped-params'] = called.dropped.map(_headerSafe).join(', ')
+  return headers
 }
 
 function _headerSafe(name: string): string {

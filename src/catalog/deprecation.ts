@@ -29,8 +29,15 @@ export type DeprecationState =
  */
 export function deprecationState(model: Model, now: Date): DeprecationState {
   const d = model.deprecation
-  if (!d) return { state: 'none' }
+  if (!d) return NONE
   const today = utcDay(now)
-  if (d.announced !== undefined && today < d.announced) return { state: 'none' }
-  return { state: today >= d.sunset ? 'retired' : 'deprecated', ...d }
+  if (d.announced !== undefined && today < d.announced) return NONE
+  const state = today >= d.sunset ? 'retired' : 'deprecated'
+  // Made once per model and state (the catalog is frozen): every request to a deprecated model asks.
+  let states = schedules.get(d)
+  if (!states) schedules.set(d, (states = {}))
+  return (states[state] ??= Object.freeze({ state, ...d }))
 }
+
+const NONE: DeprecationState = Object.freeze({ state: 'none' })
+const schedules = new WeakMap<object, { deprecated?: DeprecationState; retired?: DeprecationState }>()

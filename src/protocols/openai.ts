@@ -42,8 +42,13 @@ function _endsStream(e: SseEvent): boolean {
  * A stream is answered as it came, in checked batches (see `openaiStream`).
  */
 export async function callOpenAI(ex: Exchange, up: Upstream): Promise<Outcome> {
-  const body: Record<string, unknown> = { ...ex.body, model: ex.upstreamId }
-  if (ex.stream && USAGE_STREAMS.has(ex.api)) body.stream_options = { ...(body.stream_options as object), include_usage: true }
+  const body: Record<string, unknown> = { ...ex.body }
+  body.model = ex.upstreamId
+  if (ex.stream && USAGE_STREAMS.has(ex.api)) {
+    const options: Record<string, unknown> = { ...(body.stream_options as object) }
+    options.include_usage = true
+    body.stream_options = options
+  }
   const headers: Record<string, string> = up.key ? { authorization: `Bearer ${up.key}` } : {}
   if (ex.stream) headers.accept = 'text/event-stream'
   if (ex.traceHeaders) Object.assign(headers, ex.traceHeaders)

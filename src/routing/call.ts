@@ -76,7 +76,8 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   const team = event.context.team
   const fallbacks = Boolean(model.fallbacks?.length)
   if (!fallbacks && !gw.deployments.places(model).length) _notConfigured(gw, model)
-  const primary: Candidate = { model, ...applyRules(model, api, input, gw.config) }
+  const ruled = applyRules(model, api, input, gw.config)
+  const primary: Candidate = { model, body: ruled.body, dropped: ruled.dropped }
   const stream = primary.body.stream === true && STREAMING.has(api)
   const includeUsage = stream && (primary.body.stream_options as { include_usage?: unknown } | undefined)?.include_usage === true
   // The team's limits, drawn before the upstream call (429 over one) and put right after it.
@@ -107,7 +108,8 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
             event.context.model = c.model.id
           }
           const timing = { started, firstByte, provider: place.up.provider.id }
-          return _answered(gw, c, [...c.dropped, ...(outcome.dropped ?? [])], outcome, includeUsage, signal, { ...caller, timing, trace })
+          const answered: Caller = { team: caller.team, arm: caller.arm, settle: caller.settle, timing, trace }
+          return _answered(gw, c, outcome.dropped?.length ? [...c.dropped, ...outcome.dropped] : c.dropped, outcome, includeUsage, signal, answered)
         } catch (error) {
           if (!worthTryingElsewhere(error)) {
             // A fallback that refuses the request (its adapter, its upstream) is passed over:
@@ -177,7 +179,7 @@ function* _candidates(gw: Gateway, primary: Candidate, api: Api, input: Record<s
     } catch {
       continue // the request does not fit it (a token limit above its max output)
     }
-    yield { model: r.model, ...ruled }
+    yield { model: r.model, body: ruled.body, dropped: ruled.dropped }
   }
 }
 
@@ -263,5 +265,6 @@ async function _answered(gw: Gateway, c: Candidate, dropped: readonly string[], 
     return { model, dropped, outcome: text === outcome.text ? outcome : { ...outcome, text, json: JSON.parse(text) as Record<string, unknown> } }
   }
   const { batches, feed } = outcome
-  return { model, dropped, outcome: { ...outcome, batches: accounted(stats, model, batches, includeUsage, signal, caller, redactor), feed: feed && accountedFeed(stats, model, feed, includeUsage, signal, caller, redactor) } }
+  const stream = { kind: 'stream' as const, batches: accounted(stats, model, batches, includeUsage, signal, caller, redactor), feed: feed && accountedFeed(stats, model, feed, includeUsage, signal, caller, redactor), dropped: outcome.dropped, format: outcome.format }
+  return { model, dropped, outcome: stream }
 }

@@ -15,7 +15,7 @@ export function requestId(): (event: H3Event) => string {
   return (event) => {
     const given = event.req.headers.get('x-request-id')
     const id = given && REQUEST_ID.test(given) ? given : `${instance}-${(++served).toString(36)}`
-    event.context.headers = { ...event.context.headers, 'x-request-id': id }
+    ;(event.context.headers ??= {})['x-request-id'] = id
     return id
   }
 }

@@ -121,11 +121,13 @@ function _sleep(ms: number, signal: Signal): Promise<void> {
  */
 async function postOnce(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: Signal, messageOf: (text: string) => string | undefined): Promise<Dispatcher.ResponseData> {
   const { request, agent } = loaded ?? (await loadUpstreamClient())
+  // Bodies are read as they are sent: a compressed one would pass on as garbage.
+  const all: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' }
+  for (const name in headers) all[name] = headers[name]! // stores, not a spread (see reply.ts's merged)
   const send = () =>
     request(_url(up, path), {
       method: 'POST',
-      // Bodies are read as they are sent: a compressed one would pass on as garbage.
-      headers: { 'content-type': 'application/json', 'accept-encoding': 'identity', ...headers },
+      headers: all,
       body: JSON.stringify(body),
       signal,
       dispatcher: agent,
