@@ -31,13 +31,12 @@ export type Signal = EventEmitter & { readonly aborted: boolean; readonly reason
 // does not follow them), so a key never travels to another host. undici takes ~100 ms to load,
 // a third of the gateway's startup: it loads on first use, or when `loadUpstreamClient` is
 // called once the server listens.
-type Client = { request: typeof import('undici').request; agent: Dispatcher }
-let client: Promise<Client> | undefined
-let loaded: Client | undefined // once it has, for a call that need not wait a turn
+let client: Promise<Dispatcher> | undefined
+let loaded: Dispatcher | undefined // once it has, for a call that need not wait a turn
 
 /** Loads the upstream HTTP client (undici) if it is not loaded yet. */
-export function loadUpstreamClient(): Promise<Client> {
-  client ??= import('undici').then(({ Agent, request }) => (loaded = { request, agent: new Agent({ keepAliveTimeout: 30_000, connections: 256 }) }))
+export function loadUpstreamClient(): Promise<Dispatcher> {
+  client ??= import('undici').then(({ Agent }) => (loaded = new Agent({ keepAliveTimeout: 30_000, connections: 256 })))
   return client
 }
 
@@ -120,20 +119,14 @@ function _sleep(ms: number, signal: Signal): Promise<void> {
  * (a stale keep-alive connection). A client that went away aborts it (`signal`).
  */
 async function postOnce(up: Upstream, path: string, headers: Record<string, string>, body: unknown, signal: Signal, messageOf: (text: string) => string | undefined): Promise<Dispatcher.ResponseData> {
-  const { request, agent } = loaded ?? (await loadUpstreamClient())
+  const agent = loaded ?? (await loadUpstreamClient())
   // Bodies are read as they are sent: a compressed one would pass on as garbage.
   const all: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' }
   for (const name in headers) all[name] = headers[name]! // stores, not a spread (see reply.ts's merged)
-  const send = () =>
-    request(_url(up, path), {
-      method: 'POST',
-      headers: all,
-      body: JSON.stringify(body),
-      signal,
-      dispatcher: agent,
-      headersTimeout: up.firstByteMs,
-      bodyTimeout: up.idleMs,
-    })
+  const { origin, base } = _where(up)
+  const json = JSON.stringify(body)
+  // The agent's own request: undici's top-level one parses a URL and spreads its options per call.
+  const send = () => agent.request({ origin, path: `${base}${path}`, method: 'POST', headers: all, body: json, signal, headersTimeout: up.firstByteMs, bodyTimeout: up.idleMs })
   let res: Dispatcher.ResponseData
   try {
     res = await send().catch((error: unknown) => {
@@ -174,14 +167,15 @@ async function postOnce(up: Upstream, path: string, headers: Record<string, stri
   })
 }
 
-// Each upstream path's URL, parsed once (undici parses a string on every call).
-const urls = new WeakMap<Upstream, Map<string, URL>>()
-function _url(up: Upstream, path: string): URL {
-  let paths = urls.get(up)
-  if (!paths) urls.set(up, (paths = new Map()))
-  let url = paths.get(path)
-  if (!url) paths.set(path, (url = new URL(`${up.baseUrl}${path}`)))
-  return url
+// Each upstream's origin and base path (the base URL's, without a trailing slash), parsed once.
+const places = new WeakMap<Upstream, { origin: string; base: string }>()
+function _where(up: Upstream): { origin: string; base: string } {
+  let where = places.get(up)
+  if (!where) {
+    const url = new URL(up.baseUrl)
+    places.set(up, (where = { origin: url.origin, base: url.pathname.replace(/\/$/, '') }))
+  }
+  return where
 }
 
 /**

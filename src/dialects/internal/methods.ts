@@ -154,11 +154,17 @@ function _deeperThan(value: unknown, depth: number): boolean {
     for (const v of level) {
       if (!v || typeof v !== 'object') continue
       if (d > depth) return true
-      for (const child of Object.values(v)) if (child && typeof child === 'object') next.push(child)
+      // Arrays by index, objects by key: no array of values made for each (JSON's objects have only their own keys).
+      if (Array.isArray(v)) for (const child of v) _container(child, next)
+      else for (const key in v) _container((v as Record<string, unknown>)[key], next)
     }
     level = next
   }
   return false
+}
+
+function _container(value: unknown, into: unknown[]): void {
+  if (value && typeof value === 'object') into.push(value)
 }
 
 /** Decodes a path parameter that may hold `%2F`-encoded slashes; 400 on bad encoding or control characters. */
