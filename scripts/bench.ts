@@ -25,7 +25,12 @@
 //    (exported over OTLP/HTTP, protobuf, to a sink that answers at once) beside the same gateway
 //    with them off, with one trace in ten sampled, and with every trace sent as OTLP JSON.
 //    Target: on within 10% of off (at least 0.9x).
-import { spawn } from 'node:child_process'
+// 7. Instructions: what the gateway's process executes per chat completion (each shape of part
+//    2), counted by valgrind's callgrind after a warm-up, beside the minimal pass-through's: the
+//    same figure on every run, where CPU time on this shared machine moves by up to 2x. V8 runs
+//    single-threaded there, and the optimizing compiles still under way after the warm-up (off
+//    the main thread in production) are also counted apart.
+import { spawn, spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import type { ChildProcess } from 'node:child_process'
 import { createServer } from 'node:http'
@@ -156,6 +161,7 @@ if (mode === '--bare') {
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'redaction') _redaction()
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'teams') await _teams()
   if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'tracing') await _tracing()
+  if (!process.env.BENCH_ONLY || process.env.BENCH_ONLY === 'instructions') await _instructions()
 }
 
 async function _tracing() {
@@ -333,6 +339,42 @@ async function _chat() {
   for (const t of [upstream, passthrough, h3passthrough, gateway]) t.child.kill('SIGTERM')
 }
 
+async function _instructions() {
+  const COUNTED = Number(process.env.BENCH_CALLGRIND_REQUESTS ?? 1000)
+  const WARM = 3 * COUNTED
+  const script = new URL(import.meta.url).pathname
+  const upstream = await _start(['--import', 'tsx', script, '--upstream'], {})
+  const base = upstream.url.replace(/\/$/, '')
+  const dir = mkdtempSync(join(tmpdir(), 'bench-callgrind-'))
+  const env = { PORT: '0', OPENAI_API_KEY: 'bench-key', OPENAI_BASE_URL: `${base}/v1` }
+  const targets = [['minimal pass-through', ['--import', 'tsx', script, '--passthrough', base]], ['gateway', GATEWAY]] as const
+  console.log(`\n7. instructions per chat completion (gpt-4.1), counted by callgrind over ${COUNTED} sequential requests after ${WARM}; V8 single-threaded, its optimizing compiles counted apart\n`)
+  console.log(`${'target'.padEnd(22)}${'shape'.padStart(23)}${'instructions'.padStart(14)}${'without compiles'.padStart(18)}`)
+  for (const [shape, { stream, content }] of [['not streamed', { stream: false, content: 'hello' }], ['streamed, one write', { stream: true, content: 'one write' }], ['streamed, write/chunk', { stream: true, content: 'chunk per write' }]] as const) {
+    const body = JSON.stringify({ model: 'gpt-4.1', messages: [{ role: 'user', content }], stream })
+    const counts: Record<string, { all: number; run: number }> = {}
+    for (const [name, args] of targets) {
+      const out = join(dir, `${name.replace(/\W/g, '')}-${content.replace(/\W/g, '')}.out`)
+      const t = await _start(['--tool=callgrind', `--callgrind-out-file=${out}`, process.execPath, '--single-threaded', ...args], env, 'valgrind')
+      const one = async () => (await request(`${t.url.replace(/\/$/, '')}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body })).body.text()
+      for (let i = 0; i < WARM; i++) await one()
+      await new Promise((resolve) => spawn('callgrind_control', ['-z', String(t.child.pid)], { stdio: 'ignore' }).once('exit', resolve))
+      for (let i = 0; i < COUNTED; i++) await one()
+      t.child.kill('SIGINT')
+      await new Promise((resolve) => t.child.once('exit', resolve))
+      const all = Number(/^summary: (\d+)/m.exec(readFileSync(out, 'utf8'))?.[1])
+      const annotated = spawnSync('callgrind_annotate', ['--inclusive=yes', '--threshold=100', out], { encoding: 'utf8', maxBuffer: 1 << 28 }).stdout
+      const compiles = Number(/([\d,]+) \([ \d.]+%\)\s+\S*Runtime_CompileOptimized\(/.exec(annotated)?.[1]?.replace(/,/g, '') ?? 0)
+      counts[name] = { all: all / COUNTED, run: (all - compiles) / COUNTED }
+      console.log(`${name.padEnd(22)}${shape.padStart(23)}${counts[name].all.toFixed(0).padStart(14)}${counts[name].run.toFixed(0).padStart(18)}`)
+    }
+    const g = counts.gateway!
+    const p = counts['minimal pass-through']!
+    console.log(`${shape}: the gateway executes ${(g.all / p.all).toFixed(2)}x the pass-through's instructions per request, ${(g.run / p.run).toFixed(2)}x without the compiles`)
+  }
+  upstream.child.kill('SIGTERM')
+}
+
 async function _startup() {
   const RUNS = 7
   const bare = `require('node:http').createServer((q, s) => s.end('{"status":"ok"}')).listen(Number(process.env.PORT), '127.0.0.1')`
@@ -456,13 +498,14 @@ function _cpuMs(pid: number): number {
 // Starts a Node process that prints a JSON `listening` line with its URL. Its stdout goes to a
 // file, not a pipe: the gateway logs a line per request, and a pipe that this busy process
 // drains late would block the gateway's writes and measure the bench instead of the gateway.
-async function _start(args: string[], env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
+async function _start(args: string[], env: Record<string, string>, command = process.execPath): Promise<{ child: ChildProcess; url: string }> {
   const log = join(mkdtempSync(join(tmpdir(), 'bench-log-')), 'stdout.log')
   const out = openSync(log, 'w')
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', out, 'inherit'] })
+  const child = spawn(command, args, { env: { ...process.env, ...env }, stdio: ['ignore', out, command === 'valgrind' ? 'ignore' : 'inherit'] })
   let exited: number | null | undefined
   child.once('exit', (code) => (exited = code))
-  for (let waited = 0; waited < 30_000; waited += 50) {
+  // Under valgrind, a process starts some 50 times slower.
+  for (let waited = 0; waited < (command === 'valgrind' ? 600_000 : 30_000); waited += 50) {
     const line = readFileSync(log, 'utf8').split('\n').find((l) => l.includes('"listening"'))
     if (line) return { child, url: JSON.parse(line).url as string }
     if (exited !== undefined) break
