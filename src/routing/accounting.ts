@@ -52,9 +52,9 @@ export async function* accounted(stats: Stats, model: Model, batches: AsyncGener
 export function accountedFeed(stats: Stats, model: Model, feed: Feed<SseEvent[]>, includeUsage: boolean, signal: { readonly aborted: boolean }, caller: Caller = {}, redactor?: Redactor): Feed<SseEvent[]> {
   const tally = new StreamTally(stats, model, includeUsage, signal, caller, redactor)
   const end = (sink: Sink<SseEvent[]>) => {
-    if (caller.settle) return void tally.finish().then(() => sink.done())
+    if (caller.settle) return void tally.finish().then(() => sink.done(), (error: unknown) => sink.fail(error))
     sink.done()
-    void tally.finish()
+    tally.finish().catch(() => {}) // a failure reaches the pipe through `start`'s promise
   }
   return {
     start(sink) {
