@@ -59,7 +59,7 @@ const STREAM_HEADERS = { 'cache-control': 'no-cache', 'x-accel-buffering': 'no' 
  */
 export function streamReply(event: H3Event, chunks: AsyncGenerator<string | Uint8Array> | Feed<string | Uint8Array>, format: StreamFormat, headers?: Record<string, string>): Response
 export function streamReply<T>(event: H3Event, chunks: AsyncGenerator<T> | Feed<T>, format: StreamFormat, headers: Record<string, string>, bytes: (chunk: T) => string | Uint8Array): Response
-export function streamReply(event: H3Event, chunks: AsyncGenerator<unknown> | Feed<unknown>, format: StreamFormat, headers: Record<string, string> = {}, bytes: (chunk: unknown) => string | Uint8Array = (c) => c as string | Uint8Array): Response {
+export function streamReply(event: H3Event, chunks: AsyncGenerator<unknown> | Feed<unknown>, format: StreamFormat, headers?: Record<string, string>, bytes: (chunk: unknown) => string | Uint8Array = (c) => c as string | Uint8Array): Response {
   event.context.streaming = true
   const pipe = new ChunkPipe(isFeed(chunks) ? chunks : feedOf(chunks), bytes, format, event.context.streams, () => event.context.streamEnded?.())
   // Without a Node response (`app.fetch`), a web stream over it: cancelled, even before its
@@ -73,8 +73,9 @@ export function streamReply(event: H3Event, chunks: AsyncGenerator<unknown> | Fe
  * piped into a web stream): written by hand, each as it comes, the chunks paused while the
  * socket drains. A web ReadableStream, or a Node stream piped with `pipeline`, costs more to set
  * up than the rest of a short stream's delivery. The chunks start at once, what comes before the
- * pipe is held (a few microtasks; no I/O comes between): a client that leaves before anything was written still ends
- * them (counted, settled, the upstream released), which a generator never started would not.
+ * pipe is held (a few microtasks; no I/O comes between): a client that leaves before anything
+ * was written still ends them (counted, settled, the upstream released), which a generator never
+ * started would not.
  * The headers go with the first chunk when it is at hand, else at the end of the first turn of
  * the event loop (a reasoning model may think for minutes before its first event); chunks that
  * come within one turn go out in one write, the end included. While it runs it is registered in

@@ -15,9 +15,13 @@ export function resolveUpstreams(catalog: Catalog, env: Env, config: Partial<Pic
     const override = p.base_url_env ? env[p.base_url_env] : undefined
     const problem = override ? baseUrlProblem(override) : undefined
     if (problem) throw new ConfigError(`${p.base_url_env}: ${problem}`)
+    const baseUrl = (override || p.base_url).replace(/\/+$/, '')
+    const url = new URL(baseUrl)
     out[p.id] = {
       provider: p,
-      baseUrl: (override || p.base_url).replace(/\/+$/, ''),
+      baseUrl,
+      origin: url.origin,
+      basePath: url.pathname.replace(/\/$/, ''),
       key: p.api_key_env ? env[p.api_key_env] || undefined : undefined,
       firstByteMs: config.upstreamTimeoutMs ?? p.timeout_ms,
       idleMs: config.streamIdleTimeoutMs ?? p.stream_idle_timeout_ms,

@@ -93,7 +93,7 @@ export async function callModel(gw: Gateway, event: H3Event, api: Api, input: Re
   for (const coolingToo of [false, true]) {
     for (const c of _candidates(gw, primary, api, input, allowed)) {
       const all = gw.deployments.places(c.model)
-      const places = coolingToo || !all.some((p) => gw.cooldowns.cooling(p.key)) ? all : all.filter((p) => !gw.cooldowns.cooling(p.key))
+      const places = coolingToo ? all : all.filter((p) => !gw.cooldowns.cooling(p.key))
       const ordered = gw.deployments.order(statsName(c.model), places)
       for (let i = 0; i < ordered.length; i++) {
         const place = ordered[i]!

@@ -11,6 +11,9 @@ import { httpError } from '../errors.ts'
 export interface Upstream {
   readonly provider: Provider
   readonly baseUrl: string
+  /** The base URL's origin and path (no trailing slash), as undici's agent takes them. */
+  readonly origin: string
+  readonly basePath: string
   /** The provider's key from its `api_key_env`; undefined for keyless servers or when unset. */
   readonly key?: string
   /** Time to the first byte of the answer (headers). */
@@ -123,10 +126,9 @@ async function postOnce(up: Upstream, path: string, headers: Record<string, stri
   // Bodies are read as they are sent: a compressed one would pass on as garbage.
   const all: Record<string, string> = { 'content-type': 'application/json', 'accept-encoding': 'identity' }
   for (const name in headers) all[name] = headers[name]! // stores, not a spread (see reply.ts's merged)
-  const { origin, base } = _where(up)
   const json = JSON.stringify(body)
   // The agent's own request: undici's top-level one parses a URL and spreads its options per call.
-  const send = () => agent.request({ origin, path: `${base}${path}`, method: 'POST', headers: all, body: json, signal, headersTimeout: up.firstByteMs, bodyTimeout: up.idleMs })
+  const send = () => agent.request({ origin: up.origin, path: `${up.basePath}${path}`, method: 'POST', headers: all, body: json, signal, headersTimeout: up.firstByteMs, bodyTimeout: up.idleMs })
   let res: Dispatcher.ResponseData
   try {
     res = await send().catch((error: unknown) => {
@@ -165,17 +167,6 @@ async function postOnce(up: Upstream, path: string, headers: Record<string, stri
     code: 'upstream_error',
     headers: typeof retryAfter === 'string' ? { 'retry-after': retryAfter } : undefined,
   })
-}
-
-// Each upstream's origin and base path (the base URL's, without a trailing slash), parsed once.
-const places = new WeakMap<Upstream, { origin: string; base: string }>()
-function _where(up: Upstream): { origin: string; base: string } {
-  let where = places.get(up)
-  if (!where) {
-    const url = new URL(up.baseUrl)
-    places.set(up, (where = { origin: url.origin, base: url.pathname.replace(/\/$/, '') }))
-  }
-  return where
 }
 
 /**

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { chatCompletion } from '../../src/mock/openai.ts'
 import { passThrough, passThroughFed, proxyCatalog, testApp } from '../_setup.ts'
+import { body, collect } from '../fuzz/_fuzz.ts'
 
 // A recorded OpenAI stream: role chunk, content chunks with multi-byte text, finish, usage, [DONE].
 const recorded = chatCompletion({ model: 'm', messages: [{ role: 'user', content: 'caf\u00e9 \ud83d\ude42 ok' }], stream: true, stream_options: { include_usage: true } }).chunks.join('')
@@ -11,14 +12,10 @@ const usageEvent = recorded.split('\n\n').find((e) => e.includes('"usage"'))!
 // it), or as they are pushed (feeds: the completion hot path of the OpenAI dialect).
 async function run(chunks: Uint8Array[], includeUsage: boolean, form: 'pulled' | 'pushed') {
   const { gateway } = testApp()
-  async function* body() {
-    for (const c of chunks) yield c
-  }
-  const up = { provider: proxyCatalog.providers.acme!, baseUrl: '', firstByteMs: 1, idleMs: 1, maxAnswerBytes: 1024, key: 'sk-never-seen-1234' }
+  const up = { provider: proxyCatalog.providers.acme!, baseUrl: '', origin: '', basePath: '', firstByteMs: 1, idleMs: 1, maxAnswerBytes: 1024, key: 'sk-never-seen-1234' }
   const model = proxyCatalog.models.chat!
   const signal = new AbortController().signal
-  const pieces = form === 'pushed' ? await passThroughFed(gateway.stats, model, chunks, includeUsage, up, signal) : []
-  if (form === 'pulled') for await (const piece of passThrough(gateway.stats, model, body(), includeUsage, up, signal)) pieces.push(piece)
+  const pieces = form === 'pushed' ? await passThroughFed(gateway.stats, model, chunks, includeUsage, up, signal) : await collect(passThrough(gateway.stats, model, body(chunks), includeUsage, up, signal))
   return { out: new TextDecoder().decode(Buffer.concat(pieces)), stats: gateway.stats.snapshot(new Date()) }
 }
 
