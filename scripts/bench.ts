@@ -6,8 +6,9 @@
 // seconds at 1.4x to 1.7x the CPU per request) then fall on a different target each round and
 // are outvoted, where a mean of two rounds took them in.
 // 1. Listings (GET /v1/models, /api/tags) beside a bare node:http server answering the same
-//    bytes, and a one-route h3 app doing so (the framework's floor). Target: at least 0.9x the
-//    bare server's throughput.
+//    bytes (the gateway's answer as one request got it: its head fields and body), and a
+//    one-route h3 app doing so (the framework's floor). Target: at least 0.9x the bare server's
+//    throughput.
 // 2. Chat completions (not streamed; streamed in 20 chunks and a usage chunk, written by the
 //    upstream in one write or one write per chunk) to a bare node:http upstream, beside the
 //    upstream called directly and a minimal node:http + undici.request pass-through (and the
@@ -64,19 +65,20 @@ const BENCH_ADMIN = 'bench-admin-token-0123456789'
 
 const mode = process.argv[2]
 if (mode === '--bare') {
-  // The baseline: the same bodies and content type from a plain node:http handler.
-  const bodies = JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as Record<string, string>
+  // The baseline: the gateway's answers (head fields and body) from a plain node:http handler.
+  const answers = JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as Record<string, Answer>
   _serve((req, res) => {
-    const body = bodies[req.url ?? '']
-    res.writeHead(body === undefined ? 404 : 200, { 'content-type': 'application/json' }).end(body)
+    const answer = answers[req.url ?? '']
+    if (!answer) return res.writeHead(404).end()
+    res.writeHead(200, answer.headers).end(answer.body)
   })
 } else if (mode === '--h3-bare') {
-  // The same bodies from a one-route h3 app: what the framework alone costs a listing.
-  const bodies = JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as Record<string, string>
+  // The same answers from a one-route h3 app: what the framework alone costs a listing.
+  const answers = JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as Record<string, Answer>
   const app = new H3()
   app.get('/**', (event) => {
-    const body = bodies[event.url.pathname]
-    return new FastResponse(body ?? null, { status: body === undefined ? 404 : 200, headers: { 'content-type': 'application/json' } })
+    const answer = answers[event.url.pathname]
+    return new FastResponse(answer?.body ?? null, { status: answer ? 200 : 404, headers: answer?.headers })
   })
   _serve(toNodeHandler(app))
 } else if (mode === '--upstream') {
@@ -265,13 +267,25 @@ async function _teams() {
 }
 
 
+// A listing as the gateway answered it: the head fields it set (Node adds the same date,
+// connection and length to every server's), and the body.
+interface Answer {
+  readonly headers: Record<string, string>
+  readonly body: string
+}
+
 async function _listings(gateway: { child: ChildProcess; url: string }) {
-  const bodies = Object.fromEntries(await Promise.all(PATHS.map(async (p) => [p, await (await fetch(new URL(p, gateway.url))).text()])))
-  const file = join(mkdtempSync(join(tmpdir(), 'bench-')), 'bodies.json')
-  writeFileSync(file, JSON.stringify(bodies))
+  const answer = async (path: string): Promise<Answer> => {
+    const res = await fetch(new URL(path, gateway.url))
+    const headers = Object.fromEntries([...res.headers].filter(([name]) => !['date', 'connection', 'keep-alive', 'content-length'].includes(name)))
+    return { headers, body: await res.text() }
+  }
+  const answers = Object.fromEntries(await Promise.all(PATHS.map(async (p) => [p, await answer(p)])))
+  const file = join(mkdtempSync(join(tmpdir(), 'bench-')), 'answers.json')
+  writeFileSync(file, JSON.stringify(answers))
   const bare = await _start(['--import', 'tsx', new URL(import.meta.url).pathname, '--bare', file], {})
   const h3 = await _start(['--import', 'tsx', new URL(import.meta.url).pathname, '--h3-bare', file], {})
-  console.log(`1. listings, the built gateway beside a bare node:http server sending the same bytes (and a one-route h3 app doing so: the framework's floor): ${DURATION_S} s per run, ${_roundsSaid()}; CPU per request at 50 connections\n`)
+  console.log(`1. listings, the built gateway beside a bare node:http server sending the same bytes, head fields and body (and a one-route h3 app doing so: the framework's floor): ${DURATION_S} s per run, ${_roundsSaid()}; CPU per request at 50 connections\n`)
   console.log(`${'round'.padEnd(6)}${'route'.padEnd(12)}${'conns'.padStart(6)}${'bare req/s'.padStart(12)}${'h3 req/s'.padStart(10)}${'gateway req/s'.padStart(15)}${'ratio'.padStart(8)}${'bare p50/p99 ms'.padStart(18)}${'gateway p50/p99 ms'.padStart(21)}${'CPU µs/req bare/h3/gateway'.padStart(29)}`)
   // A row's three servers run back to back (their order turned too): the ratio is within a row.
   const rows = PATHS.flatMap((path) => CONNECTIONS.map((connections) => ({ path, connections })))

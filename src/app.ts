@@ -1,11 +1,13 @@
 import { writeSync } from 'node:fs'
 import { H3 } from 'h3'
-import type { H3Event } from 'h3'
 import type { Catalog } from './catalog/types.ts'
 import type { Env } from './catalog/visibility.ts'
 import { loadConfig } from './config.ts'
 import { renderError } from './dialects/errors.ts'
-import { notFoundRoutes } from './dialects/internal/methods.ts'
+import { laneRoutes, notFoundRoutes } from './dialects/internal/methods.ts'
+import type { Exchange } from './exchange.ts'
+import { lane } from './lane.ts'
+import type { Lane, Steps } from './lane.ts'
 import { Redactor } from './redact.ts'
 import { accessLog, causes } from './steps/access-log.ts'
 import { clientAuth } from './steps/client-auth.ts'
@@ -111,10 +113,11 @@ let stdout: ReturnType<typeof bufferedStdout> | undefined
 
 /**
  * Builds the gateway's h3 app (without listening): the steps every request passes (request id,
- * CORS, client auth, then the route, then the access log), and the routes of each dialect.
- * Throws ConfigError when the environment holds a malformed setting.
+ * CORS, client auth, then the route, then the access log), and the routes of each dialect, with
+ * the lane (src/lane.ts) that answers the listings on node:http by the same steps (nodeHandler
+ * takes it). Throws ConfigError when the environment holds a malformed setting.
  */
-export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
+export function createApp(options: AppOptions): { app: H3 & { readonly lane: Lane }; gateway: Gateway } {
   const config = loadConfig(options.env)
   const now = options.now ?? (() => new Date())
   const log = options.log ?? (stdout ??= bufferedStdout())
@@ -129,41 +132,12 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   const secrets = new Redactor([...Object.values(gateway.upstreams).map((u) => u.key), ...config.apiKeys, config.adminToken])
   const logged = accessLog({ log, secrets, debug, now, stats: gateway.stats })
 
-  const limitHeaders = async (event: H3Event) => {
+  const limitHeaders = async (event: Exchange) => {
     event.context.headers = { ...event.context.headers, ...(await gateway.limits.headers(event.context.team!)) }
   }
 
-  // Errors are caught and rendered by the steps below; this only guards anything before them.
-  const app = new H3({ silent: true, allowMalformedURL: true, onError: renderError })
-
-  // The steps, in one middleware (each hop through h3 costs): the route is already matched, so
-  // each step reads what it declares (dialect, admin actions, public). Plain data becomes JSON;
-  // errors are rendered in the route's dialect. Path parameters are decoded by the routes
-  // (allowMalformedURL), which answer bad encodings with a clear 400.
-  app.use(async (event, next) => {
-    const started = performance.now()
-    const trace = gateway.tracing.current?.request(event.req.headers, event.req.method)
-    if (trace) event.context.trace = trace
-    id(event)
-    event.context.streams = gateway.streams
-    event.context.redactor = gateway.redactor
-    let response: Response
-    try {
-      const preflight = crossOrigin?.(event)
-      if (preflight) response = preflight
-      else {
-        auth(event)
-        // Every answer to a team says how many requests it has left: a model call draws and
-        // says so itself; any other route reads it first.
-        if (event.context.team?.limits.rpm && !event.context.matchedRoute?.meta?.calls) await limitHeaders(event)
-        const value = await next()
-        response = value instanceof Response ? value : reply(event, JSON.stringify(value))
-      }
-    } catch (error) {
-      if (event.context.team?.limits.rpm && !event.context.headers?.['x-ratelimit-remaining-requests']) await limitHeaders(event)
-      response = renderError(error, event)
-      if (debug) event.context.failure ??= causes(error)
-    }
+  // What the steps do once the answer is known: the log line and the end of the request's span.
+  const done = (event: Exchange, response: Response, started: number, trace: RequestTrace | undefined) => {
     logged(event, response, started)
     if (trace) {
       const end = () => trace.end(event.context.matchedRoute?.route ?? 'unmatched', response.status)
@@ -171,7 +145,59 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
       else end()
     }
     return response
-  })
+  }
+  const answered = (event: Exchange, value: unknown, started: number, trace: RequestTrace | undefined): Response | Promise<Response> => {
+    let response: Response
+    try {
+      response = value instanceof Response ? value : reply(event, JSON.stringify(value))
+    } catch (error) {
+      return failed(event, error, started, trace, false)
+    }
+    return done(event, response, started, trace)
+  }
+  // `read`: a team's request limit was read for this request already.
+  const failed = (event: Exchange, error: unknown, started: number, trace: RequestTrace | undefined, read: boolean): Response | Promise<Response> => {
+    // Every answer to a team with a request limit says how many requests it has left.
+    if (!read && event.context.team?.limits.rpm && !event.context.headers?.['x-ratelimit-remaining-requests']) {
+      return limitHeaders(event).then(() => failed(event, error, started, trace, true))
+    }
+    if (debug) event.context.failure ??= causes(error)
+    return done(event, renderError(error, event), started, trace)
+  }
+
+  // The steps every request passes, around the matched route's handler (`next`): the route is
+  // already matched, so each step reads what it declares (dialect, admin actions, public). Plain
+  // data becomes JSON; errors are rendered in the route's dialect. The answer is returned at
+  // once when nothing was awaited (a promise costs a listing a turn of the microtask queue).
+  const steps: Steps = (event, next) => {
+    const started = performance.now()
+    const trace = gateway.tracing.current?.request(event.req.headers, event.req.method)
+    if (trace) event.context.trace = trace
+    id(event)
+    event.context.streams = gateway.streams
+    event.context.redactor = gateway.redactor
+    let value: unknown
+    try {
+      const preflight = crossOrigin?.(event)
+      if (preflight) return done(event, preflight, started, trace)
+      auth(event)
+      // A model call draws from a team's limits and says so itself; any other route reads them first.
+      if (event.context.team?.limits.rpm && !event.context.matchedRoute?.meta?.calls) {
+        return limitHeaders(event).then(next).then((v) => answered(event, v, started, trace), (error) => failed(event, error, started, trace, true))
+      }
+      value = next()
+    } catch (error) {
+      return failed(event, error, started, trace, false)
+    }
+    if (value instanceof Promise) return value.then((v) => answered(event, v, started, trace), (error) => failed(event, error, started, trace, false))
+    return answered(event, value, started, trace)
+  }
+
+  // Errors are caught and rendered by the steps; this only guards anything before them.
+  const app = new H3({ silent: true, allowMalformedURL: true, onError: renderError })
+  // The steps, in one middleware (each hop through h3 costs). Path parameters are decoded by the
+  // routes (allowMalformedURL), which answer bad encodings with a clear 400.
+  app.use(steps)
 
   openaiRoutes(app, gateway)
   anthropicRoutes(app, gateway)
@@ -181,5 +207,5 @@ export function createApp(options: AppOptions): { app: H3; gateway: Gateway } {
   opsRoutes(app, gateway)
   dashboardRoutes(app)
   notFoundRoutes(app)
-  return { app, gateway }
+  return { app: Object.assign(app, { lane: lane(laneRoutes(app), steps) }), gateway }
 }

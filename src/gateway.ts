@@ -1,4 +1,4 @@
-import type { H3Event } from 'h3'
+import type { Exchange } from './exchange.ts'
 import type { Catalog, Model } from './catalog/types.ts'
 import type { Env } from './catalog/visibility.ts'
 import { listedModels } from './catalog/visibility.ts'
@@ -52,15 +52,15 @@ export interface Gateway {
    */
   readonly tracing: { current?: Tracer; readonly ready: Promise<void>; readonly content: boolean }
   /** What the caller of `event` may use: undefined (everything) without a team, else its team's models. */
-  allowed(event: H3Event): ((model: Model) => boolean) | undefined
+  allowed(event: Exchange): ((model: Model) => boolean) | undefined
   /** The models listed for the caller of `event`: its team's, when it has one. */
-  listed(event: H3Event): readonly Model[]
+  listed(event: Exchange): readonly Model[]
   /**
    * A listing response built from the models listed for the caller (its team's, when it has
    * one), serialised once per catalog state and team (or its error thrown, cached alike);
    * `If-None-Match` with its ETag gets 304.
    */
-  listing(event: H3Event, name: string, build: (models: readonly Model[]) => unknown): Response
+  listing(event: Exchange, name: string, build: (models: readonly Model[]) => unknown): Response
   /** Closes the connections to the shared store, if any. */
   close(): Promise<void>
 }
@@ -68,8 +68,7 @@ export interface Gateway {
 /** Builds the gateway state for one process; `warn` hears what an operator should know (a failing store). */
 export function createGateway(catalog: Catalog, env: Env, config: Config, now: () => Date, policy: Policy, warn: (message: string) => void): Gateway {
   const runtime = { exposeExperimental: config.exposeExperimental }
-  let state = ''
-  let cache = new Map<string, { body: string; etag: string } | { error: unknown }>()
+  let state = { day: NaN, experimental: false, cache: new Map<string, { body: string; etag: string; headers: Readonly<Record<string, string>> } | { error: unknown }>() }
   const upstreams = resolveUpstreams(catalog, env, config)
   const stats = new Stats(now)
   let logged = -Infinity
@@ -124,27 +123,26 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       return team ? listed.filter((m) => mayUse(team, m, runtime.exposeExperimental)) : listed
     },
     listing(event, name, build) {
-      const date = now()
       // What a listing depends on: the catalog and policy (fixed), the environment (fixed), the
       // experimental switch, the day (models are retired on their sunset day, UTC) and the team.
-      const key = (runtime.exposeExperimental ? 'x' : '') + Math.floor(date.getTime() / DAY_MS)
-      if (key !== state) [state, cache] = [key, new Map()]
+      const day = Math.floor(now().getTime() / DAY_MS)
+      if (day !== state.day || runtime.exposeExperimental !== state.experimental) state = { day, experimental: runtime.exposeExperimental, cache: new Map() }
       const team = event.context.team
       const entryKey = team ? `${name}\u0000${team.id}` : name
-      let entry = cache.get(entryKey)
+      let entry = state.cache.get(entryKey)
       if (!entry) {
         try {
           const body = JSON.stringify(build(this.listed(event)))
-          entry = { body, etag: strongEtag(body) }
+          const etag = strongEtag(body)
+          entry = { body, etag, headers: { etag, 'cache-control': 'no-cache' } }
         } catch (error) {
           entry = { error } // a listing that cannot be built (503) stays so until the state changes
         }
-        cache.set(entryKey, entry)
+        state.cache.set(entryKey, entry)
       }
       if ('error' in entry) throw entry.error
-      const headers = { etag: entry.etag, 'cache-control': 'no-cache' }
-      if (etagMatches(event, entry.etag)) return reply(event, null, headers, 304)
-      return reply(event, entry.body, headers)
+      if (etagMatches(event, entry.etag)) return reply(event, null, entry.headers, 304)
+      return reply(event, entry.body, entry.headers)
     },
     async close() {
       await tracing.ready

@@ -1,3 +1,4 @@
+import { subscribe, unsubscribe } from 'node:diagnostics_channel'
 import { createServer } from 'node:http'
 import type { RequestListener } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -25,6 +26,9 @@ export interface Listener {
   close(): Promise<void>
 }
 
+// Where Node tells that a response has finished.
+const FINISHED = 'http.server.response.finish'
+
 // How often Node looks for requests past their timeouts (its default is 30 s, which would let a
 // trickled body live for up to 30 s past its limit).
 const TIMEOUT_CHECK_MS = 1000
@@ -39,9 +43,10 @@ export async function listen(handler: RequestListener, options: ListenOptions): 
     requestTimeout: options.requestTimeoutMs,
     connectionsCheckingInterval: TIMEOUT_CHECK_MS,
   }, handler)
-  let closing = false
-  // A connection that answered while the server closes is not kept alive for another request.
-  server.on('request', (_req, res) => res.once('finish', () => closing && server.closeIdleConnections()))
+  // A connection that answers while the server closes is not kept alive for another request:
+  // Node says so on a diagnostics channel, listened to only then (a listener on each response
+  // would cost every request), and the connection is idle once Node has handled the finish.
+  const answered = ({ server: from }: { server?: unknown }) => from === server && process.nextTick(() => server.closeIdleConnections())
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(options.port, options.host, () => (server.off('error', reject), resolve()))
@@ -54,8 +59,8 @@ export async function listen(handler: RequestListener, options: ListenOptions): 
     url: `http://${host}:${port}/`,
     port,
     close: () => new Promise<void>((resolve) => {
-      closing = true
-      server.close(() => resolve())
+      subscribe(FINISHED, answered as (message: unknown) => void)
+      server.close(() => (unsubscribe(FINISHED, answered as (message: unknown) => void), resolve()))
       server.closeIdleConnections()
     }),
   }

@@ -2,6 +2,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { H3 } from 'h3'
+import type { Lane } from './lane.ts'
 import { NodeRequest, sendNodeResponse } from 'srvx/node'
 
 // What srvx's FastResponse gives a Node server: status, flat raw headers (content-length
@@ -15,13 +16,13 @@ interface NodeAnswer {
 }
 
 /**
- * An h3 app as a node:http request listener. The request is srvx's (lazy over the
- * IncomingMessage); a FastResponse is written here: head and body in one `end` (srvx's own
+ * An h3 app as a node:http request listener. The app's lane, when it has one, is asked first
+ * (src/lane.ts); else the request is srvx's (lazy over the IncomingMessage). A FastResponse is written here: head and body in one `end` (srvx's own
  * writer sends them in two writes and waits on a promise per answer), a stream piped as it
  * comes. Any other Response goes to srvx's writer. An answer that cannot be written (a header
- * Node refuses) is a bare 500, and `onError` is told why.
+ * Node refuses), or none at all (an error thrown), is a bare 500, and `onError` is told why.
  */
-export function nodeHandler(app: H3, onError: (error: Error) => void = () => {}): (req: IncomingMessage, res: ServerResponse) => void {
+export function nodeHandler(app: H3 & { readonly lane?: Lane }, onError: (error: Error) => void = () => {}): (req: IncomingMessage, res: ServerResponse) => void {
   const failed = (res: ServerResponse, error: Error) => {
     onError(error)
     _fail(res)
@@ -33,8 +34,14 @@ export function nodeHandler(app: H3, onError: (error: Error) => void = () => {})
       failed(res, error as Error)
     }
   }
+  const { lane } = app
   return (req, res) => {
-    const answer = app.fetch(new NodeRequest({ req, res }) as unknown as Request)
+    let answer: Response | Promise<Response> | undefined
+    try {
+      answer = lane?.(req) ?? app.fetch(new NodeRequest({ req, res }) as unknown as Request)
+    } catch (error) {
+      return failed(res, error as Error)
+    }
     if (answer instanceof Promise) answer.then((response) => send(res, response), (error: Error) => failed(res, error))
     else send(res, answer)
   }

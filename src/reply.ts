@@ -4,6 +4,7 @@ import { PassThrough, Readable } from 'node:stream'
 import type { Writable } from 'node:stream'
 import { FastResponse } from 'srvx'
 import type { H3Event, HTTPError } from 'h3'
+import type { Exchange } from './exchange.ts'
 import { deprecationState } from './catalog/deprecation.ts'
 import type { Model } from './catalog/types.ts'
 import { httpError } from './errors.ts'
@@ -15,7 +16,7 @@ import type { Feed, Sink } from './feed.ts'
  * told otherwise. srvx's FastResponse with plain headers is sent without building a Headers
  * object, which keeps small answers close to a bare node:http server's cost.
  */
-export function reply(event: H3Event, body: string | null, headers?: Record<string, string>, status = 200): Response {
+export function reply(event: Exchange, body: string | null, headers?: Record<string, string>, status = 200): Response {
   return new FastResponse(body, { status, statusText: STATUS_CODES[status], headers: merged({ 'content-type': 'application/json' }, event.context.headers, headers) })
 }
 
@@ -35,7 +36,7 @@ export function strongEtag(body: string): string {
 }
 
 /** Whether the request's If-None-Match names `etag` (or `*`): the client's copy is current (304). */
-export function etagMatches(event: H3Event, etag: string): boolean {
+export function etagMatches(event: Exchange, etag: string): boolean {
   const given = event.req.headers.get('if-none-match')
   if (!given) return false
   return given.trim() === '*' || given.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)

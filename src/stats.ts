@@ -1,5 +1,6 @@
 import type { Model } from './catalog/types.ts'
 import { Histogram, SECONDS, TOKENS_PER_SECOND } from './histogram.ts'
+import type { Series } from './histogram.ts'
 import { Recent } from './recent.ts'
 
 /** How a call of a model ended: answered, failed, given up by its client, or cut off by its upstream mid-stream. */
@@ -73,7 +74,8 @@ export interface TeamStats {
  */
 export class Stats {
   readonly started: Date
-  readonly #http = new Map<string, number>()
+  // HTTP requests by route, method and status: their durations' series (whose count is theirs).
+  readonly #http = new Map<string, Map<string, Map<number, Series>>>()
   readonly #models = new Map<string, ModelStats>()
   readonly #teams = new Map<string, TeamStats>()
   readonly #arms = new Map<string, ArmStats>()
@@ -98,10 +100,20 @@ export class Stats {
   }
 
   /** Counts one answered HTTP request, and how long it took to answer (seconds to its headers: a stream's whole length is its completion's). */
-  request(method: string, route: string, status: number, seconds?: number): void {
-    const key = `${method}\u0000${route}\u0000${status}`
-    this.#http.set(key, (this.#http.get(key) ?? 0) + 1)
-    if (seconds !== undefined) this.#durations.observe({ method, route, status: String(status) }, seconds)
+  request(method: string, route: string, status: number, seconds: number): void {
+    // Nested maps of strings the request already holds: no key to build and hash per request.
+    let byMethod = this.#http.get(route)
+    if (!byMethod) this.#http.set(route, (byMethod = new Map()))
+    let byStatus = byMethod.get(method)
+    if (!byStatus) byMethod.set(method, (byStatus = new Map()))
+    let series = byStatus.get(status)
+    if (!series) byStatus.set(status, (series = this.#durations.series({ method, route, status: String(status) })))
+    this.#durations.add(series, seconds)
+  }
+
+  // Each counted label set of HTTP requests, and its series.
+  *#httpSeries(): Generator<[{ method: string; route: string; status: number }, Series]> {
+    for (const [route, byMethod] of this.#http) for (const [method, byStatus] of byMethod) for (const [status, s] of byStatus) yield [{ method, route, status }, s]
   }
 
   /** Records how long an answered call of `model` took at `provider`. */
@@ -180,9 +192,9 @@ export class Stats {
     const total = (f: keyof ModelStats) => Object.values(byModel).reduce((sum, m) => sum + m[f], 0)
     let requests = 0
     let errors = 0
-    for (const [key, count] of this.#http) {
-      requests += count
-      if (Number(key.split('\u0000')[2]) >= 400) errors += count
+    for (const [{ status }, s] of this.#httpSeries()) {
+      requests += s.count
+      if (status >= 400) errors += s.count
     }
     return {
       since: this.started.toISOString(),
@@ -217,10 +229,7 @@ export class Stats {
     }
     metric('gateway_info', 'gauge', 'The catalog this instance serves.', [[labels, 1]])
     metric('gateway_uptime_seconds', 'gauge', 'Seconds since the process started.', [[{}, (now.getTime() - this.started.getTime()) / 1000]])
-    metric('gateway_http_requests_total', 'counter', 'HTTP requests answered, by method, route and status.', [...this.#http].map(([key, n]) => {
-      const [method, route, status] = key.split('\u0000') as [string, string, string]
-      return [{ method, route, status }, n]
-    }))
+    metric('gateway_http_requests_total', 'counter', 'HTTP requests answered, by method, route and status.', [...this.#httpSeries()].map(([{ method, route, status }, s]) => [{ method, route, status: String(status) }, s.count]))
     const histogram = (name: string, help: string, h: Histogram) => out.push(`# HELP ${name} ${help}`, `# TYPE ${name} histogram`, ...h.lines(name, _labels))
     histogram('gateway_http_request_duration_seconds', 'HTTP requests by method, route and status: seconds to the answer (its headers; a stream\'s whole length is in gateway_completion_duration_seconds).', this.#durations)
     histogram('gateway_upstream_first_byte_seconds', 'Answered model calls: seconds to the upstream\'s first byte (its headers), by model and provider.', this.#firstByte)

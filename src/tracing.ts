@@ -5,11 +5,12 @@
 import type { Span, SpanContext } from '@opentelemetry/api'
 import type { Sampler } from '@opentelemetry/sdk-trace'
 import type { Env } from './catalog/visibility.ts'
+import type { RequestHeaders } from './exchange.ts'
 
 /** What the request path records: a request's span, and its attempts' spans under it. */
 export interface Tracer {
   /** The span of one request (kind server), a child of the client's `traceparent` when it sends one. */
-  request(headers: Headers, method: string): RequestTrace
+  request(headers: RequestHeaders, method: string): RequestTrace
   /** Sends what is still buffered, and stops. */
   shutdown(): Promise<void>
 }
@@ -62,7 +63,7 @@ export async function startTracing(env: Env, version: string, warn: (message: st
   })
   const tracer = provider.getTracer('model-catalog-gateway')
   const propagator = new W3CTraceContextPropagator()
-  const getter = { get: (h: Headers, key: string) => h.get(key) ?? undefined, keys: (h: Headers) => [...h.keys()] }
+  const getter = { get: (h: RequestHeaders, key: string) => h.get(key) ?? undefined, keys: (h: RequestHeaders) => [...h].map(([name]) => name) }
   return {
     request(requestHeaders, method) {
       // Without a client's traceparent there is nothing to extract: the request is a root.

@@ -7,7 +7,7 @@ import { resolve, resolvedModel } from '../routing/resolve.ts'
 import { httpError } from '../errors.ts'
 import { callHeaders, reply, streamReply } from '../reply.ts'
 import type { StreamFormat } from '../reply.ts'
-import { jsonObject, route } from './internal/methods.ts'
+import { jsonObject, laneRoute, route } from './internal/methods.ts'
 import { fromCompletion, fromEmbeddings, ndjson, ollamaModel, ollamaName, toChatRequest, toOllamaShow, toOllamaTag } from './ollama-translate.ts'
 
 type Json = Record<string, any>
@@ -30,7 +30,7 @@ const NDJSON: StreamFormat = { contentType: 'application/x-ndjson', error: (e) =
  */
 export function ollamaRoutes(app: H3, gw: Gateway): void {
   route(app, '/api/version', { GET: () => ({ version: OLLAMA_API_VERSION }) }, OLLAMA)
-  route(app, '/api/tags', { GET: (event) => gw.listing(event, 'ollama', (models) => ({ models: models.map(toOllamaTag) })) }, OLLAMA)
+  laneRoute(app, '/api/tags', (event) => gw.listing(event, 'ollama', (models) => ({ models: models.map(toOllamaTag) })), OLLAMA)
   route(app, '/api/ps', { GET: () => ({ models: [] }) }, OLLAMA)
   route(app, '/api/show', {
     POST: async (event) => {

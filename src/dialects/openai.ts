@@ -13,7 +13,7 @@ import type { StreamFormat } from '../reply.ts'
 import { anthropicListing } from './anthropic.ts'
 import { responsesTranslated, toChatFromResponses, toResponse, toResponseEvents } from './responses-translate.ts'
 import { toAnthropicModel } from './anthropic-translate.ts'
-import { jsonObject, pathId, route } from './internal/methods.ts'
+import { jsonObject, laneRoute, pathId, route } from './internal/methods.ts'
 
 /**
  * OpenAI's model object: `created` from the catalog's release date, `owned_by` from the model,
@@ -39,9 +39,7 @@ export const SSE: StreamFormat = { contentType: 'text/event-stream; charset=utf-
  */
 export function openaiRoutes(app: H3, gw: Gateway): void {
   // Asked with `anthropic-version` (only Anthropic's clients send it), the models are in Anthropic's shape.
-  route(app, '/v1/models', {
-    GET: (event) => (event.req.headers.has('anthropic-version') ? anthropicListing(gw, event) : gw.listing(event, 'openai', (models) => ({ object: 'list', data: models.map(toOpenAIModel) }))),
-  })
+  laneRoute(app, '/v1/models', (event) => (event.req.headers.has('anthropic-version') ? anthropicListing(gw, event) : gw.listing(event, 'openai', (models) => ({ object: 'list', data: models.map(toOpenAIModel) }))))
   route(app, '/v1/models/**:id', {
     GET: (event) => {
       const name = pathId(getRouterParam(event, 'id'))

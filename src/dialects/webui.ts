@@ -4,7 +4,7 @@ import { deprecationState } from '../catalog/deprecation.ts'
 import type { Model } from '../catalog/types.ts'
 import { httpError } from '../errors.ts'
 import type { Gateway } from '../gateway.ts'
-import { jsonObject, route } from './internal/methods.ts'
+import { jsonObject, laneRoute, route } from './internal/methods.ts'
 import { responsesTranslated } from './responses-translate.ts'
 
 const CHAT_KINDS: ReadonlySet<string> = new Set(['chat', 'reasoning'])
@@ -38,24 +38,20 @@ export function toWebUIModel(m: Model, now: Date) {
 
 /** GET /api/models, GET /api/models/by-endpoint (LibreChat), GET/POST /api/config, GET /api/stats. */
 export function webuiRoutes(app: H3, gw: Gateway): void {
-  route(app, '/api/models', {
-    GET: (event) => gw.listing(event, 'webui', (models) => ({ models: models.map((m) => toWebUIModel(m, gw.now())) })),
-  }, WEBUI)
-  route(app, '/api/models/by-endpoint', {
-    GET: (event) =>
-      gw.listing(event, 'by-endpoint', (models) => {
-        // LibreChat's endpoints take chat models, from providers with a key that is set.
-        const groups: Record<string, string[]> = {}
-        for (const m of models) {
-          const provider = gw.catalog.providers[m.provider]!
-          if (provider.api_key_env && CHAT_KINDS.has(m.kind)) (groups[provider.endpoint_type] ??= []).push(m.id)
-        }
-        if (Object.keys(groups).length === 0) {
-          throw httpError(503, 'No models/endpoints available: no endpoint type has both a configured API key and an active model (set a provider key such as OPENAI_API_KEY)', { code: 'no_endpoints' })
-        }
-        return groups
-      }),
-  }, WEBUI)
+  laneRoute(app, '/api/models', (event) => gw.listing(event, 'webui', (models) => ({ models: models.map((m) => toWebUIModel(m, gw.now())) })), WEBUI)
+  laneRoute(app, '/api/models/by-endpoint', (event) =>
+    gw.listing(event, 'by-endpoint', (models) => {
+      // LibreChat's endpoints take chat models, from providers with a key that is set.
+      const groups: Record<string, string[]> = {}
+      for (const m of models) {
+        const provider = gw.catalog.providers[m.provider]!
+        if (provider.api_key_env && CHAT_KINDS.has(m.kind)) (groups[provider.endpoint_type] ??= []).push(m.id)
+      }
+      if (Object.keys(groups).length === 0) {
+        throw httpError(503, 'No models/endpoints available: no endpoint type has both a configured API key and an active model (set a provider key such as OPENAI_API_KEY)', { code: 'no_endpoints' })
+      }
+      return groups
+    }), WEBUI)
   route(app, '/api/config', {
     GET: () => _config(gw),
     POST: async (event) => {

@@ -1,9 +1,11 @@
 import type { IncomingMessage } from 'node:http'
 import { HTTPError } from 'h3'
-import type { H3, H3Event, H3RouteMeta } from 'h3'
+import type { H3, H3Event, H3Route, H3RouteMeta } from 'h3'
 import { CONTROL_CHARACTERS } from '../../catalog/lookup.ts'
 import { httpError } from '../../errors.ts'
 import type { Dialect } from '../errors.ts'
+import type { Exchange } from '../../exchange.ts'
+import type { LaneRoute } from '../../lane.ts'
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
 type Handler = (event: H3Event) => unknown
@@ -33,15 +35,38 @@ export interface RouteOptions extends H3RouteMeta {
  * (CORS, client auth) and for the error renderer. Any other method gets 405 with `Allow`; HEAD
  * is answered as GET without a body.
  */
-export function route(app: H3, path: string, handlers: Partial<Record<Method, Handler>>, options: RouteOptions = {}): void {
-  const { refusal, ...meta } = options
+export function route(app: H3, path: string, handlers: Partial<Record<Method, Handler>>, options: RouteOptions = {}): H3Route {
+  const { refusal, ...declared } = options
   const allow = [...Object.keys(handlers), ...(handlers.GET ? ['HEAD'] : [])].join(', ')
-  app.all(path, (event) => {
+  const handler = (event: H3Event) => {
     const method = event.req.method === 'HEAD' ? 'GET' : event.req.method
     const handler = handlers[method as Method]
     if (!handler) throw httpError(405, refusal ?? `${event.req.method} is not allowed here; use ${allow}`, { code: 'method_not_allowed', headers: { allow } })
     return handler(event)
-  }, { meta: { dialect: 'openai', ...meta } })
+  }
+  const meta: H3RouteMeta = { dialect: 'openai', ...declared }
+  app.all(path, handler, { meta })
+  return { route: path, handler, meta }
+}
+
+// Each app's lane routes, by path.
+const LANE_ROUTES = new WeakMap<H3, Map<string, LaneRoute>>()
+
+/**
+ * A GET route (as `route` registers it) whose handler reads no more of its request than an
+ * Exchange holds and answers at once, without awaiting: the listings' lane (src/lane.ts) may
+ * answer it without h3. The path is a static one.
+ */
+export function laneRoute(app: H3, path: string, GET: (event: Exchange) => Response, options: RouteOptions = {}): void {
+  const matched = route(app, path, { GET }, options)
+  let routes = LANE_ROUTES.get(app)
+  if (!routes) LANE_ROUTES.set(app, (routes = new Map()))
+  routes.set(path, { matched, GET })
+}
+
+/** The app's lane routes, by path. */
+export function laneRoutes(app: H3): ReadonlyMap<string, LaneRoute> {
+  return LANE_ROUTES.get(app) ?? new Map()
 }
 
 /** The 404 of every path no route serves, under /api in Ollama's dialect and elsewhere in OpenAI's. Registered last. */
