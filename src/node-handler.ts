@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import { pipeline } from 'node:stream/promises'
 import type { H3 } from 'h3'
 import type { Lane } from './lane.ts'
+import { Reply } from './reply.ts'
 import { NodeRequest, sendNodeResponse } from 'srvx/node'
 
 // What srvx's FastResponse gives a Node server: status, flat raw headers (content-length
@@ -17,10 +18,12 @@ interface NodeAnswer {
 
 /**
  * An h3 app as a node:http request listener. The app's lane, when it has one, is asked first
- * (src/lane.ts); else the request is srvx's (lazy over the IncomingMessage). A FastResponse is written here: head and body in one `end` (srvx's own
- * writer sends them in two writes and waits on a promise per answer), a stream piped as it
- * comes. Any other Response goes to srvx's writer. An answer that cannot be written (a header
- * Node refuses), or none at all (an error thrown), is a bare 500, and `onError` is told why.
+ * (src/lane.ts); else the request is srvx's (lazy over the IncomingMessage). A Reply
+ * (src/reply.ts) is written from its parts; any other FastResponse here too: head and body in
+ * one `end` (srvx's own writer sends them in two writes and waits on a promise per answer), a
+ * stream piped as it comes. Any other Response goes to srvx's writer. An answer that cannot be
+ * written (a header Node refuses), or none at all (an error thrown), is a bare 500, and
+ * `onError` is told why.
  */
 export function nodeHandler(app: H3 & { readonly lane?: Lane }, onError: (error: Error) => void = () => {}): (req: IncomingMessage, res: ServerResponse) => void {
   const failed = (res: ServerResponse, error: Error) => {
@@ -49,6 +52,12 @@ export function nodeHandler(app: H3 & { readonly lane?: Lane }, onError: (error:
 
 // Writes `response`; a promise when srvx's writer does (any other Response than a FastResponse).
 function _send(res: ServerResponse, response: Response): Promise<void> | void {
+  if (response instanceof Reply) {
+    const { status, statusText, headers, body } = response.parts
+    if (res.destroyed) return // the client left before its answer
+    if (!res.headersSent) res.writeHead(status, statusText, headers)
+    return void res.end(body ?? undefined)
+  }
   const fast = response as Response & { _toNodeResponse?(): NodeAnswer }
   if (!fast._toNodeResponse) return sendNodeResponse(res, response)
   const { status, statusText, headers, body } = fast._toNodeResponse()

@@ -13,11 +13,27 @@ import type { Feed, Sink } from './feed.ts'
 
 /**
  * A response with the request's own headers (request id, CORS) and `headers`; JSON unless
- * told otherwise. srvx's FastResponse with plain headers is sent without building a Headers
- * object, which keeps small answers close to a bare node:http server's cost.
+ * told otherwise. It keeps what it was made of, so that the node handler writes it as is (see
+ * Reply).
  */
 export function reply(event: Exchange, body: string | null, headers?: Record<string, string>, status = 200): Response {
-  return new FastResponse(body, { status, statusText: STATUS_CODES[status], headers: merged({ 'content-type': 'application/json' }, event.context.headers, headers) })
+  return new Reply(body, status, merged({ 'content-type': 'application/json' }, event.context.headers, headers))
+}
+
+/**
+ * srvx's FastResponse (a Response made without building a Headers object) that keeps its
+ * parts: a node:http server writes them with one `writeHead` and one `end`, where srvx's own
+ * conversion would first copy the head fields into a list and measure the body.
+ */
+export class Reply extends FastResponse {
+  readonly parts: { readonly status: number; readonly statusText: string; readonly headers: Readonly<Record<string, string>>; readonly body: string | null }
+  /** `headers` becomes the Reply's own: the body's length is added to it. */
+  constructor(body: string | null, status: number, headers: Record<string, string>) {
+    const statusText = STATUS_CODES[status] ?? ''
+    if (body !== null) headers['content-length'] = String(Buffer.byteLength(body))
+    super(body, { status, statusText, headers })
+    this.parts = { status, statusText, headers, body }
+  }
 }
 
 /**

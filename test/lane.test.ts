@@ -34,6 +34,8 @@ interface Answer {
   status: number
   headers: Record<string, string>
   body: string
+  /** Over HTTP: the body's declared length (a listing is never sent chunked). */
+  length?: string
 }
 
 // What Node adds to every answer it writes (absent from the app's Response).
@@ -46,7 +48,7 @@ function overHttp(method: string, path: string, head: readonly [string, string][
       let body = ''
       res.setEncoding('utf8')
       res.on('data', (d) => (body += d))
-      res.on('end', () => resolve({ status: res.statusCode!, headers: _own(Object.entries(res.headers) as [string, string][]), body }))
+      res.on('end', () => resolve({ status: res.statusCode!, headers: _own(Object.entries(res.headers) as [string, string][]), body, length: res.headers['content-length'] }))
     })
     req.on('error', reject)
     req.end()
@@ -98,7 +100,8 @@ describe('the listings lane', () => {
     expect(fetched.mock.calls.length).toBe(before + 1)
     const id = (a: Answer) => a.headers['x-request-id']
     expect(id(lane)).toMatch(/^[\w.:-]+$/)
-    expect({ ...lane, headers: { ...lane.headers, 'x-request-id': 'id' } }).toEqual({ ...own, headers: { ...own.headers, 'x-request-id': 'id' } })
+    expect(lane.length).toBe(String(Buffer.byteLength(lane.body)))
+    expect({ ...lane, length: undefined, headers: { ...lane.headers, 'x-request-id': 'id' } }).toEqual({ ...own, headers: { ...own.headers, 'x-request-id': 'id' } })
     const given = head.find(([name]) => name === 'x-request-id')?.[1]
     if (given === 'trace-42') expect([id(lane), id(own)]).toEqual([given, given])
     expect(logs.length).toBe(mark + 2)
