@@ -36,7 +36,7 @@ export class Redactor {
     if (!this.#secrets.length) return text
     let out = text
     for (const secret of this.#secrets) if (out.includes(secret)) out = out.replaceAll(secret, REDACTED)
-    if (this.#escapes.some((e) => out.includes(e))) out = out.replace((this.#escaped ??= _escapedForms(this.#secrets)), REDACTED)
+    for (const e of this.#escapes) if (out.includes(e)) return out.replace((this.#escaped ??= _escapedForms(this.#secrets)), REDACTED)
     return out
   }
 
