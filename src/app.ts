@@ -146,16 +146,16 @@ export function createApp(options: AppOptions): { app: H3 & { readonly lane: Lan
     }
     return response
   }
-  const answered = (event: Exchange, value: unknown, started: number, trace: RequestTrace | undefined): Response | Promise<Response> => {
+  const answered = (event: Exchange, value: unknown, started: number, trace: RequestTrace | undefined, read: boolean): Response | Promise<Response> => {
     let response: Response
     try {
       response = value instanceof Response ? value : reply(event, JSON.stringify(value))
     } catch (error) {
-      return failed(event, error, started, trace, false)
+      return failed(event, error, started, trace, read)
     }
     return done(event, response, started, trace)
   }
-  // `read`: a team's request limit was read for this request already.
+  // `read` (here and in answered): a team's request limit was read for this request already.
   const failed = (event: Exchange, error: unknown, started: number, trace: RequestTrace | undefined, read: boolean): Response | Promise<Response> => {
     // Every answer to a team with a request limit says how many requests it has left.
     if (!read && event.context.team?.limits.rpm && !event.context.headers?.['x-ratelimit-remaining-requests']) {
@@ -176,21 +176,24 @@ export function createApp(options: AppOptions): { app: H3 & { readonly lane: Lan
     id(event)
     event.context.streams = gateway.streams
     event.context.redactor = gateway.redactor
+    let preflight: Response | undefined
     let value: unknown
     try {
-      const preflight = crossOrigin?.(event)
-      if (preflight) return done(event, preflight, started, trace)
-      auth(event)
-      // A model call draws from a team's limits and says so itself; any other route reads them first.
-      if (event.context.team?.limits.rpm && !event.context.matchedRoute?.meta?.calls) {
-        return limitHeaders(event).then(next).then((v) => answered(event, v, started, trace), (error) => failed(event, error, started, trace, true))
+      preflight = crossOrigin?.(event)
+      if (!preflight) {
+        auth(event)
+        // A model call draws from a team's limits and says so itself; any other route reads them first.
+        if (event.context.team?.limits.rpm && !event.context.matchedRoute?.meta?.calls) {
+          return limitHeaders(event).then(next).then((v) => answered(event, v, started, trace, true), (error) => failed(event, error, started, trace, true))
+        }
+        value = next()
       }
-      value = next()
     } catch (error) {
       return failed(event, error, started, trace, false)
     }
-    if (value instanceof Promise) return value.then((v) => answered(event, v, started, trace), (error) => failed(event, error, started, trace, false))
-    return answered(event, value, started, trace)
+    if (preflight) return done(event, preflight, started, trace)
+    if (value instanceof Promise) return value.then((v) => answered(event, v, started, trace, false), (error) => failed(event, error, started, trace, false))
+    return answered(event, value, started, trace, false)
   }
 
   // Errors are caught and rendered by the steps; this only guards anything before them.

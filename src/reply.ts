@@ -30,7 +30,7 @@ export class Reply extends FastResponse {
   /** `headers` becomes the Reply's own: the body's length is added to it. */
   constructor(body: string | null, status: number, headers: Record<string, string>) {
     const statusText = STATUS_CODES[status] ?? ''
-    if (body !== null) headers['content-length'] = String(Buffer.byteLength(body))
+    if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body))
     super(body, { status, statusText, headers })
     this.parts = { status, statusText, headers, body }
   }
