@@ -5,7 +5,7 @@ import { nodeHandler } from '../../src/node-handler.ts'
 import OpenAI from 'openai'
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { createApp } from '../../src/app.ts'
-import { ACME_KEY, CLAUDE_KEY, compileOk, mockServer, NOW } from '../_setup.ts'
+import { ACME_KEY, CLAUDE_KEY, compileOk, mockServer, NOW, until } from '../_setup.ts'
 import { otlpTraces } from '../_otlp.ts'
 
 const catalog = compileOk(readFileSync(new URL('../fixtures/routing.yaml', import.meta.url), 'utf8'))
@@ -113,6 +113,9 @@ describe('OpenTelemetry traces', () => {
     const gw = await gateway({ OTEL_EXPORTER_OTLP_ENDPOINT: receiverUrl })
     // Read to its very end (an SDK may stop at [DONE] and drop the connection, a cancel instead).
     expect(await (await fetch(`${gw.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'spread', messages: user(PROMPT), stream: true }) })).text()).toContain('[DONE]')
+    // The stream's end goes out before its upstream answer has ended and the call is counted (its
+    // request span ends then): closed before, the gateway would have no span to send.
+    await until(() => Object.values(gw.gateway.stats.snapshot(NOW).requests_by_model).some((n) => n > 0), 'the stream to be counted')
     await gw.done()
     const [attempt] = spans().filter((s) => s.kind === 3)
     expect(attempt!.attributes).toMatchObject({ 'gen_ai.request.model': 'spread', 'gen_ai.request.stream': true, 'gateway.result': 'ok' })
