@@ -39,7 +39,7 @@ export function nodeHandler(app: H3 & { readonly lane?: Lane }, onError: (error:
   }
   const { lane } = app
   return (req, res) => {
-    let answer: Response | Promise<Response> | undefined
+    let answer: Response | Promise<Response>
     try {
       answer = lane?.(req) ?? app.fetch(new NodeRequest({ req, res }) as unknown as Request)
     } catch (error) {
