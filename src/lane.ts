@@ -19,7 +19,7 @@ export type Lane = (req: IncomingMessage) => Response | Promise<Response> | unde
  * The listings' lane: a GET of a lane route (the model listings), spelt exactly as registered
  * and without a query, is answered on node:http by the app's own steps and the route's own
  * handler, without h3's event, srvx's request or h3's dispatch: a one-route h3 app alone costs
- * more than the whole listing does so (bench part 1, against a bare node:http server). Anything
+ * about what the whole listing does so (bench part 1, against a bare node:http server). Anything
  * else (another method, HEAD included, a query, a path spelt otherwise) goes to the app.
  */
 export function lane(routes: ReadonlyMap<string, LaneRoute>, steps: Steps): Lane {
