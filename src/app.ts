@@ -5,7 +5,7 @@ import type { Env } from './catalog/visibility.ts'
 import { loadConfig } from './config.ts'
 import { renderError } from './dialects/errors.ts'
 import { laneRoutes, notFoundRoutes } from './dialects/internal/methods.ts'
-import type { Exchange } from './exchange.ts'
+import type { RequestView } from './request-view.ts'
 import { lane } from './lane.ts'
 import type { Lane, Steps } from './lane.ts'
 import { Redactor } from './redact.ts'
@@ -132,12 +132,12 @@ export function createApp(options: AppOptions): { app: H3 & { readonly lane: Lan
   const secrets = new Redactor([...Object.values(gateway.upstreams).map((u) => u.key), ...config.apiKeys, config.adminToken])
   const logged = accessLog({ log, secrets, debug, now, stats: gateway.stats })
 
-  const limitHeaders = async (event: Exchange) => {
+  const limitHeaders = async (event: RequestView) => {
     event.context.headers = { ...event.context.headers, ...(await gateway.limits.headers(event.context.team!)) }
   }
 
   // What the steps do once the answer is known: the log line and the end of the request's span.
-  const done = (event: Exchange, response: Response, started: number, trace: RequestTrace | undefined) => {
+  const done = (event: RequestView, response: Response, started: number, trace: RequestTrace | undefined) => {
     logged(event, response, started)
     if (trace) {
       const end = () => trace.end(event.context.matchedRoute?.route ?? 'unmatched', response.status)
@@ -146,7 +146,7 @@ export function createApp(options: AppOptions): { app: H3 & { readonly lane: Lan
     }
     return response
   }
-  const answered = (event: Exchange, value: unknown, started: number, trace: RequestTrace | undefined, read: boolean): Response | Promise<Response> => {
+  const answered = (event: RequestView, value: unknown, started: number, trace: RequestTrace | undefined, read: boolean): Response | Promise<Response> => {
     let response: Response
     try {
       response = value instanceof Response ? value : reply(event, JSON.stringify(value))
@@ -156,7 +156,7 @@ export function createApp(options: AppOptions): { app: H3 & { readonly lane: Lan
     return done(event, response, started, trace)
   }
   // `read` (here and in answered): a team's request limit was read for this request already.
-  const failed = (event: Exchange, error: unknown, started: number, trace: RequestTrace | undefined, read: boolean): Response | Promise<Response> => {
+  const failed = (event: RequestView, error: unknown, started: number, trace: RequestTrace | undefined, read: boolean): Response | Promise<Response> => {
     // Every answer to a team with a request limit says how many requests it has left.
     if (!read && event.context.team?.limits.rpm && !event.context.headers?.['x-ratelimit-remaining-requests']) {
       return limitHeaders(event).then(() => failed(event, error, started, trace, true))

@@ -1,4 +1,4 @@
-import type { Exchange } from './exchange.ts'
+import type { RequestView } from './request-view.ts'
 import type { Catalog, Model } from './catalog/types.ts'
 import type { Env } from './catalog/visibility.ts'
 import { listedModels } from './catalog/visibility.ts'
@@ -52,15 +52,15 @@ export interface Gateway {
    */
   readonly tracing: { current?: Tracer; readonly ready: Promise<void>; readonly content: boolean }
   /** What the caller of `event` may use: undefined (everything) without a team, else its team's models. */
-  allowed(event: Exchange): ((model: Model) => boolean) | undefined
+  allowed(event: RequestView): ((model: Model) => boolean) | undefined
   /** The models listed for the caller of `event`: its team's, when it has one. */
-  listed(event: Exchange): readonly Model[]
+  listed(event: RequestView): readonly Model[]
   /**
    * A listing response built from the models listed for the caller (its team's, when it has
    * one), serialised once per catalog state and team (or its error thrown, cached alike);
    * `If-None-Match` with its ETag gets 304.
    */
-  listing(event: Exchange, name: string, build: (models: readonly Model[]) => unknown): Response
+  listing(event: RequestView, name: string, build: (models: readonly Model[]) => unknown): Response
   /** Closes the connections to the shared store, if any. */
   close(): Promise<void>
 }

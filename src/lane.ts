@@ -1,15 +1,15 @@
 import type { IncomingMessage } from 'node:http'
 import type { H3EventContext, H3Route } from 'h3'
-import type { Exchange, RequestHeaders } from './exchange.ts'
+import type { RequestView, RequestHeaders } from './request-view.ts'
 
 /** The steps every request passes around its route's handler (`next`), made by createApp. */
-export type Steps = (event: Exchange, next: () => unknown) => Response | Promise<Response>
+export type Steps = (event: RequestView, next: () => unknown) => Response | Promise<Response>
 
-/** A route the lane may answer: its GET reads no more than an Exchange holds and answers at once. */
+/** A route the lane may answer: its GET reads no more than a RequestView holds and answers at once. */
 export interface LaneRoute {
   /** What the steps read as the matched route (its pattern and what it declares). */
   readonly matched: H3Route
-  readonly GET: (event: Exchange) => Response
+  readonly GET: (event: RequestView) => Response
 }
 
 /** Answers a request itself, or says `undefined`: the app answers it. */
@@ -27,13 +27,13 @@ export function lane(routes: ReadonlyMap<string, LaneRoute>, steps: Steps): Lane
     if (req.method !== 'GET') return undefined
     const route = routes.get(req.url!)
     if (!route) return undefined
-    const event = new LaneExchange(req, route)
+    const event = new LaneRequest(req, route)
     return steps(event, () => route.GET(event))
   }
 }
 
 // A GET without a query: one object is its own request and URL (a listing allocates little).
-class LaneExchange implements Exchange {
+class LaneRequest implements RequestView {
   readonly method = 'GET'
   readonly headers: NodeHeaders
   readonly pathname: string

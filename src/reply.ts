@@ -4,7 +4,7 @@ import { PassThrough, Readable } from 'node:stream'
 import type { Writable } from 'node:stream'
 import { FastResponse } from 'srvx'
 import type { H3Event, HTTPError } from 'h3'
-import type { Exchange } from './exchange.ts'
+import type { RequestView } from './request-view.ts'
 import { deprecationState } from './catalog/deprecation.ts'
 import type { Model } from './catalog/types.ts'
 import { httpError } from './errors.ts'
@@ -16,7 +16,7 @@ import type { Feed, Sink } from './feed.ts'
  * told otherwise. It keeps what it was made of, so that the node handler writes it as is (see
  * Reply).
  */
-export function reply(event: Exchange, body: string | null, headers?: Record<string, string>, status = 200): Response {
+export function reply(event: RequestView, body: string | null, headers?: Record<string, string>, status = 200): Response {
   return new Reply(body, status, merged({ 'content-type': 'application/json' }, event.context.headers, headers))
 }
 
@@ -52,7 +52,7 @@ export function strongEtag(body: string): string {
 }
 
 /** Whether the request's If-None-Match names `etag` (or `*`): the client's copy is current (304). */
-export function etagMatches(event: Exchange, etag: string): boolean {
+export function etagMatches(event: RequestView, etag: string): boolean {
   const given = event.req.headers.get('if-none-match')
   if (!given) return false
   return given.trim() === '*' || given.split(',').some((t) => t.trim().replace(/^W\//, '') === etag)

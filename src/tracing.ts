@@ -5,7 +5,7 @@
 import type { Span, SpanContext } from '@opentelemetry/api'
 import type { Sampler } from '@opentelemetry/sdk-trace'
 import type { Env } from './catalog/visibility.ts'
-import type { RequestHeaders } from './exchange.ts'
+import type { RequestHeaders } from './request-view.ts'
 
 /** What the request path records: a request's span, and its attempts' spans under it. */
 export interface Tracer {

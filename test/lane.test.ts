@@ -74,28 +74,32 @@ function _logged(line: string) {
 const bearer = (key: string): [string, string] => ['authorization', `Bearer ${key}`]
 
 describe('the listings lane', () => {
-  const cases: [string, string, [string, string][]][] = [
-    ['the OpenAI listing, to the admin token', '/v1/models', [bearer(ADMIN)]],
-    ['the OpenAI listing, to a team (its own models)', '/v1/models', [bearer(TEAM_KEYS.gamma)]],
-    ["the OpenAI listing, to a team with a request limit (its remaining requests, read from the store)", '/v1/models', [bearer(TEAM_KEYS.alpha)]],
-    ["the OpenAI listing in Anthropic's shape", '/v1/models', [['x-api-key', TEAM_KEYS.beta], ['anthropic-version', '2023-06-01']]],
-    ["Ollama's tags", '/api/tags', [bearer(TEAM_KEYS.gamma)]],
-    ["the web UI's models", '/api/models', [bearer(TEAM_KEYS.gamma)]],
-    ["LibreChat's models by endpoint", '/api/models/by-endpoint', [bearer(TEAM_KEYS.gamma)]],
-    ['a listing to a listed origin, with its own request id', '/v1/models', [bearer(TEAM_KEYS.gamma), ['origin', ORIGIN], ['x-request-id', 'trace-42']]],
-    ['a listing to an origin not listed, with an id too wild to echo', '/api/tags', [bearer(TEAM_KEYS.gamma), ['origin', 'https://elsewhere.example'], ['x-request-id', 'no spaces "here"']]],
-    ['no key: 401 in the OpenAI dialect', '/v1/models', []],
-    ["no key: 401 in Ollama's dialect", '/api/tags', []],
-    ["no key, asked as Anthropic's client: 401 in Anthropic's dialect", '/v1/models', [['anthropic-version', '2023-06-01']]],
-    ['a wrong key: 401', '/api/models', [bearer('not-a-key-0123456789')]],
-    ['two Authorization fields (joined, as Fetch joins them: not a key)', '/v1/models', [bearer(TEAM_KEYS.gamma), bearer(TEAM_KEYS.gamma)]],
+  // What is asked, and the status the answer must have (and, for a refusal, what it says).
+  const KEY = 'a valid API key is required'
+  const cases: [string, string, [string, string][], number, string?][] = [
+    ['the OpenAI listing, to the admin token', '/v1/models', [bearer(ADMIN)], 200],
+    ['the OpenAI listing, to a team (its own models)', '/v1/models', [bearer(TEAM_KEYS.gamma)], 200],
+    ["the OpenAI listing, to a team with a request limit (its remaining requests, read from the store)", '/v1/models', [bearer(TEAM_KEYS.alpha)], 200],
+    ["the OpenAI listing in Anthropic's shape", '/v1/models', [['x-api-key', TEAM_KEYS.beta], ['anthropic-version', '2023-06-01']], 200],
+    ["Ollama's tags", '/api/tags', [bearer(TEAM_KEYS.gamma)], 200],
+    ["the web UI's models", '/api/models', [bearer(TEAM_KEYS.gamma)], 200],
+    ["LibreChat's models by endpoint", '/api/models/by-endpoint', [bearer(TEAM_KEYS.gamma)], 200],
+    ['a listing to a listed origin, with its own request id', '/v1/models', [bearer(TEAM_KEYS.gamma), ['origin', ORIGIN], ['x-request-id', 'trace-42']], 200],
+    ['a listing to an origin not listed, with an id too wild to echo', '/api/tags', [bearer(TEAM_KEYS.gamma), ['origin', 'https://elsewhere.example'], ['x-request-id', 'no spaces "here"']], 200],
+    ['no key: 401 in the OpenAI dialect', '/v1/models', [], 401, KEY],
+    ["no key: 401 in Ollama's dialect", '/api/tags', [], 401, KEY],
+    ["no key, asked as Anthropic's client: 401 in Anthropic's dialect", '/v1/models', [['anthropic-version', '2023-06-01']], 401, KEY],
+    ['a wrong key: 401', '/api/models', [bearer('not-a-key-0123456789')], 401, KEY],
+    ['two Authorization fields (joined, as Fetch joins them: not a key)', '/v1/models', [bearer(TEAM_KEYS.gamma), bearer(TEAM_KEYS.gamma)], 401, KEY],
   ]
 
-  it.each(cases)('answers %s as the app does, without the app', async (_, path, head) => {
+  it.each(cases)('answers %s as the app does, without the app', async (_, path, head, status, says) => {
     const before = fetched.mock.calls.length
     const mark = logs.length
     const lane = await overHttp('GET', path, head)
     expect(fetched.mock.calls.length).toBe(before) // the lane answered
+    expect(lane.status).toBe(status)
+    if (says) expect(lane.body).toContain(says)
     const own = await fromApp('GET', path, head)
     expect(fetched.mock.calls.length).toBe(before + 1)
     const id = (a: Answer) => a.headers['x-request-id']
@@ -123,28 +127,34 @@ describe('the listings lane', () => {
 
   it('leaves to the app a HEAD, a query, a path spelt otherwise and every other route', async () => {
     const head: [string, string][] = [bearer(TEAM_KEYS.gamma)]
-    const cases: [string, string, number][] = [
+    const cases: [string, string, number, string?][] = [
       ['HEAD', '/v1/models', 200],
       ['GET', '/v1/models?limit=1', 200],
       ['GET', '/v1/models/', 200], // h3 reads it as /v1/models
-      ['GET', '/v1//models', 404],
+      ['GET', '/v1//models', 404, 'no route for GET /v1//models'],
       ['GET', '/v1/%6Dodels', 200], // h3 reads it as /v1/models
-      ['POST', '/v1/models', 405],
+      ['POST', '/v1/models', 405, 'POST is not allowed here; use GET, HEAD'],
       ['GET', '/api/version', 200],
     ]
-    for (const [method, path, status] of cases) {
+    for (const [method, path, status, says] of cases) {
       const before = fetched.mock.calls.length
       const answer = await overHttp(method, path, head)
       expect([method, path, answer.status, fetched.mock.calls.length]).toEqual([method, path, status, before + 1])
       if (method === 'HEAD') expect(answer.body).toBe('')
+      if (says) expect(JSON.parse(answer.body).error.message).toBe(says)
     }
   })
 
   it("counts the lane's answers by their route, as the app's", async () => {
+    const counts = async () => {
+      const metrics = await (await app.fetch(new Request('http://127.0.0.1/metrics', { headers: { authorization: `Bearer ${ADMIN}` } }))).text()
+      const count = (status: number) => Number(new RegExp(`^gateway_http_requests_total\\{method="GET",route="/api/tags",status="${status}"\\} (\\d+)$`, 'm').exec(metrics)?.[1] ?? 0)
+      return [count(200), count(401)] as const
+    }
+    const [ok, refused] = await counts()
     await overHttp('GET', '/api/tags', [bearer(TEAM_KEYS.gamma)])
-    const metrics = await (await app.fetch(new Request('http://127.0.0.1/metrics', { headers: { authorization: `Bearer ${ADMIN}` } }))).text()
-    const count = (status: number) => Number(new RegExp(`^gateway_http_requests_total\\{method="GET",route="/api/tags",status="${status}"\\} (\\d+)$`, 'm').exec(metrics)?.[1])
-    // Each of the cases above asked /api/tags twice (lane and app): 200 three times over, 401 once.
-    expect([count(200), count(401)]).toEqual([2 * 1 + 2 * 1 + 1, 2])
+    await overHttp('GET', '/api/tags', [])
+    await overHttp('GET', '/api/tags', [bearer(TEAM_KEYS.gamma)])
+    expect(await counts()).toEqual([ok + 2, refused + 1])
   })
 })

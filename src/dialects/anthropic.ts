@@ -13,7 +13,7 @@ import { callHeaders, reply, streamReply } from '../reply.ts'
 import type { StreamFormat } from '../reply.ts'
 import { anthropicPage, checkMessagesRequest, toAnthropicModel, toChatRequest, toMessage, toMessageEvents } from './anthropic-translate.ts'
 import { jsonObject, route } from './internal/methods.ts'
-import type { Exchange } from '../exchange.ts'
+import type { RequestView } from '../request-view.ts'
 
 /** Anthropic's streams: server-sent events; an error as an `error` event, after which nothing comes. */
 export const MESSAGE_EVENTS: StreamFormat = {
@@ -67,7 +67,7 @@ export function anthropicRoutes(app: H3, gw: Gateway): void {
  * `anthropic-version`: pages by `limit`, `after_id` and `before_id` (the first page, the common
  * case, served from the listing cache).
  */
-export function anthropicListing(gw: Gateway, event: Exchange): Response {
+export function anthropicListing(gw: Gateway, event: RequestView): Response {
   const query = event.url.searchParams
   const build = (models: readonly Model[]) => anthropicPage(models.map((m) => toAnthropicModel(m, gw.now())), query)
   return query.size ? reply(event, JSON.stringify(build(gw.listed(event)))) : gw.listing(event, 'anthropic', build)

@@ -1,5 +1,5 @@
 import { STATUS_CODES } from 'node:http'
-import type { Exchange } from '../exchange.ts'
+import type { RequestView } from '../request-view.ts'
 import { FastResponse } from 'srvx'
 import { anthropicError, clientError, openaiError } from '../errors.ts'
 
@@ -23,7 +23,7 @@ const BODIES: Readonly<Record<Dialect, (e: ReturnType<typeof openaiError>, statu
  * Anthropic's clients send). Anything but an HTTPError is a 500 that says no more than that (its
  * message goes to the log only). Provider keys are taken out of the message and headers.
  */
-export function renderError(thrown: unknown, event: Exchange): Response {
+export function renderError(thrown: unknown, event: RequestView): Response {
   const error = clientError(thrown)
   if (error.unhandled) event.context.failure = String((thrown as Error | undefined)?.message ?? thrown)
   const redact = (text: string) => event.context.redactor?.text(text) ?? text

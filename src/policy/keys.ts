@@ -1,5 +1,5 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
-import type { Exchange } from '../exchange.ts'
+import type { RequestView } from '../request-view.ts'
 import { httpError } from '../errors.ts'
 
 /**
@@ -12,13 +12,13 @@ export function safeEqual(given: string, expected: string): boolean {
 }
 
 /** The bearer token of a request, if it has one. */
-export function bearer(event: Exchange): string | undefined {
+export function bearer(event: RequestView): string | undefined {
   const header = event.req.headers.get('authorization') ?? ''
   return /^Bearer\s+(\S+)$/i.exec(header)?.[1]
 }
 
 /** The key a client sent: a bearer token, or Anthropic's `x-api-key` (what the Anthropic SDKs and Claude Code send). */
-export function clientKey(event: Exchange): string | undefined {
+export function clientKey(event: RequestView): string | undefined {
   return bearer(event) ?? (event.req.headers.get('x-api-key')?.trim() || undefined)
 }
 
@@ -30,7 +30,7 @@ export function oneOf(token: string, keys: readonly string[]): boolean {
 }
 
 /** Throws 403 when the admin surface is disabled, 401 when the admin token is missing or wrong. */
-export function requireAdmin(event: Exchange, adminToken: string | undefined): void {
+export function requireAdmin(event: RequestView, adminToken: string | undefined): void {
   if (!adminToken) throw httpError(403, 'the admin API is disabled: set ADMIN_TOKEN to enable it', { code: 'admin_disabled' })
   const token = bearer(event)
   if (!token || !safeEqual(token, adminToken)) {

@@ -1,4 +1,4 @@
-import type { Exchange, RequestHeaders } from '../exchange.ts'
+import type { RequestView, RequestHeaders } from '../request-view.ts'
 import type { Redactor } from '../redact.ts'
 import type { Stats } from '../stats.ts'
 
@@ -21,7 +21,7 @@ const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-aut
  * status, and logged as one JSON line (time, request id, method, path, status, model (and the one
  * asked for, when a fallback served), team, duration, what failed), every secret replaced.
  */
-export function accessLog(options: AccessLogOptions): (event: Exchange, response: Response, started: number) => void {
+export function accessLog(options: AccessLogOptions): (event: RequestView, response: Response, started: number) => void {
   const { log, secrets, debug, now, stats } = options
   return (event, response, started) => {
     const ms = performance.now() - started
@@ -70,9 +70,9 @@ function _quoted(text: string): string {
  */
 function _hundredths(ms: number): string {
   const hundredths = Math.round(ms * 100)
+  if (!Number.isSafeInteger(hundredths) || hundredths < 0) return String(hundredths / 100)
   const whole = Math.floor(hundredths / 100)
   const rest = hundredths - whole * 100
-  if (!Number.isSafeInteger(hundredths) || hundredths < 0) return String(hundredths / 100)
   return rest === 0 ? `${whole}` : rest % 10 === 0 ? `${whole}.${rest / 10}` : `${whole}.${rest < 10 ? '0' : ''}${rest}`
 }
 

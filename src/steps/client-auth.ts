@@ -1,4 +1,4 @@
-import type { Exchange } from '../exchange.ts'
+import type { RequestView } from '../request-view.ts'
 import { httpError } from '../errors.ts'
 import { hasTeams, teamOf } from '../policy/access.ts'
 import { clientKey, oneOf } from '../policy/keys.ts'
@@ -11,7 +11,7 @@ import type { Policy } from '../policy/types.ts'
  * declare themselves public and CORS preflights (which carry no credentials; the CORS step
  * answers them) need none. Neither configured: the gateway is open.
  */
-export function clientAuth(keys: readonly string[], policy: Policy, named = keys.length > 0): (event: Exchange) => void {
+export function clientAuth(keys: readonly string[], policy: Policy, named = keys.length > 0): (event: RequestView) => void {
   const teams = hasTeams(policy)
   // `named`: GATEWAY_API_KEYS is set (`keys` may hold the admin token alone).
   const wanted = [teams && 'a team key from teams.yaml', named && 'one of GATEWAY_API_KEYS'].filter(Boolean).join(' or ')

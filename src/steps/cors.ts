@@ -1,4 +1,4 @@
-import type { Exchange } from '../exchange.ts'
+import type { RequestView } from '../request-view.ts'
 import { FastResponse } from 'srvx'
 
 // What browsers may send and read cross-origin.
@@ -11,7 +11,7 @@ const EXPOSE_HEADERS = 'x-request-id, etag, deprecation, sunset, x-gateway-model
  * route declares, however its path is spelt. Every answer varies by Origin, so that shared
  * caches keep the allowed and refused variants apart.
  */
-export function cors(origins: readonly string[]): (event: Exchange) => Response | undefined {
+export function cors(origins: readonly string[]): (event: RequestView) => Response | undefined {
   return (event) => {
     const given = event.req.headers.get('origin')
     const origin = given !== null && origins.includes(given) ? given : undefined

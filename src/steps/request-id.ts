@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { Exchange } from '../exchange.ts'
+import type { RequestView } from '../request-view.ts'
 
 // A client's request id is echoed only if it is this tame; otherwise a fresh one is made.
 const REQUEST_ID = /^[\w.:-]{1,128}$/
@@ -9,7 +9,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
  * id and a counter (unique across replicas, and cheaper than a UUID per request). Every answer
  * carries it.
  */
-export function requestId(): (event: Exchange) => string {
+export function requestId(): (event: RequestView) => string {
   const instance = randomUUID().slice(0, 8)
   let served = 0
   return (event) => {

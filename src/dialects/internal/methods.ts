@@ -4,7 +4,7 @@ import type { H3, H3Event, H3Route, H3RouteMeta } from 'h3'
 import { CONTROL_CHARACTERS } from '../../catalog/lookup.ts'
 import { httpError } from '../../errors.ts'
 import type { Dialect } from '../errors.ts'
-import type { Exchange } from '../../exchange.ts'
+import type { RequestView } from '../../request-view.ts'
 import type { LaneRoute } from '../../lane.ts'
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE'
@@ -53,11 +53,11 @@ export function route(app: H3, path: string, handlers: Partial<Record<Method, Ha
 const LANE_ROUTES = new WeakMap<H3, Map<string, LaneRoute>>()
 
 /**
- * A GET route (as `route` registers it) whose handler reads no more of its request than an
- * Exchange holds and answers at once, without awaiting: the listings' lane (src/lane.ts) may
+ * A GET route (as `route` registers it) whose handler reads no more of its request than a
+ * RequestView holds and answers at once, without awaiting: the listings' lane (src/lane.ts) may
  * answer it without h3. The path is a static one.
  */
-export function laneRoute(app: H3, path: string, GET: (event: Exchange) => Response, options: RouteOptions = {}): void {
+export function laneRoute(app: H3, path: string, GET: (event: RequestView) => Response, options: RouteOptions = {}): void {
   const matched = route(app, path, { GET }, options)
   let routes = LANE_ROUTES.get(app)
   if (!routes) LANE_ROUTES.set(app, (routes = new Map()))

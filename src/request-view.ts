@@ -8,7 +8,7 @@ export type RequestHeaders = Pick<Headers, 'get' | 'has'> & Iterable<[string, st
  * path and query, and the context the steps fill in. An h3 event is one; the listings' lane
  * (src/lane.ts) makes a lighter one over node:http's own request.
  */
-export interface Exchange {
+export interface RequestView {
   readonly req: { readonly method: string; readonly headers: RequestHeaders }
   readonly url: { readonly pathname: string; readonly searchParams: URLSearchParams }
   readonly context: H3EventContext
