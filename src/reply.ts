@@ -16,7 +16,7 @@ import type { Feed, Sink } from './feed.ts'
  * told otherwise. It keeps what it was made of, so that the node handler writes it as is (see
  * Reply).
  */
-export function reply(event: RequestView, body: string | null, headers?: Record<string, string>, status = 200): Response {
+export function reply(event: RequestView, body: string | Uint8Array | null, headers?: Record<string, string>, status = 200): Response {
   return new Reply(body, status, merged({ 'content-type': 'application/json' }, event.context.headers, headers))
 }
 
@@ -26,11 +26,14 @@ export function reply(event: RequestView, body: string | null, headers?: Record<
  * conversion would first copy the head fields into a list and measure the body.
  */
 export class Reply extends FastResponse {
-  readonly parts: { readonly status: number; readonly statusText: string; readonly headers: Readonly<Record<string, string>>; readonly body: string | null }
-  /** `headers` becomes the Reply's own: the body's length is added to it. */
-  constructor(body: string | null, status: number, headers: Record<string, string>) {
+  readonly parts: { readonly status: number; readonly statusText: string; readonly headers: Readonly<Record<string, string>>; readonly body: string | Uint8Array | null }
+  /**
+   * `headers` becomes the Reply's own: the body's length is added to it. A body sent often (a
+   * listing) is best given as bytes, made once: text is measured and encoded on every send.
+   */
+  constructor(body: string | Uint8Array | null, status: number, headers: Record<string, string>) {
     const statusText = STATUS_CODES[status] ?? ''
-    if (typeof body === 'string') headers['content-length'] = String(Buffer.byteLength(body))
+    if (body !== null) headers['content-length'] = String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength)
     super(body, { status, statusText, headers })
     this.parts = { status, statusText, headers, body }
   }

@@ -24,6 +24,15 @@ describe('the log on stdout', () => {
     expect(await logged("throw new Error('boom')")).toEqual({ stdout: all, code: 1 })
   })
 
+  it('writes lines of any length and alphabet as they were given, in order', async () => {
+    // Non-ASCII lines, and lines longer than what may wait (256 KB) between them.
+    const made = "['café ☕ 🙂', 'x'.repeat(300_000), 'naïve', 'é'.repeat(100_000) + '🙂', 'last']"
+    const lines = ['café ☕ 🙂', 'x'.repeat(300_000), 'naïve', `${'é'.repeat(100_000)}🙂`, 'last']
+    const script = `import { bufferedStdout } from './src/app.ts'; const log = bufferedStdout(); for (const line of ${made}) log(line)`
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), maxBuffer: 1 << 24 })
+    expect(stdout).toBe(`${lines.join('\n')}\n`)
+  })
+
   it('writes a line within its wait while the process runs on', async () => {
     const script = "import { bufferedStdout } from './src/app.ts'; bufferedStdout()('one'); setInterval(() => {}, 1000)"
     const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
