@@ -37,7 +37,7 @@ declare module 'h3' {
     requested?: string
     /** What an unexpected error said, for the log (never the response). */
     failure?: string
-    /** Headers every answer to this request carries: its id (the client's `x-request-id` when tame, else a fresh UUID) and CORS. */
+    /** Headers every answer to this request carries: its id (the client's `x-request-id` when tame, else this instance's own) and CORS. */
     headers?: Record<string, string>
     /** Where a stream registers itself, so that a drain can end it. */
     streams?: Set<{ end(reason: string): void }>
@@ -90,9 +90,10 @@ export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
   const flush = () => {
     clearTimeout(timer)
     if (used && !broken) {
-      // A new buffer for the lines to come: a write may still be reading this one.
       process.stdout.write(bytes.subarray(0, used))
-      bytes = Buffer.allocUnsafeSlow(LOG_BUFFER_BYTES)
+      // Written at once (stdout is synchronous on Linux, to a file or a pipe), the buffer serves
+      // again; else the write still reads it, and the lines to come get a new one.
+      if (process.stdout.writableLength) bytes = Buffer.allocUnsafeSlow(LOG_BUFFER_BYTES)
     }
     used = 0
   }

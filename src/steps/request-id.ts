@@ -7,7 +7,7 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/
 /**
  * The request-id step: the client's `x-request-id` when it is tame, else this instance's random
  * id and a counter (unique across replicas, and cheaper than a UUID per request). Every answer
- * carries it.
+ * carries it, and the access log writes it as it is: an id is tame, or it is not taken.
  */
 export function requestId(): (event: RequestView) => string {
   const instance = randomUUID().slice(0, 8)

@@ -28,12 +28,21 @@ describe('the access-log step', () => {
     let now = new Date('2026-12-31T23:59:59.000Z')
     const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor([]), debug: false, now: () => now, stats: new Stats(() => now) })
     const request = stepApp((event) => log(event, new Response(null, { status: 204 }), performance.now()))
-    const times = ['2026-12-31T23:59:59.000Z', '2026-12-31T23:59:59.007Z', '2026-12-31T23:59:59.042Z', '2026-12-31T23:59:59.999Z', '2027-01-01T00:00:00.100Z', '2026-06-01T12:00:00.005Z', '+010000-01-01T00:00:00.005Z', '1969-12-31T23:59:59.999Z']
+    const times = ['2026-12-31T23:59:59.000Z', '2026-12-31T23:59:59.007Z', '2026-12-31T23:59:59.007Z', '2026-12-31T23:59:59.042Z', '2026-12-31T23:59:59.999Z', '2027-01-01T00:00:00.100Z', '2026-06-01T12:00:00.005Z', '+010000-01-01T00:00:00.005Z', '1969-12-31T23:59:59.999Z']
     for (const time of times) {
       now = new Date(time)
       await request('/open')
     }
     expect(lines.map((l) => JSON.parse(l).time)).toEqual(times)
+  })
+
+  it('writes each request\'s own method and path, whatever came before it', async () => {
+    const lines: string[] = []
+    const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor([]), debug: false, now: () => NOW, stats: new Stats(() => NOW) })
+    const request = stepApp((event) => log(event, new Response(null, { status: 204 }), performance.now()))
+    const asked = [['GET', '/open'], ['GET', '/open'], ['POST', '/open'], ['GET', '/public'], ['GET', '/a%22b'], ['DELETE', '/public'], ['GET', '/open']] as const
+    for (const [method, path] of asked) await request(path, { method })
+    expect(lines.map((l) => JSON.parse(l)).map((l) => [l.method, l.path])).toEqual(asked)
   })
 
   it('tells an error by its causes, each said once', () => {
