@@ -73,11 +73,10 @@ const LOG_FLUSH_MS = 50
 const LOG_BUFFER_BYTES = 256 * 1024
 
 /**
- * Writes lines to stdout in one write every 50 ms (or 256 KB) rather than one per line: a write
- * to a pipe is a blocking system call on Linux, and a busy gateway logs thousands of lines a
- * second. The lines wait as bytes, outside the JavaScript heap: a busy gateway's waiting lines,
- * kept as strings, were most of what each young-generation collection had to copy (measured with
- * --trace-gc-nvp). What waits is written when the process exits (by itself, by `process.exit`,
+ * Writes lines to stdout in one write every 50 ms (or up to 256 KB) rather than one per line:
+ * each write is a system call, and a busy gateway logs thousands of lines a second. The lines
+ * wait as bytes, outside the JavaScript heap: a busy gateway's waiting lines, kept as strings,
+ * were most of what each young-generation collection had to copy (measured with --trace-gc-nvp). What waits is written when the process exits (by itself, by `process.exit`,
  * or on an uncaught error; a SIGKILL loses up to 50 ms of lines). A stdout that can no longer be
  * written (its reader gone: EPIPE) does not end the process: stderr says so once, and the lines
  * are dropped from then on.
@@ -91,8 +90,8 @@ export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
     clearTimeout(timer)
     if (used && !broken) {
       process.stdout.write(bytes.subarray(0, used))
-      // Written at once (stdout is synchronous on Linux, to a file or a pipe), the buffer serves
-      // again; else the write still reads it, and the lines to come get a new one.
+      // Written at once (a file; a pipe or socket when the kernel took it all), the buffer serves
+      // again; else the write is queued and still reads it: the lines to come get a new one.
       if (process.stdout.writableLength) bytes = Buffer.allocUnsafeSlow(LOG_BUFFER_BYTES)
     }
     used = 0

@@ -4,11 +4,11 @@ import { describe, expect, it } from 'vitest'
 
 const run = promisify(execFile)
 
-// A process that logs through the gateway's stdout buffer, then ends as `end` says.
-async function logged(end: string): Promise<{ stdout: string; code: number }> {
-  const script = `import { bufferedStdout } from './src/app.ts'; const log = bufferedStdout(); for (let i = 0; i < 1500; i++) log(JSON.stringify({ n: i })); ${end}`
+// A process that logs `lines` lines through the gateway's stdout buffer, then ends as `end` says.
+async function logged(end: string, lines: number): Promise<{ stdout: string; code: number }> {
+  const script = `import { bufferedStdout } from './src/app.ts'; const log = bufferedStdout(); for (let i = 0; i < ${lines}; i++) log(JSON.stringify({ n: i })); ${end}`
   try {
-    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd() })
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { cwd: process.cwd(), maxBuffer: 1 << 24 })
     return { stdout, code: 0 }
   } catch (error) {
     const e = error as { stdout: string; code: number }
@@ -18,10 +18,11 @@ async function logged(end: string): Promise<{ stdout: string; code: number }> {
 
 describe('the log on stdout', () => {
   it('writes every line, in order, when the process ends by itself, exits, or fails', async () => {
-    const all = Array.from({ length: 1500 }, (_, n) => JSON.stringify({ n })).join('\n') + '\n'
-    expect(await logged('')).toEqual({ stdout: all, code: 0 })
-    expect(await logged('process.exit(3)')).toEqual({ stdout: all, code: 3 })
-    expect(await logged("throw new Error('boom')")).toEqual({ stdout: all, code: 1 })
+    const all = (lines: number) => Array.from({ length: lines }, (_, n) => JSON.stringify({ n })).join('\n') + '\n'
+    // 30,000 lines are more than may wait (256 KB): written on the way and at the end.
+    expect(await logged('', 30_000)).toEqual({ stdout: all(30_000), code: 0 })
+    expect(await logged('process.exit(3)', 15_000)).toEqual({ stdout: all(15_000), code: 3 })
+    expect(await logged("throw new Error('boom')", 15_000)).toEqual({ stdout: all(15_000), code: 1 })
   })
 
   it('writes lines of any length and alphabet as they were given, in order', async () => {

@@ -50,9 +50,13 @@ describe('request ids and logs', () => {
     expect((await request('/v1/models/org%2Fmodel:8b', { headers: { 'x-request-id': 'req-123' } })).headers.get('x-request-id')).toBe('req-123')
     const generated = (await request('/healthz', { headers: { 'x-request-id': 'bad id\twith tab' } })).headers.get('x-request-id')
     expect(generated).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/)
+    // The log writes the id as it is: one that JSON would escape is never taken.
+    const quoted = (await request('/healthz', { headers: { 'x-request-id': 'a"b\\c' } })).headers.get('x-request-id')
+    expect(quoted).toMatch(/^[0-9a-f]{8}-[0-9a-z]+$/)
     expect(logs.map((l) => JSON.parse(l))).toEqual([
       { time: '2026-11-21T12:00:00.000Z', request_id: 'req-123', method: 'GET', path: '/v1/models/org%2Fmodel:8b', status: 200, model: 'org/model:8b', duration_ms: expect.any(Number) },
       { time: '2026-11-21T12:00:00.000Z', request_id: generated, method: 'GET', path: '/healthz', status: 200, duration_ms: expect.any(Number) },
+      { time: '2026-11-21T12:00:00.000Z', request_id: quoted, method: 'GET', path: '/healthz', status: 200, duration_ms: expect.any(Number) },
     ])
   })
 })
