@@ -65,8 +65,10 @@ const BENCH_ADMIN = 'bench-admin-token-0123456789'
 
 const mode = process.argv[2]
 if (mode === '--bare') {
-  // The baseline: the gateway's answers (head fields and body) from a plain node:http handler.
+  // The baseline: the gateway's answers (head fields and body) from a plain node:http handler,
+  // framed as the gateway frames them, by their length (a head without it is sent chunked).
   const answers = JSON.parse(readFileSync(process.argv[3]!, 'utf8')) as Record<string, Answer>
+  for (const answer of Object.values(answers)) answer.headers['content-length'] = String(Buffer.byteLength(answer.body))
   _serve((req, res) => {
     const answer = answers[req.url ?? '']
     if (!answer) return res.writeHead(404).end()
