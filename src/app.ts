@@ -76,10 +76,12 @@ const LOG_BUFFER_BYTES = 256 * 1024
  * Writes lines to stdout in one write every 50 ms (or up to 256 KB) rather than one per line:
  * each write is a system call, and a busy gateway logs thousands of lines a second. The lines
  * wait as bytes, outside the JavaScript heap: a busy gateway's waiting lines, kept as strings,
- * were most of what each young-generation collection had to copy (measured with --trace-gc-nvp). What waits is written when the process exits (by itself, by `process.exit`,
- * or on an uncaught error; a SIGKILL loses up to 50 ms of lines). A stdout that can no longer be
- * written (its reader gone: EPIPE) does not end the process: stderr says so once, and the lines
- * are dropped from then on.
+ * were most of what each young-generation collection had to copy (measured with --trace-gc-nvp).
+ * What waits is written when the process exits (by itself, by `process.exit`, or on an uncaught
+ * error; a SIGKILL loses up to 50 ms of lines; on a pipe, `process.exit` does not wait for a
+ * write that the reader has yet to take, as Node queues it). A stdout that can no longer be written (its
+ * reader gone: EPIPE) does not end the process: stderr says so once, and the lines are dropped
+ * from then on.
  */
 export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
   let bytes = Buffer.allocUnsafeSlow(LOG_BUFFER_BYTES)
