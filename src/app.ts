@@ -79,9 +79,9 @@ const LOG_BUFFER_BYTES = 256 * 1024
  * were most of what each young-generation collection had to copy (measured with --trace-gc-nvp).
  * What waits is written when the process exits (by itself, by `process.exit`, or on an uncaught
  * error; a SIGKILL loses up to 50 ms of lines; on a pipe, `process.exit` does not wait for a
- * write that the reader has yet to take, as Node queues it). A stdout that can no longer be written (its
- * reader gone: EPIPE) does not end the process: stderr says so once, and the lines are dropped
- * from then on.
+ * write that the reader has yet to take, as Node queues it). A stdout that can no longer be
+ * written (its reader gone: EPIPE) does not end the process: stderr says so once, and the lines
+ * are dropped from then on.
  */
 export function bufferedStdout(): ((line: string) => void) & { flush(): void } {
   let bytes = Buffer.allocUnsafeSlow(LOG_BUFFER_BYTES)

@@ -68,7 +68,7 @@ export interface Gateway {
 /** Builds the gateway state for one process; `warn` hears what an operator should know (a failing store). */
 export function createGateway(catalog: Catalog, env: Env, config: Config, now: () => Date, policy: Policy, warn: (message: string) => void): Gateway {
   const runtime = { exposeExperimental: config.exposeExperimental }
-  let state = { day: NaN, experimental: false, cache: new Map<string, { body: Uint8Array; etag: string; headers: Readonly<Record<string, string>> } | { error: unknown }>() }
+  let state = { day: NaN, experimental: false, cache: new Map<string, { body: Uint8Array; headers: Readonly<{ etag: string; 'cache-control': string }> } | { error: unknown }>() }
   const upstreams = resolveUpstreams(catalog, env, config)
   const stats = new Stats(now)
   let logged = -Infinity
@@ -133,16 +133,15 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
       if (!entry) {
         try {
           const text = JSON.stringify(build(this.listed(event)))
-          const etag = strongEtag(text)
           // Its bytes, made once: sent as they are, where text is measured and encoded per send.
-          entry = { body: Buffer.from(text), etag, headers: { etag, 'cache-control': 'no-cache' } }
+          entry = { body: Buffer.from(text), headers: { etag: strongEtag(text), 'cache-control': 'no-cache' } }
         } catch (error) {
           entry = { error } // a listing that cannot be built (503) stays so until the state changes
         }
         state.cache.set(entryKey, entry)
       }
       if ('error' in entry) throw entry.error
-      if (etagMatches(event, entry.etag)) return reply(event, null, entry.headers, 304)
+      if (etagMatches(event, entry.headers.etag)) return reply(event, null, entry.headers, 304)
       return reply(event, entry.body, entry.headers)
     },
     async close() {
