@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { writeSync } from 'node:fs'
 import { H3 } from 'h3'
 import type { Catalog } from './catalog/types.ts'

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import { HTTPError } from 'h3'
 import type { Model, Pricing } from '../catalog/types.ts'
 import { httpError, openaiError } from '../errors.ts'

@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { H3Event } from 'h3'
 import { CONTROL_CHARACTERS } from '../catalog/lookup.ts'
 import type { Api, Model } from '../catalog/types.ts'

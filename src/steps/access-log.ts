@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks'
 import type { RequestView, RequestHeaders } from '../request-view.ts'
 import type { Redactor } from '../redact.ts'
 import type { Stats } from '../stats.ts'
