@@ -8,9 +8,9 @@
 // 1. Listings (GET /v1/models, /api/tags) beside a bare node:http server answering the same
 //    bytes (the gateway's answer as one request got it: its head fields and body), and a
 //    one-route h3 app doing so (the framework's floor). Target: at least 0.9x the bare server's
-//    throughput. A listing takes some 20 µs, and this machine's speed for it can double or halve
-//    from one run of a few seconds to the next (the bare server read 24,000 listings a second,
-//    then 47,000, over a minute of 1 s slices): the servers take turns in 1 s slices
+//    throughput. A listing takes some 20 to 30 µs, and this machine's speed for it can double
+//    or halve from one run of a few seconds to the next (the bare server read 24,000 listings a
+//    second, then 47,000, over a minute of 1 s slices): the servers take turns in 1 s slices
 //    (BENCH_SLICES, default 15, after a warm-up), and a ratio is the median of the slices' own.
 // 2. Chat completions (not streamed; streamed in 20 chunks and a usage chunk, written by the
 //    upstream in one write or one write per chunk) to a bare node:http upstream, beside the

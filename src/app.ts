@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks' // the global is a getter, run on every read
 import { writeSync } from 'node:fs'
 import { H3 } from 'h3'
 import type { Catalog } from './catalog/types.ts'

@@ -1,7 +1,7 @@
 // The Ollama dialect's translation, as pure functions: the catalog's models in Ollama's
 // listings, Ollama chat and generate requests as OpenAI chat requests, and OpenAI answers
 // (one completion, or a stream's events) as Ollama's objects and NDJSON lines.
-import { performance } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks' // the global is a getter, run on every read
 import { createHash } from 'node:crypto'
 import type { Model } from '../catalog/types.ts'
 import { httpError } from '../errors.ts'

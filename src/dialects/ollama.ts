@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks' // the global is a getter, run on every read
 import type { H3, H3Event } from 'h3'
 import type { Gateway } from '../gateway.ts'
 import { expanded } from '../protocols/sse.ts'

@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks' // the global is a getter, run on every read
 import { HTTPError } from 'h3'
 import type { Model, Pricing } from '../catalog/types.ts'
 import { httpError, openaiError } from '../errors.ts'

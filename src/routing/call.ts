@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks' // the global is a getter, run on every read
 import type { H3Event } from 'h3'
 import { CONTROL_CHARACTERS } from '../catalog/lookup.ts'
 import type { Api, Model } from '../catalog/types.ts'

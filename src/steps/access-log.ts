@@ -1,4 +1,4 @@
-import { performance } from 'node:perf_hooks'
+import { performance } from 'node:perf_hooks' // the global is a getter, run on every read
 import type { RequestView, RequestHeaders } from '../request-view.ts'
 import type { Redactor } from '../redact.ts'
 import type { Stats } from '../stats.ts'
