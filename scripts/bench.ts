@@ -505,8 +505,8 @@ function _serve(handler: Parameters<typeof createServer>[1]) {
   server.listen(0, '127.0.0.1', () => console.log(JSON.stringify({ message: 'listening', url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })))
 }
 
-// A run of autocannon (after a 1 s warm-up unless `warm`); with `server`, the CPU that process
-// spent per request in the run (NaN without).
+// A run of autocannon, `seconds` long (after a 1 s warm-up unless `warm`); with `server`, the
+// CPU that process spent per request in the run (NaN without).
 async function _load(url: string, path: string, connections: number, body?: string, headers: Record<string, string> = {}, warm = false, server?: ChildProcess, seconds = DURATION_S) {
   const options = { url: new URL(path, url).href, connections, ...(body && { method: 'POST' as const, body, headers: { 'content-type': 'application/json', ...headers } }) }
   if (!warm) await autocannon({ ...options, duration: 1 }) // warm-up
