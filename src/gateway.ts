@@ -66,7 +66,7 @@ export interface Gateway {
 }
 
 /** Builds the gateway state for one process; `warn` hears what an operator should know (a failing store). */
-export function createGateway(catalog: Catalog, env: Env, config: Config, now: () => Date, policy: Policy, warn: (message: string) => void): Gateway {
+export function createGateway(catalog: Catalog, env: Env, config: Config, { now, nowMs }: { now: () => Date; nowMs: () => number }, policy: Policy, warn: (message: string) => void): Gateway {
   const runtime = { exposeExperimental: config.exposeExperimental }
   let state = { day: NaN, experimental: false, cache: new Map<string, { body: Uint8Array; headers: Readonly<{ etag: string; 'cache-control': string }> } | { error: unknown }>() }
   const upstreams = resolveUpstreams(catalog, env, config)
@@ -125,7 +125,7 @@ export function createGateway(catalog: Catalog, env: Env, config: Config, now: (
     listing(event, name, build) {
       // What a listing depends on: the catalog and policy (fixed), the environment (fixed), the
       // experimental switch, the day (models are retired on their sunset day, UTC) and the team.
-      const day = Math.floor(now().getTime() / DAY_MS)
+      const day = Math.floor(nowMs() / DAY_MS)
       if (day !== state.day || runtime.exposeExperimental !== state.experimental) state = { day, experimental: runtime.exposeExperimental, cache: new Map() }
       const team = event.context.team
       const entryKey = team ? `${name}\u0000${team.id}` : name

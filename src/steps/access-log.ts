@@ -10,7 +10,8 @@ export interface AccessLogOptions {
   readonly secrets: Redactor
   /** LOG_LEVEL=debug: the request's headers (credentials hidden) and the error's causes too. */
   readonly debug: boolean
-  readonly now: () => Date
+  /** The clock, in epoch milliseconds. */
+  readonly nowMs: () => number
   readonly stats: Stats
 }
 
@@ -23,7 +24,7 @@ const SECRET_HEADERS: ReadonlySet<string> = new Set(['authorization', 'proxy-aut
  * asked for, when a fallback served), team, duration, what failed), every secret replaced.
  */
 export function accessLog(options: AccessLogOptions): (event: RequestView, response: Response, started: number) => void {
-  const { log, secrets, debug, now, stats } = options
+  const { log, secrets, debug, nowMs, stats } = options
   // The line's method and path (and the status's key after them), as last written: a busy
   // route's requests share them.
   let said = { method: '', path: '', text: '' }
@@ -38,7 +39,7 @@ export function accessLog(options: AccessLogOptions): (event: RequestView, respo
     // out), for less than building the object costs a busy server (measured on the built server).
     // The request id is tame (the request-id step lets no other through): it needs no escape.
     const id = c.headers?.['x-request-id']
-    let line = `{"time":"${_iso(now())}"${id === undefined ? '' : `,"request_id":"${id}"`}${said.text}${response.status}`
+    let line = `{"time":"${_iso(nowMs())}"${id === undefined ? '' : `,"request_id":"${id}"`}${said.text}${response.status}`
     if (c.model !== undefined) line += `,"model":${_quoted(c.model)}`
     if (c.requested !== undefined) line += `,"requested_model":${_quoted(c.requested)}`
     if (c.team !== undefined) line += `,"team":${_quoted(c.team.id)}`
@@ -57,12 +58,11 @@ let lastMs = NaN
 let lastText = ''
 let second = { at: NaN, text: '' }
 
-/** `date.toISOString()`, made once a millisecond from the second's text. */
-function _iso(date: Date): string {
-  const ms = date.getTime()
+/** `new Date(ms).toISOString()`, made once a millisecond from the second's text. */
+function _iso(ms: number): string {
   if (ms === lastMs) return lastText
   const at = Math.floor(ms / 1000)
-  if (at !== second.at) second = { at, text: date.toISOString().slice(0, -4) }
+  if (at !== second.at) second = { at, text: new Date(ms).toISOString().slice(0, -4) }
   const fraction = ms - at * 1000
   lastMs = ms
   lastText = `${second.text}${fraction < 10 ? '00' : fraction < 100 ? '0' : ''}${fraction}Z`

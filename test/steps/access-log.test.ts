@@ -9,7 +9,7 @@ describe('the access-log step', () => {
   it('counts each answer by route pattern and logs one JSON line, every secret replaced', async () => {
     const lines: string[] = []
     const stats = new Stats(() => NOW)
-    const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor(['sk-secret-0123456789']), debug: true, now: () => NOW, stats })
+    const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor(['sk-secret-0123456789']), debug: true, nowMs: () => NOW.getTime(), stats })
     const request = stepApp((event) => {
       event.context.headers = { 'x-request-id': 'r-1' }
       event.context.failure = 'upstream said sk-secret-0123456789'
@@ -26,7 +26,7 @@ describe('the access-log step', () => {
   it('writes each line\'s time to the millisecond, across seconds and days', async () => {
     const lines: string[] = []
     let now = new Date('2026-12-31T23:59:59.000Z')
-    const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor([]), debug: false, now: () => now, stats: new Stats(() => now) })
+    const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor([]), debug: false, nowMs: () => now.getTime(), stats: new Stats(() => now) })
     const request = stepApp((event) => log(event, new Response(null, { status: 204 }), performance.now()))
     const times = ['2026-12-31T23:59:59.000Z', '2026-12-31T23:59:59.007Z', '2026-12-31T23:59:59.007Z', '2026-12-31T23:59:59.042Z', '2026-12-31T23:59:59.999Z', '2027-01-01T00:00:00.100Z', '2026-06-01T12:00:00.005Z', '+010000-01-01T00:00:00.005Z', '1969-12-31T23:59:59.999Z']
     for (const time of times) {
@@ -38,7 +38,7 @@ describe('the access-log step', () => {
 
   it('writes each request\'s own method and path, whatever came before it', async () => {
     const lines: string[] = []
-    const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor([]), debug: false, now: () => NOW, stats: new Stats(() => NOW) })
+    const log = accessLog({ log: (l) => lines.push(l), secrets: new Redactor([]), debug: false, nowMs: () => NOW.getTime(), stats: new Stats(() => NOW) })
     const request = stepApp((event) => log(event, new Response(null, { status: 204 }), performance.now()))
     const asked = [['GET', '/open'], ['GET', '/open'], ['POST', '/open'], ['GET', '/public'], ['GET', '/a%22b'], ['DELETE', '/public'], ['GET', '/open']] as const
     for (const [method, path] of asked) await request(path, { method })
