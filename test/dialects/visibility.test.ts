@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { ADMIN, testApp } from '../_setup.ts'
+import { createApp } from '../../src/app.ts'
+import { ADMIN, gatewayCatalog, testApp } from '../_setup.ts'
 
 // What each listing shows, by environment. Never listed: acme-retired (inactive) and
 // acme-gone (past sunset); acme-preview only when experimental models are exposed.
@@ -22,6 +23,16 @@ const listings: [string, (body: any) => string[]][] = [
 const keyless = ['org/model:8b', 'local-embed']
 
 describe.each(listings)('%s', (path, ids) => {
+  it('drops a model on its sunset day, without a restart', async () => {
+    let now = new Date('2027-01-30T23:59:59.999Z') // acme-old's sunset: 2027-01-31
+    const { app } = createApp({ catalog: gatewayCatalog, env: { ACME_API_KEY: 'sk-acme-canary' }, now: () => now, log: () => {} })
+    const listed = async () => ids(await (await app.fetch(new Request(`http://gateway.test${path}`))).json())
+    expect(await listed()).toContain('acme-old')
+    now = new Date('2027-01-31T00:00:00.000Z')
+    expect(await listed()).not.toContain('acme-old')
+    expect(await listed()).toContain('acme-chat')
+  })
+
   it.each(scenarios)('with %s', async (_, env, listed) => {
     const expected = path.endsWith('by-endpoint') ? listed.filter((id) => !keyless.includes(id)) : listed
     const res = await testApp(env).request(path)
